@@ -1,0 +1,40 @@
+# sfgit — the two commands of the README: `make demo` and `make test`.
+# Both first install what is missing on a Debian machine (as root), then build.
+
+SWIFT      ?= swift
+APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd
+PY_MODULES := jsonschema yaml
+
+.PHONY: setup build test demo bench clean
+
+## setup: install missing Debian packages and Python modules (skips what is present)
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@python3 -c "import jsonschema, yaml" 2>/dev/null || pip install -q jsonschema pyyaml
+
+## build: debug build of the package, tests included
+build: setup
+	$(SWIFT) build --build-tests
+
+## test: set up, build, run every test
+test: build
+	$(SWIFT) test --skip-build
+
+## demo: set up, build, run the main job end to end on a local store
+demo: setup
+	$(SWIFT) build --product sfgit
+	@./scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/sfgit"
+
+## bench: release build, then print throughput figures next to their baselines
+bench: setup
+	$(SWIFT) build -c release --product sfgit-bench
+	"$$($(SWIFT) build -c release --show-bin-path)/sfgit-bench"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "sfgit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sfgit", targets: ["sfgit"]),
+        .library(name: "SFGit", targets: ["SFGit"]),
+        .library(name: "SFGitMemory", targets: ["SFGitMemory"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
+    ],
+    targets: [
+        // Debian's libyaml (libyaml-dev): the scanner and emitter; SFGitMemory adds only a strict adapter.
+        .systemLibrary(
+            name: "SFGitYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // The memory file format. Pure: no git, no SQLite.
+        .target(
+            name: "SFGitMemory",
+            dependencies: ["SFGitYAML"]
+        ),
+        // The facade the executable calls: workflows such as `check`.
+        .target(
+            name: "SFGit",
+            dependencies: [
+                "SFGitMemory",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "sfgit",
+            dependencies: [
+                "SFGit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `make bench`: throughput figures printed next to their baselines.
+        .executableTarget(
+            name: "sfgit-bench",
+            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit"]
+        ),
+        // Test-only helpers: temporary directories, a runner for the built binary.
+        .target(
+            name: "SFGitTestSupport",
+            dependencies: ["SFGitMemory"]
+        ),
+        .testTarget(
+            name: "SFGitMemoryTests",
+            dependencies: [
+                "SFGitMemory", "SFGitTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "SFGitCLITests",
+            dependencies: ["SFGit", "SFGitTestSupport", "sfgit"]
+        ),
+    ]
+)

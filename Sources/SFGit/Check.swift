@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import SFGitMemory
+
+/// One problem or warning reported by `sfgit check`, positioned in a file.
+public struct CheckFinding: Sendable, Hashable, Codable {
+    /// The file, as reached from the paths given on the command line.
+    public var path: String
+    /// 1-based line.
+    public var line: Int
+    /// 1-based column.
+    public var column: Int
+    /// A stable kebab-case name of the reason (`duplicate-key`, `id-path-mismatch`, …).
+    public var code: String
+    /// The sentence shown to people.
+    public var message: String
+}
+
+/// The result of checking files: how many were checked, and what was found.
+public struct CheckReport: Sendable, Codable {
+    /// Files checked (memory files and `.sfgit/*`; a stray file counts too).
+    public var files: Int
+    /// Errors; any error makes the check fail with INVALID.
+    public var problems: [CheckFinding]
+    /// Warnings, which do not fail the check.
+    public var warnings: [CheckFinding]
+
+    /// Whether every file passed.
+    public var isValid: Bool { problems.isEmpty }
+}
+
+/// Validates memory files in working trees (a store's clone) or given files.
+///
+/// A directory that holds `memories/` or `.sfgit/` is a store root: everything in it is checked,
+/// path rules included, so a stray file anywhere is a problem. Another directory is searched for
+/// store roots and `.yaml` files. A file inside a store is checked with its store path; a file
+/// outside any store is checked for its content only.
+public struct StoreChecker: Sendable {
+    /// The limits applied to each memory file.
+    public var limits: MemoryLimits
+    private let logger = Logger(label: "sfgit.check")
+
+    /// Creates a checker.
+    public init(limits: MemoryLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Checks the given paths; a path that does not exist is a usage error.
+    public func check(paths: [String]) throws(SFGitError) -> CheckReport {
+        var report = CheckReport(files: 0, problems: [], warnings: [])
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw SFGitError(.usage, "\(path): no such file or directory")
+            }
+            if isDirectory.boolValue {
+                checkDirectory(path, into: &report)
+            } else if let root = Self.enclosingStoreRoot(of: path) {
+                checkStoreFile(displayPath: path, storePath: Self.relative(path, to: root), into: &report)
+            } else {
+                checkMemoryFile(displayPath: path, storePath: nil, into: &report)
+            }
+        }
+        report.problems.sort { ($0.path, $0.line, $0.column) < ($1.path, $1.line, $1.column) }
+        report.warnings.sort { ($0.path, $0.line, $0.column) < ($1.path, $1.line, $1.column) }
+        return report
+    }
+
+    /// Whether a directory is a store's root (it holds `memories/` or `.sfgit/`).
+    public static func isStoreRoot(_ directory: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        for marker in ["memories", ".sfgit"] {
+            if FileManager.default.fileExists(atPath: join(directory, marker), isDirectory: &isDirectory), isDirectory.boolValue {
+                return true
+            }
+        }
+        return false
+    }
+
+    private func checkDirectory(_ directory: String, into report: inout CheckReport) {
+        if Self.isStoreRoot(directory) {
+            checkStore(root: directory, into: &report)
+            return
+        }
+        for name in Self.sortedChildren(of: directory) where name != ".git" {
+            let child = Self.join(directory, name)
+            switch Self.fileType(child) {
+            case .directory: checkDirectory(child, into: &report)
+            case .regular where name.hasSuffix(".yaml") || name.hasSuffix(".yml"):
+                checkMemoryFile(displayPath: child, storePath: nil, into: &report)
+            default: break
+            }
+        }
+    }
+
+    /// Checks every file under a store root (a clone's `.git` aside).
+    private func checkStore(root: String, into report: inout CheckReport) {
+        logger.debug("checking store", metadata: ["root": "\(root)"])
+        var pending = [""]
+        while let relativeDirectory = pending.popLast() {
+            for name in Self.sortedChildren(of: Self.join(root, relativeDirectory)).reversed() {
+                if relativeDirectory.isEmpty && name == ".git" { continue }
+                let relative = relativeDirectory.isEmpty ? name : relativeDirectory + "/" + name
+                let full = Self.join(root, relative)
+                switch Self.fileType(full) {
+                case .directory:
+                    pending.append(relative)
+                case .regular:
+                    checkStoreFile(displayPath: full, storePath: relative, into: &report)
+                case .other:
+                    report.files += 1
+                    report.problems.append(CheckFinding(
+                        path: full, line: 1, column: 1, code: "not-a-regular-file",
+                        message: "only regular files belong in a store; symbolic links and special files are refused"))
+                }
+            }
+        }
+    }
+
+    private func checkStoreFile(displayPath: String, storePath: String, into report: inout CheckReport) {
+        switch StoreEntry.classify(storePath) {
+        case .memory:
+            checkMemoryFile(displayPath: displayPath, storePath: storePath, into: &report)
+        case .policy, .allowedSigners:
+            // Linted by the trust layer once it exists; counted so the summary is honest.
+            report.files += 1
+        case .readme, .forgeConfiguration:
+            break
+        case .invalid(let problem):
+            report.files += 1
+            let finding = MemoryProblem(.path(problem), at: .start)
+            report.problems.append(CheckFinding(path: displayPath, line: 1, column: 1, code: finding.code, message: finding.message))
+        }
+    }
+
+    private func checkMemoryFile(displayPath: String, storePath: String?, into report: inout CheckReport) {
+        report.files += 1
+        let parser = MemoryParser(limits: limits)
+        do {
+            // The size comes from the file system, so an oversized file is never read.
+            let size = (try? FileManager.default.attributesOfItem(atPath: displayPath)[.size] as? Int) ?? 0
+            try parser.checkSize(size)
+            guard let data = FileManager.default.contents(atPath: displayPath) else {
+                report.problems.append(CheckFinding(path: displayPath, line: 1, column: 1, code: "unreadable", message: "file could not be read"))
+                return
+            }
+            let parsed = try parser.parse([UInt8](data), storePath: storePath)
+            for warning in parsed.warnings {
+                report.warnings.append(CheckFinding(
+                    path: displayPath, line: warning.position.line, column: warning.position.column,
+                    code: warning.code, message: warning.message))
+            }
+        } catch {
+            for problem in error.problems {
+                report.problems.append(CheckFinding(
+                    path: displayPath, line: problem.position.line, column: problem.position.column,
+                    code: problem.code, message: problem.message))
+            }
+        }
+    }
+
+    // MARK: - File system helpers
+
+    enum FileType { case regular, directory, other }
+
+    /// The type of a path without following symbolic links.
+    static func fileType(_ path: String) -> FileType {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .other }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        default: return .other
+        }
+    }
+
+    static func sortedChildren(of directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        if directory.isEmpty { return name }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The nearest ancestor directory of a file that is a store root.
+    static func enclosingStoreRoot(of file: String) -> String? {
+        var url = URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent()
+        while url.path != "/" {
+            if isStoreRoot(url.path) { return url.path }
+            url.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    static func relative(_ file: String, to root: String) -> String {
+        let full = URL(fileURLWithPath: file).standardizedFileURL.path
+        return String(full.dropFirst(root.count).drop { $0 == "/" })
+    }
+}

@@ -1,0 +1,97 @@
+/// Checks on a file's raw bytes that run before any YAML parsing: BOM, strict UTF-8, control
+/// characters, and tabs in leading whitespace.
+enum ByteChecks {
+    /// The first byte-level problem, if any. Tab lines are returned separately because tabs inside
+    /// block scalars are content; the caller decides once it knows where block scalars are.
+    static func firstProblem(in bytes: UnsafeBufferPointer<UInt8>) -> MemoryProblem? {
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            return MemoryProblem(.byteOrderMark, at: .start)
+        }
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 {
+                // ASCII: refuse C0 controls except tab, line feed, and carriage return before a line feed.
+                if b == 0x7F || (b < 0x20 && b != 0x09 && b != 0x0A && !(b == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A)) {
+                    return MemoryProblem(.controlCharacter(UInt32(b)), at: position(of: i, in: bytes))
+                }
+                i += 1
+                continue
+            }
+            guard let (scalar, length) = decodeMultiByte(bytes, at: i) else {
+                return MemoryProblem(.invalidUTF8, at: position(of: i, in: bytes))
+            }
+            // C1 controls; a byte order mark anywhere but the start is refused the same way.
+            if (0x80...0x9F).contains(scalar) || scalar == 0xFEFF {
+                return MemoryProblem(.controlCharacter(scalar), at: position(of: i, in: bytes))
+            }
+            i += length
+        }
+        return nil
+    }
+
+    /// Strict UTF-8 decoding of a multi-byte sequence: no overlong forms, no surrogates, at most U+10FFFF.
+    private static func decodeMultiByte(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (UInt32, Int)? {
+        let b0 = bytes[i]
+        let length: Int
+        let minimum: UInt32
+        var scalar: UInt32
+        switch b0 {
+        case 0xC2...0xDF: length = 2; minimum = 0x80; scalar = UInt32(b0 & 0x1F)
+        case 0xE0...0xEF: length = 3; minimum = 0x800; scalar = UInt32(b0 & 0x0F)
+        case 0xF0...0xF4: length = 4; minimum = 0x10000; scalar = UInt32(b0 & 0x07)
+        default: return nil
+        }
+        guard i + length <= bytes.count else { return nil }
+        for k in 1..<length {
+            let b = bytes[i + k]
+            guard b & 0xC0 == 0x80 else { return nil }
+            scalar = (scalar << 6) | UInt32(b & 0x3F)
+        }
+        guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
+        return (scalar, length)
+    }
+
+    /// Lines (1-based) whose leading whitespace contains a tab, each with the tab's column.
+    static func linesWithLeadingTabs(in bytes: UnsafeBufferPointer<UInt8>) -> [SourcePosition] {
+        var found: [SourcePosition] = []
+        var line = 1
+        var atLineStart = true
+        var column = 1
+        for b in bytes {
+            if b == 0x0A {
+                line += 1
+                atLineStart = true
+                column = 1
+                continue
+            }
+            guard atLineStart else { continue }
+            if b == 0x09 {
+                found.append(SourcePosition(line: line, column: column))
+                atLineStart = false
+            } else if b == 0x20 {
+                column += 1
+            } else {
+                atLineStart = false
+            }
+        }
+        return found
+    }
+
+    /// The 1-based line and column (in Unicode scalars) of a byte offset.
+    static func position(of offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> SourcePosition {
+        var line = 1
+        var column = 1
+        for k in 0..<offset {
+            let b = bytes[k]
+            if b == 0x0A {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return SourcePosition(line: line, column: column)
+    }
+}

@@ -1,0 +1,52 @@
+/// The kind of a memory. The seven of SPEC.md are known; any other name matching
+/// `[a-z][a-z0-9-]{0,31}` (invented by a newer writer) is accepted and shown as itself.
+public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    /// The kind's name as it appears in files and paths.
+    public let name: String
+
+    /// Creates a kind from a name, or nil when the name does not match `[a-z][a-z0-9-]{0,31}`.
+    public init?(_ name: String) {
+        guard Self.isValidName(name) else { return nil }
+        self.name = name
+    }
+
+    private init(known name: String) { self.name = name }
+
+    public static let learning = MemoryKind(known: "learning")
+    public static let antiPattern = MemoryKind(known: "anti-pattern")
+    public static let contract = MemoryKind(known: "contract")
+    public static let benchmark = MemoryKind(known: "benchmark")
+    public static let circuitBreaker = MemoryKind(known: "circuit-breaker")
+    public static let note = MemoryKind(known: "note")
+    public static let retraction = MemoryKind(known: "retraction")
+
+    /// The kinds this version of sfgit knows, in SPEC.md's order.
+    public static let known: [MemoryKind] = [.learning, .antiPattern, .contract, .benchmark, .circuitBreaker, .note, .retraction]
+
+    /// Whether this version of sfgit knows the kind (and its body fields).
+    public var isKnown: Bool { Self.known.contains(self) }
+
+    /// `[a-z][a-z0-9-]{0,31}`
+    public static func isValidName(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard (1...32).contains(b.count), b[0] >= 0x61, b[0] <= 0x7A else { return false }
+        return b.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
+    }
+
+    public var description: String { name }
+
+    public static func < (lhs: MemoryKind, rhs: MemoryKind) -> Bool { lhs.name < rhs.name }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let kind = MemoryKind(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a kind name: \(text)"))
+        }
+        self = kind
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+}

@@ -1,0 +1,173 @@
+/// One problem found in a memory file, with where it is. Messages quote the offending value
+/// (shortened) but never a memory's body text.
+public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Every distinct reason a memory file can be refused.
+    public enum Reason: Sendable, Hashable {
+        case fileTooLarge(bytes: Int, limit: Int)
+        case byteOrderMark
+        case invalidUTF8
+        case controlCharacter(UInt32)
+        case tabIndentation
+        case yaml(YAMLReadFailure)
+        case missingDocument(String)
+        case notAMapping(document: String, found: String)
+        case missingField(String)
+        case wrongType(field: String, expected: String, found: String)
+        case invalidValue(field: String, value: String, expected: String)
+        case invalidTimestamp(field: String, value: String)
+        case unsupportedSchema(String)
+        case idDoesNotMatchPath(id: String, pathID: String)
+        case kindDoesNotMatchPath(kind: String, pathKind: String)
+        case path(StorePathProblem)
+    }
+
+    /// Where the problem is.
+    public var position: SourcePosition
+    /// What the problem is.
+    public var reason: Reason
+
+    /// Creates a problem.
+    public init(_ reason: Reason, at position: SourcePosition) {
+        self.reason = reason
+        self.position = position
+    }
+
+    /// A stable, kebab-case name of the reason, for JSON output and tests.
+    public var code: String {
+        switch reason {
+        case .fileTooLarge: return "file-too-large"
+        case .byteOrderMark: return "byte-order-mark"
+        case .invalidUTF8: return "invalid-utf8"
+        case .controlCharacter: return "control-character"
+        case .tabIndentation: return "tab-indentation"
+        case .yaml(let failure):
+            switch failure {
+            case .syntax: return "yaml-syntax"
+            case .anchor: return "anchor"
+            case .alias: return "alias"
+            case .explicitTag: return "explicit-tag"
+            case .tooDeep: return "too-deep"
+            case .duplicateKey: return "duplicate-key"
+            case .complexKey: return "complex-key"
+            case .emptyKey: return "empty-key"
+            case .mergeKey: return "merge-key"
+            case .tooManyDocuments: return "too-many-documents"
+            }
+        case .missingDocument: return "missing-document"
+        case .notAMapping: return "not-a-mapping"
+        case .missingField: return "missing-field"
+        case .wrongType: return "wrong-type"
+        case .invalidValue: return "invalid-value"
+        case .invalidTimestamp: return "invalid-timestamp"
+        case .unsupportedSchema: return "unsupported-schema"
+        case .idDoesNotMatchPath: return "id-path-mismatch"
+        case .kindDoesNotMatchPath: return "kind-path-mismatch"
+        case .path(let problem):
+            switch problem {
+            case .dateDoesNotMatchID: return "date-path-mismatch"
+            case .strayFile: return "stray-file"
+            default: return "invalid-path"
+            }
+        }
+    }
+
+    /// A sentence saying what is wrong and, where it helps, what to do.
+    public var message: String {
+        switch reason {
+        case .fileTooLarge(let bytes, let limit):
+            return "file is \(bytes) bytes, over the limit of \(limit) bytes"
+        case .byteOrderMark:
+            return "file starts with a UTF-8 byte order mark; save it without one"
+        case .invalidUTF8:
+            return "file is not valid UTF-8"
+        case .controlCharacter(let scalar):
+            return "control character U+\(Self.hex(scalar)) is not allowed"
+        case .tabIndentation:
+            return "tab used as indentation; indent with spaces"
+        case .yaml(let failure):
+            switch failure {
+            case .syntax(let problem, let context):
+                return "YAML syntax: \(problem)" + (context.map { " (\($0))" } ?? "")
+            case .anchor(let name):
+                return "anchor '&\(Self.quote(name))' is not allowed (anchors and aliases are refused)"
+            case .alias(let name):
+                return "alias '*\(Self.quote(name))' is not allowed (anchors and aliases are refused)"
+            case .explicitTag(let tag):
+                return "explicit tag '\(Self.quote(tag))' is not allowed"
+            case .tooDeep(let limit):
+                return "nesting deeper than \(limit) levels"
+            case .duplicateKey(let key, let firstLine):
+                return "duplicate key '\(Self.quote(key))' (first defined on line \(firstLine))"
+            case .complexKey:
+                return "a key must be a plain string, not a sequence or mapping"
+            case .emptyKey:
+                return "a key must not be empty or null"
+            case .mergeKey:
+                return "merge key '<<' is not allowed"
+            case .tooManyDocuments(let limit):
+                return "more than \(limit) YAML documents; a memory is front matter then body"
+            }
+        case .missingDocument(let name):
+            return "missing the \(name) document; a memory is two YAML documents, front matter then body, each after '---'"
+        case .notAMapping(let document, let found):
+            return "the \(document) must be a mapping, found \(found)"
+        case .missingField(let field):
+            return "missing required field '\(field)'"
+        case .wrongType(let field, let expected, let found):
+            return "field '\(field)' must be \(expected), found \(found)"
+        case .invalidValue(let field, let value, let expected):
+            return "field '\(field)' has invalid value '\(Self.quote(value))': expected \(expected)"
+        case .invalidTimestamp(let field, let value):
+            return "field '\(field)' has invalid value '\(Self.quote(value))': expected an RFC 3339 UTC time such as 2026-04-29T03:12:44Z"
+        case .unsupportedSchema(let value):
+            return "schema '\(Self.quote(value))' is not supported; schema versions start at 1"
+        case .idDoesNotMatchPath(let id, let pathID):
+            return "id '\(Self.quote(id))' does not match the file name's id '\(pathID)'"
+        case .kindDoesNotMatchPath(let kind, let pathKind):
+            return "kind '\(Self.quote(kind))' does not match the path's kind '\(pathKind)'"
+        case .path(let problem):
+            return problem.message
+        }
+    }
+
+    public var description: String { "\(position): error: \(message)" }
+
+    /// Shortens a value for quoting in a message and makes control characters visible.
+    static func quote(_ text: String, limit: Int = 60) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                out += scalar == "\n" ? "\\n" : scalar == "\t" ? "\\t" : "\\u{\(hex(scalar.value))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return text.unicodeScalars.count > limit ? out + "…" : out
+    }
+
+    static func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}
+
+/// A memory file refused with one or more problems.
+public struct MemoryFileError: Error, Sendable, Hashable {
+    /// The problems, in the order found (at least one).
+    public var problems: [MemoryProblem]
+
+    /// Creates an error from problems.
+    public init(_ problems: [MemoryProblem]) { self.problems = problems }
+}
+
+/// Something worth telling about a file that is still accepted.
+public struct MemoryWarning: Sendable, Hashable, CustomStringConvertible {
+    /// Where.
+    public var position: SourcePosition
+    /// A stable kebab-case name.
+    public var code: String
+    /// The sentence to show.
+    public var message: String
+
+    public var description: String { "\(position): warning: \(message)" }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A fresh directory under the system's temporary directory, removed when the value is released.
+public final class TemporaryDirectory: @unchecked Sendable {
+    /// The directory's absolute path.
+    public let path: String
+
+    /// Creates the directory; `prefix` names it for people looking at /tmp.
+    public init(prefix: String = "sfgit-test") throws {
+        let template = NSTemporaryDirectory() + "/\(prefix).XXXXXX"
+        var bytes = Array(template.utf8CString)
+        guard let result = mkdtemp(&bytes) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: template])
+        }
+        path = String(cString: result)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// The absolute path of a relative path inside the directory.
+    public func url(_ relative: String) -> String {
+        relative.isEmpty ? path : path + "/" + relative
+    }
+
+    /// Writes bytes to a relative path, creating parent directories.
+    @discardableResult
+    public func write(_ relative: String, bytes: [UInt8]) throws -> String {
+        let full = url(relative)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: full, contents: Data(bytes)) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: full])
+        }
+        return full
+    }
+
+    /// Writes UTF-8 text to a relative path, creating parent directories.
+    @discardableResult
+    public func write(_ relative: String, _ text: String) throws -> String {
+        try write(relative, bytes: Array(text.utf8))
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SFGit
+
+/// The `sfgit` command: subcommands, plus the mapping of every failure to SPEC.md's exit codes.
+struct SFGitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sfgit",
+        abstract: "Share AI-agent memories through a git repository, verified commit by commit.",
+        version: "0.1.0",
+        subcommands: [CheckCommand.self])
+}
+
+/// Logs go to stderr; `SFGIT_LOG=debug|trace|info` raises the level (default: warnings only).
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = ProcessInfo.processInfo.environment["SFGIT_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    return handler
+}
+
+do {
+    var command = try SFGitCommand.parseAsRoot()
+    try command.run()
+} catch let exit as ExitCode {
+    Foundation.exit(exit.rawValue)
+} catch {
+    // ArgumentParser reports help and version as errors with exit code 0; anything else it
+    // reports is a usage problem, which SPEC.md numbers 2.
+    let code = SFGitCommand.exitCode(for: error)
+    if code == .success {
+        print(SFGitCommand.fullMessage(for: error))
+        Foundation.exit(0)
+    }
+    printError(SFGitCommand.fullMessage(for: error))
+    if let sfgitError = error as? SFGitError { Foundation.exit(sfgitError.status.rawValue) }
+    Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : ExitStatus.internalError.rawValue)
+}
