@@ -1,13 +1,36 @@
-import SFGitMemory
 import Foundation
-let path = CommandLine.arguments[1]
-var bytes = [UInt8](try! Data(contentsOf: URL(fileURLWithPath: path)))
-if CommandLine.arguments.count > 2 { bytes = Array(bytes[..<(Int(CommandLine.arguments[2])! % bytes.count)]) }
-do {
-  let m = try MemoryParser().parse(bytes).memory
-  let w = try MemorySerializer().serialize(m)
-  print(String(decoding: w, as: UTF8.self))
-  let m2 = try MemoryParser().parse(w).memory
-  print(m2 == m)
-  if m2 != m { print(m); print(m2) }
-} catch { print(error) }
+
+/// `sfgit-bench [NAME...]`: runs the named benchmarks (all by default) and prints each figure
+/// next to its baseline. Build in release mode (`make bench`): debug numbers mean little.
+let benchmarks: [(name: String, run: () throws -> Void)] = [
+    ("memory-parse", MemoryParseBenchmark.run),
+]
+
+let selected = CommandLine.arguments.dropFirst()
+for benchmark in benchmarks where selected.isEmpty || selected.contains(benchmark.name) {
+    try benchmark.run()
+    print("")
+}
+
+/// Seconds of the fastest of `runs` runs of `body`.
+func best(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var fastest = Double.infinity
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        fastest = min(fastest, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return fastest
+}
+
+/// Aligned result lines.
+enum Report {
+    static func row(_ label: String, value: Double, unit: String, note: String = "") {
+        let number = value >= 100 ? String(format: "%.0f", value) : String(format: "%.3f", value)
+        print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + number.leftPadded(to: 10) + " " + unit + (note.isEmpty ? "" : "   " + note))
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}

@@ -1,0 +1,74 @@
+import SFGitMemory
+
+/// A small, fast, seeded generator (SplitMix64) so every run builds the same corpus.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Realistic memories of about one kilobyte each, from a fixed vocabulary of the trade.
+enum SyntheticMemories {
+    static let vocabulary: [String] = """
+        provider timeout retry fallback latency p99 502 503 rate-limit quota token context window \
+        postgres migration index vacuum deadlock replica lag connection pool pgbouncer kafka consumer \
+        offset rebalance partition redis eviction memory cache ttl kubernetes pod oom restart probe \
+        deployment rollout canary helm terraform state drift lock s3 bucket presigned url cors \
+        gpt-4.1 kimi-coding/k2p5 claude sonnet embedding vector rerank prompt tool-call json schema \
+        ERR_CONN_RESET ECONNREFUSED ETIMEDOUT TLS handshake certificate expiry dns resolver ipv6 \
+        benchmark throughput regression flaky test ci cache artifact docker layer build cargo swift \
+        compile linker symbol segfault race mutex actor async await cancellation backpressure queue \
+        webhook idempotency key duplicate delivery ordering exactly-once at-least-once retry-after \
+        pagination cursor limit offset invoice billing refund currency rounding decimal timezone utc
+        """.split(whereSeparator: \.isWhitespace).map(String.init)
+
+    static let kinds: [MemoryKind] = [.learning, .antiPattern, .contract, .benchmark, .circuitBreaker, .note]
+    static let authors = ["sf", "claude", "hermes", "cursor", "codex"]
+    static let hosts = ["mikki-bunker", "build-07", "laptop-ana", "ci-runner-3", "gpu-box"]
+
+    static func words(_ count: Int, using rng: inout SeededGenerator) -> String {
+        (0..<count).map { _ in vocabulary[Int(rng.next() % UInt64(vocabulary.count))] }.joined(separator: " ")
+    }
+
+    /// `count` memories with their store paths and file bytes, written by sfgit's own serializer.
+    static func make(count: Int, seed: UInt64 = 42) throws -> [(path: String, bytes: [UInt8])] {
+        var rng = SeededGenerator(seed: seed)
+        let start: UInt64 = 1_767_225_600_000  // 2026-01-01
+        var files: [(String, [UInt8])] = []
+        files.reserveCapacity(count)
+        for i in 0..<count {
+            let ms = start + UInt64(i) * 60_000 + rng.next() % 60_000
+            let id = ULID(milliseconds: ms, random: (UInt16(truncatingIfNeeded: rng.next()), rng.next()))
+            let kind = kinds[Int(rng.next() % UInt64(kinds.count))]
+            let recorded = Timestamp(secondsSinceEpoch: Int64(ms / 1000))
+            var body = MemoryBody(title: words(8, using: &rng))
+            var paragraphs: [String] = []
+            for _ in 0..<5 { paragraphs.append(words(22, using: &rng)) }
+            body.body = paragraphs.joined(separator: "\n") + "\n"
+            switch kind {
+            case .antiPattern: body.instead = words(12, using: &rng)
+            case .contract: body.subject = words(3, using: &rng)
+            case .benchmark:
+                body.subject = words(3, using: &rng); body.metric = "p50 latency"
+                body.value = Double(rng.next() % 100_000) / 100; body.unit = "ms"; body.samples = 100
+            case .circuitBreaker:
+                body.subject = words(2, using: &rng); body.state = .open
+            default: break
+            }
+            let memory = Memory(
+                frontMatter: FrontMatter(
+                    id: id, kind: kind, author: authors[i % authors.count], host: hosts[(i / 5) % hosts.count],
+                    instance: "proj-\(i % 7)", agent: "sf/3.2.0", recordedAt: recorded,
+                    tags: [words(1, using: &rng), words(1, using: &rng)].map { $0.replacingOccurrences(of: "/", with: "-") }),
+                body: body)
+            files.append((memory.path.description, try MemorySerializer().serialize(memory)))
+        }
+        return files
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make demo`: the memory-file story, end to end, with the built binary.
+# (Sync is not built yet; once it is, this script will run the federation story instead.)
+set -u
+SFGIT="${1:?usage: demo.sh PATH-TO-SFGIT}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/sfgit-demo.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+sfgit() { "$SFGIT" "$@"; }
+step() { printf '\n$ %s\n' "$*"; "$@"; echo "(exit $?)"; }
+
+cp -R "$root/examples/store" "$work/store"
+cd "$work"
+
+echo "A store is a directory of memory files; this one is a copy of examples/store."
+step sfgit check store
+
+echo
+echo "An agent writes a memory with a duplicate key and a local-time timestamp:"
+mkdir -p store/memories/learning/2026/06
+cat > store/memories/learning/2026/06/01KTV6204RYSC5XMTFWMX0JS9M.yaml <<'MEMORY'
+---
+schema: 1
+id: 01KTV6204RYSC5XMTFWMX0JS9M
+kind: learning
+author: claude
+host: build-07
+recorded_at: 2026-06-11T13:11:11+02:00
+tags: [demo]
+---
+title: first title
+title: second title
+MEMORY
+step sfgit check store
+echo
+echo "The same check as GitHub annotations, as a store's CI prints it:"
+step sfgit check --format github store
+echo
+echo "Fixing the duplicate key lets the parser read on, and it finds the timestamp:"
+sed -i '/^title: second title$/d' store/memories/learning/2026/06/01KTV6204RYSC5XMTFWMX0JS9M.yaml
+step sfgit check store
+echo
+echo "And as the JSON envelope scripts read:"
+step sfgit check --json store/memories/learning/2026/06/01KTV6204RYSC5XMTFWMX0JS9M.yaml
