@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
@@ -21,16 +22,37 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // Debian's libgit2 1.5.1 (libgit2-dev); shim.h wraps what Swift cannot call directly.
+        .systemLibrary(
+            name: "SFGitLibgit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
         // The memory file format. Pure: no git, no SQLite.
         .target(
             name: "SFGitMemory",
             dependencies: ["SFGitYAML"]
         ),
-        // The facade the executable calls: workflows such as `check`.
+        // A small, safe wrapper over libgit2: objects, refs, tree building, tree diff, signatures.
+        .target(
+            name: "SFGitRepository",
+            dependencies: ["SFGitLibgit2"]
+        ),
+        // Policy and allowed_signers, SSHSIG verification and signing, the commit-graph verifier.
+        .target(
+            name: "SFGitTrust",
+            dependencies: [
+                "SFGitRepository", "SFGitMemory",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The facade the executable calls: workflows such as `check` and `verify`.
         .target(
             name: "SFGit",
             dependencies: [
-                "SFGitMemory",
+                "SFGitMemory", "SFGitRepository", "SFGitTrust",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -46,17 +68,28 @@ let package = Package(
         // `make bench`: throughput figures printed next to their baselines.
         .executableTarget(
             name: "sfgit-bench",
-            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit"]
+            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit", "SFGitTrust", "SFGitRepository", "SFGitTestSupport"]
         ),
         // Test-only helpers: temporary directories, a runner for the built binary.
         .target(
             name: "SFGitTestSupport",
-            dependencies: ["SFGitMemory"]
+            dependencies: ["SFGitMemory", "SFGitRepository", "SFGitTrust"]
         ),
         .testTarget(
             name: "SFGitMemoryTests",
             dependencies: [
                 "SFGitMemory", "SFGitTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "SFGitRepositoryTests",
+            dependencies: ["SFGitRepository", "SFGitTestSupport"]
+        ),
+        .testTarget(
+            name: "SFGitTrustTests",
+            dependencies: [
+                "SFGitTrust", "SFGitRepository", "SFGitMemory", "SFGitTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -39,7 +39,7 @@ public struct MemoryParser: Sendable {
     /// rule and the agreement of `id`/`kind` with the path are checked too.
     public func parse(_ bytes: [UInt8], storePath: String? = nil) throws(MemoryFileError) -> ParsedMemory {
         try checkSize(bytes.count)
-        let stream = try bytes.withUnsafeBufferPointer { buffer throws(MemoryFileError) in try readStream(buffer) }
+        let stream = try StrictYAMLFile(maxDepth: limits.maxDepth, maxDocuments: 2).read(bytes)
 
         var problems: [MemoryProblem] = []
         var expectedPath: MemoryPath?
@@ -77,32 +77,6 @@ public struct MemoryParser: Sendable {
             throw MemoryFileError(problems.sorted { $0.position < $1.position })
         }
         return ParsedMemory(memory: Memory(frontMatter: frontMatter, body: body), warnings: warnings)
-    }
-
-    /// Byte checks, then libyaml's event stream into nodes; tabs in leading whitespace outside
-    /// block scalars are reported as indentation.
-    private func readStream(_ buffer: UnsafeBufferPointer<UInt8>) throws(MemoryFileError) -> StrictYAMLReader.Stream {
-        if let problem = ByteChecks.firstProblem(in: buffer) { throw MemoryFileError([problem]) }
-        // The scan above is our own; `String(validating:)` is the standard library's word on UTF-8.
-        guard String(validating: buffer, as: UTF8.self) != nil else {
-            throw MemoryFileError([MemoryProblem(.invalidUTF8, at: .start)])
-        }
-        let tabLines = ByteChecks.linesWithLeadingTabs(in: buffer)
-        let reader = StrictYAMLReader(maxDepth: limits.maxDepth, maxDocuments: 2)
-        let stream: StrictYAMLReader.Stream
-        do {
-            stream = try reader.read(UnsafeRawBufferPointer(buffer))
-        } catch {
-            // A tab in leading whitespace is nearly always why libyaml gave up; say so plainly.
-            if case .syntax = error.failure, let tab = tabLines.first(where: { $0.line <= error.position.line }) {
-                throw MemoryFileError([MemoryProblem(.tabIndentation, at: tab)])
-            }
-            throw MemoryFileError([MemoryProblem(.yaml(error.failure), at: error.position)])
-        }
-        for tab in tabLines where !stream.blockScalars.contains(where: { ($0.firstContentLine...$0.lastLine).contains(tab.line) }) {
-            throw MemoryFileError([MemoryProblem(.tabIndentation, at: tab)])
-        }
-        return stream
     }
 }
 
@@ -287,19 +261,11 @@ private struct DocumentReader {
     /// `author` and `host`: lower-case ASCII `[a-z0-9][a-z0-9._-]{0,63}`, so `author@host` is a principal.
     private mutating func principalPart(_ node: YAMLNode?, field: String, missingAt: SourcePosition) -> String? {
         guard let text = string(node, field: field, required: true, missingAt: missingAt), let text, let node else { return nil }
-        guard Self.isPrincipalPart(text) else {
+        guard Principal.isValidPart(text) else {
             problems.append(MemoryProblem(.invalidValue(field: field, value: text, expected: "lower-case ASCII matching [a-z0-9][a-z0-9._-]{0,63}"), at: node.position))
             return nil
         }
         return text
-    }
-
-    /// Whether text can be one half of a principal `author@host`.
-    static func isPrincipalPart(_ text: String) -> Bool {
-        let b = Array(text.utf8)
-        guard (1...64).contains(b.count) else { return false }
-        let isLowerAlnum = { (c: UInt8) in (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
-        return isLowerAlnum(b[0]) && b.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     private mutating func timestamp(_ node: YAMLNode?, field: String, required: Bool, missingAt: SourcePosition) -> Timestamp?? {

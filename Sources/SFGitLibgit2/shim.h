@@ -1,0 +1,22 @@
+#ifndef SFGIT_LIBGIT2_SHIM_H
+#define SFGIT_LIBGIT2_SHIM_H
+#include <git2.h>
+#include <git2/sys/commit.h>
+
+/* Swift does not import C variadic functions: wrap the git_libgit2_opts calls sfgit uses. */
+static inline int sfgit_opts_enable_strict_object_creation(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, enabled);
+}
+static inline int sfgit_opts_set_owner_validation(int enabled) {
+    return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+}
+static inline int sfgit_opts_enable_fsync_gitdir(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, enabled);
+}
+static inline int sfgit_opts_set_search_path(int level, const char *path) {
+    return git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, level, path);
+}
+static inline int sfgit_opts_set_user_agent(const char *agent) {
+    return git_libgit2_opts(GIT_OPT_SET_USER_AGENT, agent);
+}
+#endif

@@ -1,0 +1,59 @@
+internal import SFGitLibgit2
+
+/// A libgit2 failure: the C function, libgit2's return code and error class, and its message.
+public struct GitError: Error, Sendable, CustomStringConvertible {
+    /// The C function that failed (or the Swift operation, for sfgit's own checks).
+    public var function: String
+    /// libgit2's return code (`GIT_ENOTFOUND` = -3, `GIT_EMODIFIED` = -15, …).
+    public var code: Int32
+    /// libgit2's error class (`GIT_ERROR_NET` = 12, `GIT_ERROR_SSH` = 23, …), or 0.
+    public var errorClass: Int32
+    /// libgit2's message, copied when the error happened.
+    public var message: String
+
+    /// Creates an error.
+    public init(function: String, code: Int32, errorClass: Int32 = 0, message: String) {
+        self.function = function
+        self.code = code
+        self.errorClass = errorClass
+        self.message = message
+    }
+
+    /// The object or reference was not found.
+    public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+    /// A compare-and-swap lost: the reference moved since it was read.
+    public var isModified: Bool { code == GIT_EMODIFIED.rawValue }
+
+    public var description: String { "\(function) failed (\(code)): \(message)" }
+}
+
+/// The one funnel for libgit2 return codes: reads `git_error_last()` at once, on this thread.
+@inline(__always)
+func check(_ result: Int32, _ function: @autoclosure () -> String) throws(GitError) {
+    guard result < 0 else { return }
+    throw lastError(result, function())
+}
+
+/// The current thread's libgit2 error, copied into a Swift value.
+func lastError(_ result: Int32, _ function: String) -> GitError {
+    if let error = git_error_last() {
+        let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
+        return GitError(function: function, code: result, errorClass: error.pointee.klass, message: message)
+    }
+    return GitError(function: function, code: result, message: "unknown error")
+}
+
+/// Initialises libgit2 once per process and shuts out every configuration file outside the
+/// repository: nothing is read from the user's global, XDG or system git config.
+enum Libgit2 {
+    static let initialised: Bool = {
+        git_libgit2_init()
+        for level in [GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA] {
+            _ = sfgit_opts_set_search_path(Int32(level.rawValue), "")
+        }
+        _ = sfgit_opts_enable_fsync_gitdir(1)
+        return true
+    }()
+
+    static func ensure() { precondition(initialised) }
+}

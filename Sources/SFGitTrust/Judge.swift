@@ -1,0 +1,338 @@
+import SFGitMemory
+import SFGitRepository
+
+/// Pass 3 of the verifier: decides each commit, parents first, from the facts and checks.
+struct Judge {
+    let verifier: Verifier
+    var context: Context
+    let facts: [ObjectID: Verifier.CommitFacts]
+    /// History already verified before this run (hidden from the walk): trusted as a parent.
+    var trustedHistory: ObjectID?
+    /// Commits on the tip's first-parent chain (review mode applies to them).
+    var firstParentChain: [ObjectID] = [] {
+        didSet { firstParentSet = Set(firstParentChain) }
+    }
+    private var firstParentSet: Set<ObjectID> = []
+
+    private(set) var good: Set<ObjectID> = []
+    private(set) var failed: Set<ObjectID> = []
+    private(set) var quarantined: [Quarantine] = []
+    private(set) var accepted: [AcceptedMemory] = []
+    /// Commits a reviewer's merge brought onto the checked branch.
+    private var reviewedCommits: Set<ObjectID> = []
+    private var signerOf: [ObjectID: (principal: String, key: SSHPublicKey)] = [:]
+    private var acceptedIndexByCommit: [ObjectID: [Int]] = [:]
+
+    private var repository: Repository { verifier.repository }
+
+    init(verifier: Verifier, context: Context, facts: [ObjectID: Verifier.CommitFacts]) {
+        self.verifier = verifier
+        self.context = context
+        self.facts = facts
+    }
+
+    /// The outcome of one commit; its parents have been decided (or are trusted history).
+    mutating func decide(_ fact: Verifier.CommitFacts, check: Verifier.Checked) throws(GitError) -> CommitOutcome {
+        let outcome = try judge(fact, check: check)
+        if outcome.isGood { good.insert(fact.id) } else { failed.insert(fact.id) }
+        return outcome
+    }
+
+    private mutating func judge(_ fact: Verifier.CommitFacts, check: Verifier.Checked) throws(GitError) -> CommitOutcome {
+        let id = fact.id
+        let parents = fact.info.parentIDs
+        func outcome(_ status: CommitStatus, _ reason: String, principal: String? = nil, key: String? = nil) -> CommitOutcome {
+            CommitOutcome(commit: id, status: status, principal: principal, key: key, reason: reason)
+        }
+
+        if id == verifier.introduction.commit { return try judgeIntroduction(fact, check: check) }
+
+        // Structure: one or two parents, all of them authentic.
+        if parents.isEmpty {
+            return outcome(.malformed, "a second root commit: all history must descend from the introduction")
+        }
+        if parents.count > 2 {
+            return outcome(.malformed, "an octopus merge of \(parents.count) parents; at most two are allowed")
+        }
+        for parent in parents where !isTrusted(parent) {
+            return outcome(.untrustedParent, "parent \(parent.short()) is not authentic")
+        }
+
+        // The signature (checked in pass 2).
+        let signature: SSHSignature
+        switch check.signature {
+        case .failure(.unsigned): return outcome(.unsigned, "the commit is not signed")
+        case .failure(.invalid(let why)): return outcome(.badSignature, why)
+        case .success(let parsed): signature = parsed
+        }
+        let key = signature.publicKey
+        let fingerprint = key.fingerprint
+
+        // The key must belong to the same principal in every parent's allowed_signers.
+        var states: [TrustState] = []
+        for parent in parents {
+            let state = try context.state(ofTree: try treeOf(parent))
+            if state.unsupportedVersion {
+                return outcome(.unsupportedPolicy, state.problem ?? "unsupported policy", key: fingerprint)
+            }
+            guard state.problem == nil, state.policy != nil, state.signers != nil else {
+                return outcome(.forbiddenChange, "parent \(parent.short()) has no usable trust state: \(state.problem ?? "")", key: fingerprint)
+            }
+            states.append(state)
+        }
+        var principal: String?
+        for (index, state) in states.enumerated() {
+            guard let entry = state.signers!.entry(for: key) else {
+                return outcome(.unknownKey, "key \(fingerprint) is not in .sfgit/allowed_signers of parent \(parents[index].short())", key: fingerprint)
+            }
+            if let known = principal, known != entry.principal {
+                return outcome(.unknownKey, "key \(fingerprint) belongs to '\(known)' in one parent and '\(entry.principal)' in another", key: fingerprint)
+            }
+            principal = entry.principal
+        }
+        let signer = principal!
+        let rolesInAllParents = states.map { $0.policy!.roles(of: signer) }.reduce(Set(Policy.Role.allCases)) { $0.intersection($1) }
+        signerOf[id] = (signer, key)
+
+        if parents.count == 2 {
+            return try judgeMerge(fact, signer: signer, key: key, roles: rolesInAllParents, firstParentState: states[0])
+        }
+
+        // Review mode: the shared branch's first-parent chain takes only reviewer and admin commits.
+        if firstParentSet.contains(id), states[0].policy!.mode == .review,
+           rolesInAllParents.isDisjoint(with: [.review, .admin]) {
+            return outcome(.unauthorized, "in review mode only review and admin keys commit to the shared branch; '\(signer)' must propose through a merge", principal: signer, key: fingerprint)
+        }
+
+        // Every change must be one this principal's roles allow.
+        let policy = states[0].policy!
+        var addedMemories: [(path: String, entry: TreeEntry)] = []
+        var touchesTrust = false
+        for change in fact.changes {
+            switch Self.classify(change) {
+            case .forbidden(let why):
+                return outcome(.forbiddenChange, why, principal: signer, key: fingerprint)
+            case .memoryAdded:
+                guard !rolesInAllParents.isDisjoint(with: [.write, .admin]) else {
+                    return outcome(.unauthorized, "'\(signer)' may not add memories (needs the write role): \(change.path)", principal: signer, key: fingerprint)
+                }
+                addedMemories.append((change.path, change.new!))
+            case .adminOnly:
+                guard rolesInAllParents.contains(.admin) else {
+                    return outcome(.unauthorized, "only admin may change \(change.path); '\(signer)' has \(Self.describe(rolesInAllParents))", principal: signer, key: fingerprint)
+                }
+                if change.path.hasPrefix(".sfgit/") { touchesTrust = true }
+            }
+        }
+        if touchesTrust {
+            let newState = try context.state(ofTree: fact.info.treeID)
+            if newState.unsupportedVersion {
+                return outcome(.unsupportedPolicy, newState.problem ?? "unsupported policy version; upgrade sfgit", principal: signer, key: fingerprint)
+            }
+            if let problem = newState.problem {
+                return outcome(.forbiddenChange, "the change leaves an invalid trust state: \(problem)", principal: signer, key: fingerprint)
+            }
+        }
+        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy, parentTree: try treeOf(parents[0]))
+        return outcome(.good, "", principal: signer, key: fingerprint)
+    }
+
+    /// The introduction: a root commit signed by the pinned key, which its own policy makes admin.
+    private mutating func judgeIntroduction(_ fact: Verifier.CommitFacts, check: Verifier.Checked) throws(GitError) -> CommitOutcome {
+        let id = fact.id
+        func outcome(_ status: CommitStatus, _ reason: String, principal: String? = nil, key: String? = nil) -> CommitOutcome {
+            CommitOutcome(commit: id, status: status, principal: principal, key: key, reason: reason)
+        }
+        guard fact.info.parentIDs.isEmpty else {
+            return outcome(.malformed, "the introduction must be a root commit")
+        }
+        let signature: SSHSignature
+        switch check.signature {
+        case .failure(.unsigned): return outcome(.unsigned, "the introduction is not signed")
+        case .failure(.invalid(let why)): return outcome(.badSignature, why)
+        case .success(let parsed): signature = parsed
+        }
+        let fingerprint = signature.publicKey.fingerprint
+        guard fingerprint == verifier.introduction.signer else {
+            return outcome(.unknownKey, "the introduction is signed by \(fingerprint), not the pinned \(verifier.introduction.signer)", key: fingerprint)
+        }
+        let state = try context.state(ofTree: fact.info.treeID)
+        if state.unsupportedVersion {
+            return outcome(.unsupportedPolicy, state.problem ?? "unsupported policy version; upgrade sfgit", key: fingerprint)
+        }
+        guard state.problem == nil, let policy = state.policy, let signers = state.signers else {
+            return outcome(.forbiddenChange, "the introduction has no usable trust state: \(state.problem ?? "")", key: fingerprint)
+        }
+        guard let entry = signers.entry(for: signature.publicKey), policy.roles(of: entry.principal).contains(.admin) else {
+            return outcome(.unauthorized, "the introduction's policy does not make its signing key admin", key: fingerprint)
+        }
+        var added: [(String, TreeEntry)] = []
+        for change in fact.changes {
+            switch Self.classify(change) {
+            case .forbidden(let why): return outcome(.forbiddenChange, why, principal: entry.principal, key: fingerprint)
+            case .memoryAdded: added.append((change.path, change.new!))
+            case .adminOnly: break
+            }
+        }
+        signerOf[id] = (entry.principal, signature.publicKey)
+        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy, parentTree: nil)
+        return outcome(.good, "", principal: entry.principal, key: fingerprint)
+    }
+
+    /// A merge: signed by review or admin in both parents, its tree exactly the clean re-merge of
+    /// the parents, and every commit it brings in signed by a key the first parent still trusts.
+    private mutating func judgeMerge(
+        _ fact: Verifier.CommitFacts, signer: String, key: SSHPublicKey, roles: Set<Policy.Role>, firstParentState: TrustState
+    ) throws(GitError) -> CommitOutcome {
+        let id = fact.id
+        let fingerprint = key.fingerprint
+        func outcome(_ status: CommitStatus, _ reason: String) -> CommitOutcome {
+            CommitOutcome(commit: id, status: status, principal: signer, key: fingerprint, reason: reason)
+        }
+        guard !roles.isDisjoint(with: [.review, .admin]) else {
+            return outcome(.unauthorized, "merges need a review or admin key; '\(signer)' has \(Self.describe(roles))")
+        }
+        let (first, second) = (fact.info.parentIDs[0], fact.info.parentIDs[1])
+        guard let clean = try repository.cleanMergeTree(first, second) else {
+            return outcome(.forbiddenChange, "the parents do not merge cleanly, so the merge's tree cannot be checked")
+        }
+        guard clean == fact.info.treeID else {
+            return outcome(.forbiddenChange, "the merge's tree differs from a clean merge of its parents (content smuggled into a merge)")
+        }
+        // A key retired on the shared branch must not come back through a stale side branch.
+        let broughtIn = try repository.commits(from: [second], excluding: [first])
+        for commit in broughtIn {
+            guard let side = signerOf[commit] else { continue }  // verified before this run: trusted
+            guard let entry = firstParentState.signers?.entry(for: side.key), entry.principal == side.principal else {
+                return outcome(.unauthorized, "the merge brings in \(commit.short()), signed by \(side.key.fingerprint), a key the first parent no longer lists (retired key on a stale branch)")
+            }
+            let sideRoles = firstParentState.policy!.roles(of: side.principal)
+            if sideRoles.isEmpty {
+                return outcome(.unauthorized, "the merge brings in \(commit.short()) by '\(side.principal)', who has no role on the first parent")
+            }
+        }
+        if firstParentSet.contains(id) {
+            for commit in broughtIn { markReviewed(commit) }
+        }
+        return outcome(.good, "")
+    }
+
+    private mutating func markReviewed(_ commit: ObjectID) {
+        guard reviewedCommits.insert(commit).inserted else { return }
+        for index in acceptedIndexByCommit[commit] ?? [] { accepted[index].reviewed = true }
+    }
+
+    // MARK: - Files inside authentic commits
+
+    private mutating func quarantineAndAccept(
+        _ fact: Verifier.CommitFacts, check: Verifier.Checked, added: [(path: String, entry: TreeEntry)],
+        signer: String, key: SSHPublicKey, policy: Policy, parentTree: ObjectID?
+    ) throws(GitError) {
+        var idsInCommit: [String: String] = [:]
+        for (index, file) in added.enumerated() {
+            func quarantine(_ reason: QuarantineReason, _ detail: String) {
+                quarantined.append(Quarantine(path: file.path, blob: file.entry.id, commit: fact.id, reason: reason, detail: detail))
+            }
+            if index >= policy.maxFilesPerCommit {
+                quarantine(.overCommitCap, "the commit adds \(added.count) memory files; the policy allows \(policy.maxFilesPerCommit) per commit")
+                continue
+            }
+            if let size = fact.oversized[file.path] {
+                quarantine(.oversize, "\(size) bytes, over the policy's max_file_bytes of \(policy.maxFileBytes)")
+                continue
+            }
+            guard let parsed = check.memories[file.path] else { continue }
+            let memory: Memory
+            switch parsed {
+            case .failure(let error):
+                let first = error.problems.first
+                quarantine(.unparsable, first.map { "\($0.position): \($0.message)" } ?? "invalid memory file")
+                continue
+            case .success(let value):
+                memory = value
+            }
+            if memory.frontMatter.principal != signer {
+                quarantine(.provenanceMismatch, "the front matter names '\(memory.frontMatter.principal)' but the commit is signed by '\(signer)'")
+                continue
+            }
+            let idText = memory.id.description
+            if let other = idsInCommit[idText] {
+                quarantine(.duplicateID, "id \(idText) is also added at \(other) in the same commit")
+                continue
+            }
+            if let other = try existingPath(of: memory.id, otherThan: file.path, in: parentTree) {
+                quarantine(.duplicateID, "id \(idText) already exists at \(other)")
+                continue
+            }
+            idsInCommit[idText] = file.path
+            acceptedIndexByCommit[fact.id, default: []].append(accepted.count)
+            accepted.append(AcceptedMemory(
+                path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
+                reviewed: reviewedCommits.contains(fact.id)))
+        }
+    }
+
+    /// The path of a memory with this id under any other kind directory of a tree (a path is a
+    /// function of kind and id, so only the kind can differ).
+    private func existingPath(of id: ULID, otherThan path: String, in tree: ObjectID?) throws(GitError) -> String? {
+        guard let tree, let memories = try repository.entry(at: "memories", inTree: tree), memories.mode == .tree else { return nil }
+        for kindEntry in try repository.tree(memories.id) where kindEntry.mode == .tree {
+            guard let kind = MemoryKind(kindEntry.name) else { continue }
+            let candidate = MemoryPath(kind: kind, id: id).description
+            if candidate != path, try repository.entry(at: candidate, inTree: tree) != nil { return candidate }
+        }
+        return nil
+    }
+
+    // MARK: - Helpers
+
+    private func isTrusted(_ commit: ObjectID) -> Bool {
+        if good.contains(commit) { return true }
+        if failed.contains(commit) { return false }
+        // Not walked in this run: it is part of the history verified before (hidden by the walk).
+        return facts[commit] == nil && trustedHistory != nil
+    }
+
+    private func treeOf(_ commit: ObjectID) throws(GitError) -> ObjectID {
+        if let fact = facts[commit] { return fact.info.treeID }
+        return try repository.commit(commit).treeID
+    }
+
+    static func describe(_ roles: Set<Policy.Role>) -> String {
+        roles.isEmpty ? "no role" : "roles " + roles.sorted().map(\.rawValue).joined(separator: ", ")
+    }
+
+    enum ChangeClass {
+        case memoryAdded
+        case adminOnly
+        case forbidden(String)
+    }
+
+    /// What a file change is, under TRUST.md's rules.
+    static func classify(_ change: TreeChange) -> ChangeClass {
+        let mode = (change.new ?? change.old)!.mode
+        if let new = change.new, new.mode != .blob {
+            switch new.mode {
+            case .symlink: return .forbidden("\(change.path) is a symbolic link; only regular files are allowed")
+            case .submodule: return .forbidden("\(change.path) is a submodule; only regular files are allowed")
+            case .executable: return .forbidden("\(change.path) is executable; only mode 100644 files are allowed")
+            default: return .forbidden("\(change.path) has mode \(String(mode.rawValue, radix: 8)); only mode 100644 files are allowed")
+            }
+        }
+        switch StoreEntry.classify(change.path) {
+        case .memory:
+            switch change.kind {
+            case .added: return .memoryAdded
+            case .modified: return .forbidden("\(change.path) modifies an existing memory; memories are append-only")
+            case .deleted: return .forbidden("\(change.path) deletes a memory; memories are append-only (use a retraction)")
+            }
+        case .policy, .allowedSigners:
+            if change.kind == .deleted { return .forbidden("\(change.path) may be edited by an admin, never deleted") }
+            return .adminOnly
+        case .readme, .forgeConfiguration:
+            return .adminOnly
+        case .invalid(let problem):
+            return .forbidden("\(change.path): \(problem.message)")
+        }
+    }
+}

@@ -1,0 +1,288 @@
+import SFGitMemory
+
+/// `.sfgit/policy.yaml`: who may do what in a store, and its limits.
+public struct Policy: Sendable, Hashable {
+    /// What a principal may do (TRUST.md).
+    public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
+        /// May change anything under `.sfgit/` (keys, roles, limits), plus everything below.
+        case admin
+        /// May sign two-parent merges into the shared branch.
+        case review
+        /// May add memory files naming itself.
+        case write
+
+        public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// How memories reach the shared branch.
+    public enum Mode: String, Sendable, Hashable {
+        /// Writers push to the shared branch themselves.
+        case direct
+        /// Writers push proposals; reviewers merge them with signed merge commits.
+        case review
+    }
+
+    /// A principal and its roles.
+    public struct PrincipalEntry: Sendable, Hashable {
+        /// `author@host`.
+        public var name: String
+        /// What it may do.
+        public var roles: Set<Role>
+        /// Memories per day this principal may add, overriding the default.
+        public var quotaPerDay: Int?
+    }
+
+    /// The policy format this sfgit understands.
+    public static let supportedVersion = 1
+
+    /// Format version.
+    public var version: Int
+    /// The shared branch (`main`).
+    public var branch: String
+    /// `direct` or `review`.
+    public var mode: Mode
+    /// Principals and their roles, in file order.
+    public var principals: [PrincipalEntry]
+    /// Largest memory file accepted, in bytes.
+    public var maxFileBytes: Int
+    /// Most memory files one commit may add.
+    public var maxFilesPerCommit: Int
+    /// Memories per day per principal unless its entry says otherwise.
+    public var defaultQuotaPerDay: Int
+
+    /// Defaults for limits the file leaves out.
+    public static let defaultMaxFileBytes = 65_536
+    public static let defaultMaxFilesPerCommit = 100
+    public static let defaultQuotaPerDay = 500
+
+    /// Creates a policy.
+    public init(
+        version: Int = 1, branch: String = "main", mode: Mode = .direct, principals: [PrincipalEntry],
+        maxFileBytes: Int = Policy.defaultMaxFileBytes, maxFilesPerCommit: Int = Policy.defaultMaxFilesPerCommit,
+        defaultQuotaPerDay: Int = Policy.defaultQuotaPerDay
+    ) {
+        self.version = version
+        self.branch = branch
+        self.mode = mode
+        self.principals = principals
+        self.maxFileBytes = maxFileBytes
+        self.maxFilesPerCommit = maxFilesPerCommit
+        self.defaultQuotaPerDay = defaultQuotaPerDay
+    }
+
+    /// The roles of a principal (empty when it is not listed).
+    public func roles(of principal: String) -> Set<Role> {
+        principals.first { $0.name == principal }?.roles ?? []
+    }
+
+    /// The daily quota of a principal.
+    public func quotaPerDay(of principal: String) -> Int {
+        principals.first { $0.name == principal }?.quotaPerDay ?? defaultQuotaPerDay
+    }
+
+    /// The memory-file limits this policy sets.
+    public var memoryLimits: MemoryLimits { MemoryLimits(maxFileBytes: maxFileBytes) }
+
+    // MARK: - Reading
+
+    /// A problem in a policy file, with its position.
+    public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        public var position: SourcePosition
+        public var code: String
+        public var message: String
+        public var description: String { "\(position): error: \(message)" }
+    }
+
+    /// Parses and lints a policy file. An unknown `version` fails closed.
+    public static func parse(_ bytes: [UInt8]) throws(PolicyError) -> Policy {
+        let stream: StrictYAMLReader.Stream
+        do {
+            stream = try StrictYAMLFile(maxDepth: 8, maxDocuments: 1).read(bytes)
+        } catch {
+            throw PolicyError(problems: error.problems.map { Problem(position: $0.position, code: $0.code, message: $0.message) })
+        }
+        guard let root = stream.documents.first else {
+            throw PolicyError(problems: [Problem(position: .start, code: "missing-document", message: "policy file is empty")])
+        }
+        var reader = PolicyReader()
+        let policy = reader.read(root)
+        guard reader.problems.isEmpty, let policy else { throw PolicyError(problems: reader.problems) }
+        return policy
+    }
+
+    /// The policy as YAML, in the form `sfgit init` and `trust` write.
+    public func render() -> String {
+        var lines = [
+            "version: \(version)",
+            "branch: \(branch)",
+            "mode: \(mode.rawValue)",
+            "principals:",
+        ]
+        for principal in principals {
+            lines.append("  - name: \(principal.name)")
+            lines.append("    roles: [\(principal.roles.sorted().map(\.rawValue).joined(separator: ", "))]")
+            if let quota = principal.quotaPerDay { lines.append("    quota: {per_day: \(quota)}") }
+        }
+        lines += [
+            "limits:",
+            "  max_file_bytes: \(maxFileBytes)",
+            "  max_files_per_commit: \(maxFilesPerCommit)",
+            "quota:",
+            "  per_day: \(defaultQuotaPerDay)",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A policy file refused with its problems.
+public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Every problem found.
+    public var problems: [Policy.Problem]
+    /// Whether the file is from a newer sfgit (its `version` is unknown).
+    public var isUnsupportedVersion: Bool { problems.contains { $0.code == "unsupported-policy-version" } }
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+/// Reads the policy document, collecting every problem; unknown keys are errors (fail closed).
+private struct PolicyReader {
+    var problems: [Policy.Problem] = []
+
+    mutating func fail(_ position: SourcePosition, _ code: String, _ message: String) {
+        problems.append(Policy.Problem(position: position, code: code, message: message))
+    }
+
+    mutating func mapping(_ node: YAMLNode, _ what: String, allowed: Set<String>) -> [String: YAMLMappingEntry]? {
+        guard let entries = node.mappingEntries else {
+            fail(node.position, "wrong-type", "\(what) must be a mapping")
+            return nil
+        }
+        var out: [String: YAMLMappingEntry] = [:]
+        for entry in entries {
+            if allowed.contains(entry.key) {
+                out[entry.key] = entry
+            } else {
+                fail(entry.keyPosition, "unknown-field", "unknown field '\(entry.key)' in \(what)")
+            }
+        }
+        return out
+    }
+
+    mutating func string(_ node: YAMLNode?, _ field: String, at parent: SourcePosition) -> String? {
+        guard let node else { fail(parent, "missing-field", "missing required field '\(field)'"); return nil }
+        guard case .scalar(let text, let style) = node.content, style.isExplicitString || YAMLScalar.resolvePlain(text) == .string else {
+            fail(node.position, "wrong-type", "field '\(field)' must be a string")
+            return nil
+        }
+        return text
+    }
+
+    mutating func positiveInteger(_ node: YAMLNode?, _ field: String, default value: Int) -> Int? {
+        guard let node else { return value }
+        if case .scalar(let text, .plain) = node.content, let int = YAMLScalar(text: text, kind: YAMLScalar.resolvePlain(text)).integerValue,
+           int > 0, int <= Int64(Int32.max) {
+            return Int(int)
+        }
+        fail(node.position, "invalid-value", "field '\(field)' must be a positive integer")
+        return nil
+    }
+
+    mutating func read(_ root: YAMLNode) -> Policy? {
+        guard let top = mapping(root, "the policy", allowed: ["version", "branch", "mode", "principals", "limits", "quota"]) else { return nil }
+        guard let versionNode = top["version"]?.value else {
+            fail(root.position, "missing-field", "missing required field 'version'")
+            return nil
+        }
+        guard case .scalar(let versionText, .plain) = versionNode.content, let version = Int(versionText) else {
+            fail(versionNode.position, "wrong-type", "field 'version' must be an integer")
+            return nil
+        }
+        guard version == Policy.supportedVersion else {
+            // Fail closed: a policy from a newer sfgit may restrict what this one would allow.
+            fail(versionNode.position, "unsupported-policy-version",
+                 "policy version \(version) is not supported by this sfgit (it reads version \(Policy.supportedVersion)); upgrade sfgit")
+            return nil
+        }
+        let branch = string(top["branch"]?.value, "branch", at: root.position)
+        if let branch, !Self.isValidBranch(branch) {
+            fail(top["branch"]!.value.position, "invalid-value", "branch '\(branch)' is not a valid branch name")
+        }
+        var mode = Policy.Mode.direct
+        if let modeNode = top["mode"]?.value, let text = string(modeNode, "mode", at: root.position) {
+            if let parsed = Policy.Mode(rawValue: text) { mode = parsed } else {
+                fail(modeNode.position, "invalid-value", "mode '\(text)' must be direct or review")
+            }
+        }
+        var principals: [Policy.PrincipalEntry] = []
+        if let node = top["principals"]?.value {
+            if case .sequence(let items) = node.content {
+                var seen: Set<String> = []
+                for item in items {
+                    guard let entry = readPrincipal(item) else { continue }
+                    if !seen.insert(entry.name).inserted {
+                        fail(item.position, "duplicate-principal", "principal '\(entry.name)' is listed twice")
+                    }
+                    principals.append(entry)
+                }
+            } else {
+                fail(node.position, "wrong-type", "field 'principals' must be a list")
+            }
+        } else {
+            fail(root.position, "missing-field", "missing required field 'principals'")
+        }
+        if problems.isEmpty && !principals.contains(where: { $0.roles.contains(.admin) }) {
+            fail(top["principals"]!.value.position, "no-admin", "no principal has the admin role; nobody could change the policy")
+        }
+        var maxFileBytes: Int? = Policy.defaultMaxFileBytes
+        var maxFilesPerCommit: Int? = Policy.defaultMaxFilesPerCommit
+        if let node = top["limits"]?.value, let limits = mapping(node, "limits", allowed: ["max_file_bytes", "max_files_per_commit"]) {
+            maxFileBytes = positiveInteger(limits["max_file_bytes"]?.value, "max_file_bytes", default: Policy.defaultMaxFileBytes)
+            maxFilesPerCommit = positiveInteger(limits["max_files_per_commit"]?.value, "max_files_per_commit", default: Policy.defaultMaxFilesPerCommit)
+            if let bytes = maxFileBytes, bytes > 1_048_576, let node = limits["max_file_bytes"]?.value {
+                fail(node.position, "invalid-value", "max_file_bytes \(bytes) is over the ceiling of 1048576")
+            }
+        }
+        var quota: Int? = Policy.defaultQuotaPerDay
+        if let node = top["quota"]?.value, let fields = mapping(node, "quota", allowed: ["per_day"]) {
+            quota = positiveInteger(fields["per_day"]?.value, "per_day", default: Policy.defaultQuotaPerDay)
+        }
+        guard problems.isEmpty, let branch, let maxFileBytes, let maxFilesPerCommit, let quota else { return nil }
+        return Policy(version: version, branch: branch, mode: mode, principals: principals,
+                      maxFileBytes: maxFileBytes, maxFilesPerCommit: maxFilesPerCommit, defaultQuotaPerDay: quota)
+    }
+
+    mutating func readPrincipal(_ node: YAMLNode) -> Policy.PrincipalEntry? {
+        guard let fields = mapping(node, "a principal", allowed: ["name", "roles", "quota"]) else { return nil }
+        guard let name = string(fields["name"]?.value, "name", at: node.position) else { return nil }
+        guard Principal.isValid(name) else {
+            fail(fields["name"]!.value.position, "invalid-principal", "principal '\(name)' is not author@host in lower-case ASCII")
+            return nil
+        }
+        var roles: Set<Policy.Role> = []
+        if let rolesNode = fields["roles"]?.value, case .sequence(let items) = rolesNode.content {
+            for item in items {
+                guard let text = string(item, "roles", at: item.position) else { continue }
+                guard let role = Policy.Role(rawValue: text) else {
+                    fail(item.position, "invalid-value", "role '\(text)' must be admin, review or write")
+                    continue
+                }
+                roles.insert(role)
+            }
+        } else {
+            fail(fields["roles"]?.value.position ?? node.position, "wrong-type", "field 'roles' of '\(name)' must be a list")
+        }
+        var quota: Int?
+        if let quotaNode = fields["quota"]?.value, let q = mapping(quotaNode, "quota of '\(name)'", allowed: ["per_day"]) {
+            quota = positiveInteger(q["per_day"]?.value, "per_day", default: Policy.defaultQuotaPerDay)
+        }
+        return Policy.PrincipalEntry(name: name, roles: roles, quotaPerDay: quota)
+    }
+
+    /// A conservative branch name: ASCII letters, digits, `._/-`, no `..`, no leading or trailing `/` or `.`.
+    static func isValidBranch(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard !b.isEmpty, b.count <= 200, !name.contains(".."), !name.contains("//"),
+              b.first != UInt8(ascii: "/"), b.last != UInt8(ascii: "/"), b.first != UInt8(ascii: "."),
+              !name.hasSuffix(".lock") else { return false }
+        return b.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "-") }
+    }
+}

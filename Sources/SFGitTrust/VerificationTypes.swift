@@ -1,0 +1,121 @@
+import SFGitRepository
+
+/// The pinned root of a store's history, given out of band: the first commit and the
+/// fingerprint of the key that signed it.
+public struct Introduction: Sendable, Hashable, Codable {
+    /// The introduction commit.
+    public var commit: ObjectID
+    /// `SHA256:…` fingerprint of its signing key.
+    public var signer: String
+
+    /// Creates an introduction.
+    public init(commit: ObjectID, signer: String) {
+        self.commit = commit
+        self.signer = signer
+    }
+}
+
+/// The verdict on one commit.
+public enum CommitStatus: String, Sendable, Hashable, Codable {
+    /// Authentic: signed by an authorized key, every change allowed.
+    case good
+    /// No signature.
+    case unsigned
+    /// Signed by a key no parent's allowed_signers lists (or not the pinned introduction key).
+    case unknownKey = "unknown-key"
+    /// A signature that does not verify, is not SSHSIG, uses another namespace, or is duplicated.
+    case badSignature = "bad-signature"
+    /// The key's principal lacks the role this commit needs.
+    case unauthorized
+    /// A change no role may make (editing or deleting a memory, a stray path, a symlink, an unclean merge…).
+    case forbiddenChange = "forbidden-change"
+    /// The fetched tip is an ancestor of the verified tip.
+    case rollback
+    /// The fetched tip does not descend from the verified tip (rewritten or unrelated history).
+    case diverged
+    /// A parent is not authentic, so neither is this commit.
+    case untrustedParent = "untrusted-parent"
+    /// Structure refused: octopus merges, a second root.
+    case malformed
+    /// The commit's policy is from a newer sfgit; fail closed until upgraded.
+    case unsupportedPolicy = "unsupported-policy"
+}
+
+/// One commit's outcome with who signed it and why it passed or failed.
+public struct CommitOutcome: Sendable, Hashable, Codable {
+    /// The commit.
+    public var commit: ObjectID
+    /// The verdict.
+    public var status: CommitStatus
+    /// The principal of the signing key, when known.
+    public var principal: String?
+    /// The `SHA256:` fingerprint of the signing key, when there is one.
+    public var key: String?
+    /// Why (empty for good commits).
+    public var reason: String
+
+    /// Whether the commit is authentic.
+    public var isGood: Bool { status == .good }
+}
+
+/// Why a file inside an authentic commit is not served.
+public enum QuarantineReason: String, Sendable, Hashable, Codable {
+    /// Larger than the policy's `max_file_bytes`.
+    case oversize
+    /// Not a valid memory file.
+    case unparsable
+    /// `author@host` in the front matter is not the signing principal.
+    case provenanceMismatch = "provenance_mismatch"
+    /// Another file already holds this memory id.
+    case duplicateID = "duplicate_id"
+    /// Beyond the policy's `max_files_per_commit`.
+    case overCommitCap = "over_commit_cap"
+}
+
+/// A file kept out of the index, with the commit that added it.
+public struct Quarantine: Sendable, Hashable, Codable {
+    /// The file's store path.
+    public var path: String
+    /// Its blob.
+    public var blob: ObjectID
+    /// The commit that added it.
+    public var commit: ObjectID
+    /// Why it is quarantined.
+    public var reason: QuarantineReason
+    /// Details for people (the parse error, the two principals, …).
+    public var detail: String
+}
+
+/// A memory file added by an authentic commit and fit to index.
+public struct AcceptedMemory: Sendable, Hashable {
+    /// Its store path.
+    public var path: String
+    /// Its blob.
+    public var blob: ObjectID
+    /// The commit that added it.
+    public var commit: ObjectID
+    /// The signing principal.
+    public var principal: String
+    /// The signing key's fingerprint.
+    public var key: String
+    /// Whether it reached the checked branch through a reviewer's signed merge.
+    public var reviewed: Bool
+}
+
+/// What the verifier found between the last verified tip and a new tip.
+public struct VerificationResult: Sendable {
+    /// Every new commit's outcome, parents before children.
+    public var outcomes: [CommitOutcome]
+    /// The newest commit on the new tip's first-parent chain whose whole history is authentic
+    /// (the new tip itself when nothing failed; the old verified tip when nothing new passed).
+    public var verifiedTip: ObjectID?
+    /// The first failing commit, in topological order, or nil when all are authentic.
+    public var blocked: CommitOutcome?
+    /// Files kept out of the index, inside authentic commits.
+    public var quarantined: [Quarantine]
+    /// Memory files fit to index, from authentic commits.
+    public var accepted: [AcceptedMemory]
+
+    /// Whether every new commit is authentic.
+    public var isAuthentic: Bool { blocked == nil }
+}

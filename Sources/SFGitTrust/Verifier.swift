@@ -1,0 +1,268 @@
+import Dispatch
+import Logging
+import SFGitMemory
+import SFGitRepository
+
+/// Decides, commit by commit, whether history is authentic under TRUST.md's authorization
+/// invariant: signed with an SSH key that every parent's allowed_signers lists, for a principal
+/// whose role in every parent's policy permits each change the commit makes.
+///
+/// Work is done in three passes over the new commits (parents first): read commits, signatures,
+/// changes and added blobs from the repository; verify signatures and parse memory files on all
+/// cores; then decide each commit in order. Policies are parsed once per distinct blob pair and
+/// each signature is checked once.
+public struct Verifier {
+    /// Options of one verification.
+    public struct Options: Sendable {
+        /// In a store whose policy says `mode: review`, require review or admin signatures on the
+        /// first-parent chain of the tip. Off when checking a proposal branch.
+        public var enforceReviewMode: Bool = true
+        /// Threads for signature checks and memory parsing.
+        public var parallelism: Int = 2
+
+        /// The defaults: review mode enforced, two threads.
+        public init(enforceReviewMode: Bool = true, parallelism: Int = 2) {
+            self.enforceReviewMode = enforceReviewMode
+            self.parallelism = parallelism
+        }
+    }
+
+    let repository: Repository
+    let introduction: Introduction
+    let options: Options
+    private let logger = Logger(label: "sfgit.verify")
+
+    /// Creates a verifier over a repository pinned to an introduction.
+    public init(repository: Repository, introduction: Introduction, options: Options = Options()) {
+        self.repository = repository
+        self.introduction = introduction
+        self.options = options
+    }
+
+    /// Verifies the commits between `verifiedTip` (nil: from the introduction) and `newTip`.
+    public func verify(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult {
+        // Rollback and divergence are judged on the graph before any commit is read.
+        if let old = verifiedTip {
+            if newTip == old {
+                return VerificationResult(outcomes: [], verifiedTip: old, blocked: nil, quarantined: [], accepted: [])
+            }
+            if try repository.isDescendant(old, of: newTip) {
+                return refused(newTip, .rollback, "the fetched tip \(newTip.short()) is an ancestor of the verified tip \(old.short()): refusing to roll back", keep: old)
+            }
+            if try !repository.isDescendant(newTip, of: old) {
+                return refused(newTip, .diverged, "the fetched tip \(newTip.short()) does not descend from the verified tip \(old.short()): history was rewritten or replaced", keep: old)
+            }
+        } else if newTip != introduction.commit, try !repository.isDescendant(newTip, of: introduction.commit) {
+            return refused(newTip, .diverged, "\(newTip.short()) does not descend from the introduction \(introduction.commit.short())", keep: nil)
+        }
+
+        let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
+        var context = Context(repository: repository)
+        let facts = try order.map { (id) throws(GitError) in try readFacts(id, context: &context) }
+        let checks = checkInParallel(facts)
+
+        var judge = Judge(verifier: self, context: context, facts: Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) }))
+        judge.trustedHistory = verifiedTip
+        if options.enforceReviewMode {
+            judge.firstParentChain = try firstParentChain(from: newTip, downTo: verifiedTip)
+        }
+        var outcomes: [CommitOutcome] = []
+        for (index, fact) in facts.enumerated() {
+            let outcome = try judge.decide(fact, check: checks[index])
+            outcomes.append(outcome)
+            if !outcome.isGood {
+                logger.debug("commit refused", metadata: ["commit": "\(fact.id)", "status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason)"])
+            }
+        }
+        var tip = verifiedTip
+        for id in try firstParentChain(from: newTip, downTo: verifiedTip).reversed() where judge.good.contains(id) {
+            tip = id
+            break
+        }
+        return VerificationResult(
+            outcomes: outcomes, verifiedTip: tip, blocked: outcomes.first { !$0.isGood },
+            quarantined: judge.quarantined, accepted: judge.accepted)
+    }
+
+    private func refused(_ commit: ObjectID, _ status: CommitStatus, _ reason: String, keep: ObjectID?) -> VerificationResult {
+        let outcome = CommitOutcome(commit: commit, status: status, principal: nil, key: nil, reason: reason)
+        return VerificationResult(outcomes: [outcome], verifiedTip: keep, blocked: outcome, quarantined: [], accepted: [])
+    }
+
+    /// The first-parent chain from `tip` down to (not including) `bottom`, oldest first.
+    private func firstParentChain(from tip: ObjectID, downTo bottom: ObjectID?) throws(GitError) -> [ObjectID] {
+        var chain: [ObjectID] = []
+        var current: ObjectID? = tip
+        while let id = current, id != bottom {
+            chain.append(id)
+            current = try repository.parents(of: id).first
+        }
+        return chain.reversed()
+    }
+
+    // MARK: - Pass 1: facts read from the repository
+
+    /// What the repository says about one commit, before any judgement.
+    struct CommitFacts {
+        var id: ObjectID
+        var info: CommitInfo
+        var signature: CommitSignature?
+        /// For a one-parent commit (or the root), the file changes against the parent.
+        var changes: [TreeChange]
+        /// Bytes of added memory files that are within the parent's size limit.
+        var addedBlobs: [String: [UInt8]]
+        /// Sizes of added memory files over the limit (never read).
+        var oversized: [String: Int]
+    }
+
+    private func readFacts(_ id: ObjectID, context: inout Context) throws(GitError) -> CommitFacts {
+        let info = try repository.commit(id)
+        let signature = try repository.signature(of: id)
+        var facts = CommitFacts(id: id, info: info, signature: signature, changes: [], addedBlobs: [:], oversized: [:])
+        guard info.parentIDs.count <= 1 else { return facts }
+        let parentTree = try info.parentIDs.first.map { (parent) throws(GitError) in try repository.commit(parent).treeID }
+        facts.changes = try repository.diffTrees(parentTree, info.treeID)
+        let limit = (try? context.state(ofTree: parentTree).policy?.maxFileBytes) ?? Policy.defaultMaxFileBytes
+        for change in facts.changes where change.kind == .added && change.path.hasPrefix("memories/") {
+            guard let entry = change.new, entry.mode == .blob else { continue }
+            let size = try repository.blobSize(entry.id)
+            if size > limit {
+                facts.oversized[change.path] = size
+            } else {
+                facts.addedBlobs[change.path] = try repository.blob(entry.id)
+            }
+        }
+        return facts
+    }
+
+    // MARK: - Pass 2: signatures and memory files, on every core
+
+    /// Results of the CPU-bound checks of one commit.
+    struct Checked {
+        var signature: Result<SSHSignature, SignatureFailure>
+        var memories: [String: Result<Memory, MemoryFileError>]
+    }
+
+    enum SignatureFailure: Error {
+        case unsigned
+        case invalid(String)
+    }
+
+    private func checkInParallel(_ facts: [CommitFacts]) -> [Checked] {
+        let results = UnsafeResults<Checked>(count: facts.count)
+        let workers = max(1, min(options.parallelism, facts.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var index = worker
+            while index < facts.count {
+                results[index] = Self.check(facts[index])
+                index += workers
+            }
+        }
+        return results.values
+    }
+
+    private static func check(_ facts: CommitFacts) -> Checked {
+        let signature: Result<SSHSignature, SignatureFailure>
+        if let raw = facts.signature {
+            if raw.headerCount != 1 {
+                signature = .failure(.invalid("the commit has \(raw.headerCount) gpgsig headers; exactly one is allowed"))
+            } else {
+                do {
+                    let parsed = try SSHSignature(armored: raw.signature)
+                    if parsed.namespace != "git" {
+                        signature = .failure(.invalid("signature is for namespace '\(parsed.namespace)', not 'git'"))
+                    } else if parsed.verify(message: raw.signedData, namespace: "git") {
+                        signature = .success(parsed)
+                    } else {
+                        signature = .failure(.invalid("signature by \(parsed.publicKey.fingerprint) does not verify over the commit"))
+                    }
+                } catch {
+                    signature = .failure(.invalid(error.description))
+                }
+            }
+        } else {
+            signature = .failure(.unsigned)
+        }
+        var memories: [String: Result<Memory, MemoryFileError>] = [:]
+        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))  // size was judged in pass 1
+        for (path, bytes) in facts.addedBlobs {
+            do { memories[path] = .success(try parser.parse(bytes, storePath: path).memory) } catch { memories[path] = .failure(error) }
+        }
+        return Checked(signature: signature, memories: memories)
+    }
+}
+
+/// A fixed-size array written by index from several threads, each index by exactly one thread.
+private final class UnsafeResults<T>: @unchecked Sendable {
+    private var storage: [T?]
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    subscript(index: Int) -> T {
+        get { storage[index]! }
+        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+    }
+    var values: [T] { storage.map { $0! } }
+}
+
+/// The trust state a tree establishes: its policy and allowed signers, parsed once per blob pair.
+struct TrustState {
+    var policy: Policy?
+    var signers: AllowedSigners?
+    /// Why the state is unusable, when it is.
+    var problem: String?
+    var unsupportedVersion = false
+}
+
+/// Caches of parsed trust state keyed by the blobs that hold it.
+struct Context {
+    let repository: Repository
+    private var byBlobs: [String: TrustState] = [:]
+    private var byTree: [ObjectID: TrustState] = [:]
+
+    init(repository: Repository) { self.repository = repository }
+
+    /// The trust state of a tree (nil: the empty tree, which has none).
+    mutating func state(ofTree tree: ObjectID?) throws(GitError) -> TrustState {
+        guard let tree else { return TrustState(problem: "no .sfgit/policy.yaml") }
+        if let cached = byTree[tree] { return cached }
+        let policyEntry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree)
+        let signersEntry = try repository.entry(at: ".sfgit/allowed_signers", inTree: tree)
+        let key = "\(policyEntry?.id.hex ?? "-")/\(signersEntry?.id.hex ?? "-")"
+        if let cached = byBlobs[key] {
+            byTree[tree] = cached
+            return cached
+        }
+        var state = TrustState()
+        if let policyEntry, policyEntry.mode == .blob {
+            do {
+                state.policy = try Policy.parse(try repository.blob(policyEntry.id))
+            } catch let error as PolicyError {
+                state.problem = ".sfgit/policy.yaml: \(error.problems.first.map { "\($0.position): \($0.message)" } ?? "invalid")"
+                state.unsupportedVersion = error.isUnsupportedVersion
+            } catch {
+                state.problem = ".sfgit/policy.yaml: \(error)"
+            }
+        } else {
+            state.problem = "no .sfgit/policy.yaml"
+        }
+        if let signersEntry, signersEntry.mode == .blob {
+            do {
+                state.signers = try AllowedSigners.parse(try repository.blob(signersEntry.id))
+            } catch let error as AllowedSignersError {
+                state.problem = state.problem ?? ".sfgit/allowed_signers: \(error.problems.first.map(\.description) ?? "invalid")"
+            } catch {
+                state.problem = state.problem ?? ".sfgit/allowed_signers: \(error)"
+            }
+        } else {
+            state.problem = state.problem ?? "no .sfgit/allowed_signers"
+        }
+        if state.problem == nil, let policy = state.policy, let signers = state.signers {
+            for entry in signers.entries where policy.principals.first(where: { $0.name == entry.principal }) == nil {
+                state.problem = ".sfgit/allowed_signers line \(entry.line): principal '\(entry.principal)' is not in policy.yaml"
+                break
+            }
+        }
+        byBlobs[key] = state
+        byTree[tree] = state
+        return state
+    }
+}
