@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SFGitCLITests",
-            dependencies: ["SFGit", "SFGitTestSupport", "sfgit"]
+            dependencies: ["SFGit", "SFGitTrust", "SFGitMemory", "SFGitTestSupport", "sfgit"]
         ),
     ]
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates memory files against memory.v1.schema.json, independently of sfgit.
 
-Usage: validate.py FILE...   Prints one JSON object per file:
+Usage: validate.py [--policy] FILE...   Prints one JSON object per file:
 {"path": ..., "loaded": bool, "valid": bool, "error": str|null}
 
 YAML is read with PyYAML, resolving plain scalars by the YAML 1.2 core schema as sfgit does
@@ -53,7 +53,11 @@ CoreLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
 
 def main(paths):
     here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "memory.v1.schema.json"), encoding="utf-8") as f:
+    policy = bool(paths) and paths[0] == "--policy"
+    if policy:
+        paths = paths[1:]
+    name = "policy.v1.schema.json" if policy else "memory.v1.schema.json"
+    with open(os.path.join(here, name), encoding="utf-8") as f:
         schema = json.load(f)
     validator = jsonschema.Draft202012Validator(schema)
     for path in paths:
@@ -62,10 +66,10 @@ def main(paths):
             with open(path, "rb") as f:
                 text = f.read().decode("utf-8")
             documents = list(yaml.load_all(text, Loader=CoreLoader))
-            if len(documents) != 2:
-                raise ValueError(f"expected 2 documents, found {len(documents)}")
+            if len(documents) != (1 if policy else 2):
+                raise ValueError(f"expected {1 if policy else 2} documents, found {len(documents)}")
             result["loaded"] = True
-            instance = {"front_matter": documents[0], "body": documents[1]}
+            instance = documents[0] if policy else {"front_matter": documents[0], "body": documents[1]}
             errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
             if errors:
                 result["error"] = f"{'/'.join(map(str, errors[0].path))}: {errors[0].message}"

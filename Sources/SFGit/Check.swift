@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SFGitMemory
+import SFGitTrust
 
 /// One problem or warning reported by `sfgit check`, positioned in a file.
 public struct CheckFinding: Sendable, Hashable, Codable {
@@ -93,9 +94,13 @@ public struct StoreChecker: Sendable {
         }
     }
 
-    /// Checks every file under a store root (a clone's `.git` aside).
+    /// Checks every file under a store root (a clone's `.git` aside); memory files are held to
+    /// the store's own size limit when its policy is readable.
     private func checkStore(root: String, into report: inout CheckReport) {
         logger.debug("checking store", metadata: ["root": "\(root)"])
+        var checker = self
+        let trust = lintTrustFiles(root: root, into: &report)
+        if let policy = trust.policy { checker.limits = policy.memoryLimits }
         var pending = [""]
         while let relativeDirectory = pending.popLast() {
             for name in Self.sortedChildren(of: Self.join(root, relativeDirectory)).reversed() {
@@ -106,7 +111,8 @@ public struct StoreChecker: Sendable {
                 case .directory:
                     pending.append(relative)
                 case .regular:
-                    checkStoreFile(displayPath: full, storePath: relative, into: &report)
+                    if relative == ".sfgit/policy.yaml" || relative == ".sfgit/allowed_signers" { continue }  // linted above
+                    checker.checkStoreFile(displayPath: full, storePath: relative, into: &report)
                 case .other:
                     report.files += 1
                     report.problems.append(CheckFinding(
@@ -122,8 +128,14 @@ public struct StoreChecker: Sendable {
         case .memory:
             checkMemoryFile(displayPath: displayPath, storePath: storePath, into: &report)
         case .policy, .allowedSigners:
-            // Linted by the trust layer once it exists; counted so the summary is honest.
-            report.files += 1
+            // A single trust file given on its own: lint the store it belongs to.
+            if let root = Self.enclosingStoreRoot(of: displayPath) {
+                var scratch = CheckReport(files: 0, problems: [], warnings: [])
+                _ = lintTrustFiles(root: root, into: &scratch)
+                let name = (displayPath as NSString).lastPathComponent
+                report.files += 1
+                report.problems += scratch.problems.filter { ($0.path as NSString).lastPathComponent == name }
+            }
         case .readme, .forgeConfiguration:
             break
         case .invalid(let problem):
@@ -157,6 +169,43 @@ public struct StoreChecker: Sendable {
                     code: problem.code, message: problem.message))
             }
         }
+    }
+
+    /// Lints `.sfgit/policy.yaml` and `.sfgit/allowed_signers` of a store, and that every key's
+    /// principal has an entry in the policy. Returns what could be read.
+    private func lintTrustFiles(root: String, into report: inout CheckReport) -> (policy: Policy?, signers: AllowedSigners?) {
+        let policyPath = Self.join(root, ".sfgit/policy.yaml")
+        let signersPath = Self.join(root, ".sfgit/allowed_signers")
+        var policy: Policy?
+        var signers: AllowedSigners?
+        if Self.fileType(policyPath) == .regular, let data = FileManager.default.contents(atPath: policyPath) {
+            report.files += 1
+            do {
+                policy = try Policy.parse([UInt8](data))
+            } catch {
+                for problem in error.problems {
+                    report.problems.append(CheckFinding(path: policyPath, line: problem.position.line, column: problem.position.column, code: problem.code, message: problem.message))
+                }
+            }
+        }
+        if Self.fileType(signersPath) == .regular, let data = FileManager.default.contents(atPath: signersPath) {
+            report.files += 1
+            do {
+                signers = try AllowedSigners.parse([UInt8](data))
+            } catch {
+                for problem in error.problems {
+                    report.problems.append(CheckFinding(path: signersPath, line: problem.line, column: problem.column, code: problem.problem.code, message: problem.problem.description))
+                }
+            }
+        }
+        if let policy, let signers {
+            for entry in signers.entries where policy.roles(of: entry.principal).isEmpty {
+                report.problems.append(CheckFinding(
+                    path: signersPath, line: entry.line, column: 1, code: "principal-not-in-policy",
+                    message: "principal '\(entry.principal)' has a key but no entry (or no role) in .sfgit/policy.yaml"))
+            }
+        }
+        return (policy, signers)
     }
 
     // MARK: - File system helpers

@@ -463,6 +463,29 @@ public final class Repository {
         return ObjectID(git_object_id(commit))
     }
 
+    // MARK: - Configuration
+
+    /// A string from the repository's own config file (global and system files are never read).
+    public func configValue(_ name: String) throws(GitError) -> String? {
+        var config: OpaquePointer?
+        try check(git_repository_config_snapshot(&config, pointer), "git_repository_config_snapshot")
+        defer { git_config_free(config) }
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        let result = git_config_get_string_buf(&buffer, config, name)
+        if result == GIT_ENOTFOUND.rawValue { return nil }
+        try check(result, "git_config_get_string_buf(\(name))")
+        return String(decoding: Self.bytes(buffer), as: UTF8.self)
+    }
+
+    /// Writes a string into the repository's own config file.
+    public func setConfigValue(_ name: String, _ value: String) throws(GitError) {
+        var config: OpaquePointer?
+        try check(git_repository_config(&config, pointer), "git_repository_config")
+        defer { git_config_free(config) }
+        try check(git_config_set_string(config, name, value), "git_config_set_string(\(name))")
+    }
+
     // MARK: - Helpers
 
     private func lookupCommit(_ id: ObjectID) throws(GitError) -> OpaquePointer {

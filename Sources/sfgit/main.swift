@@ -9,7 +9,7 @@ struct SFGitCommand: ParsableCommand {
         commandName: "sfgit",
         abstract: "Share AI-agent memories through a git repository, verified commit by commit.",
         version: "0.1.0",
-        subcommands: [CheckCommand.self])
+        subcommands: [CheckCommand.self, VerifyCommand.self])
 }
 
 /// Logs go to stderr; `SFGIT_LOG=debug|trace|info` raises the level (default: warnings only).

@@ -1,6 +1,7 @@
 import Foundation
 import SFGit
 import SFGitMemory
+import SFGitTrust
 import SFGitTestSupport
 import Testing
 
@@ -15,8 +16,8 @@ struct SchemaAgreementTests {
         var error: String?
     }
 
-    static func pythonVerdicts(_ files: [String]) throws -> [String: Verdict] {
-        let result = try ProcessRunner.run("python3", [PackagePaths.root + "/schema/validate.py"] + files)
+    static func pythonVerdicts(_ files: [String], policy: Bool = false) throws -> [String: Verdict] {
+        let result = try ProcessRunner.run("python3", [PackagePaths.root + "/schema/validate.py"] + (policy ? ["--policy"] : []) + files)
         #expect(result.exitCode == 0, "\(result.stderr)")
         var verdicts: [String: Verdict] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -35,7 +36,7 @@ struct SchemaAgreementTests {
     @Test("examples: the store is valid for both; schema-level errors are errors for both")
     func examples() throws {
         let files = try FileManager.default.subpathsOfDirectory(atPath: PackagePaths.examples)
-            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+            .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.contains(".sfgit/") }
             .map { PackagePaths.examples + "/" + $0 }
         let verdicts = try Self.pythonVerdicts(files)
         #expect(verdicts.count == files.count)
@@ -97,5 +98,50 @@ struct SchemaAgreementTests {
         }
         #expect(disagreements.isEmpty, "\(disagreements.prefix(5).joined(separator: "\n---\n"))")
         #expect(accepted > 100 && accepted < files.count - 100)
+    }
+
+    /// Every top-level line of the sample policy removed or replaced, and principal entries altered.
+    @Test("the policy schema and the Swift policy reader agree on examples and variants")
+    func policyVariants() throws {
+        let original = try String(contentsOfFile: PackagePaths.examples + "/store/.sfgit/policy.yaml", encoding: .utf8)
+        let lines = original.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let replacements = ["1", "2", "0", "-3", "'x'", "[]", "[admin]", "{per_day: 5}", "null", "review", "direct", "main", "../x", "a@b", "Upper@Case", "[owner]", "2000000"]
+        let dir = try TemporaryDirectory()
+        var files: [String] = []
+        for (i, line) in lines.enumerated() {
+            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
+            let key = line[..<colon]
+            var removed = lines
+            removed.remove(at: i)
+            files.append(try dir.write("p\(i)-removed.yaml", removed.joined(separator: "\n")))
+            for (r, replacement) in replacements.enumerated() {
+                var changed = lines
+                changed[i] = "\(key): \(replacement)"
+                files.append(try dir.write("p\(i)-\(r).yaml", changed.joined(separator: "\n")))
+            }
+        }
+        files.append(PackagePaths.examples + "/store/.sfgit/policy.yaml")
+        files.append(PackagePaths.examples + "/invalid/unsupported-policy-version/.sfgit/policy.yaml")
+        let verdicts = try Self.pythonVerdicts(files, policy: true)
+        var disagreements: [String] = []
+        var accepted = 0
+        for file in files {
+            let python = try #require(verdicts[file])
+            let swift: Result<Policy, PolicyError> = Result { () throws(PolicyError) in try Policy.parse([UInt8](try! Data(contentsOf: URL(fileURLWithPath: file)))) }
+            var swiftValid = false
+            var codes: [String] = []
+            switch swift {
+            case .success: swiftValid = true; accepted += 1
+            case .failure(let error): codes = error.problems.map(\.code)
+            }
+            // Rules only sfgit states (YAML hygiene, duplicate principals) are left out of the comparison.
+            let sfgitOnly: Set<String> = ["duplicate-key", "anchor", "alias", "explicit-tag", "duplicate-principal", "yaml-syntax", "tab-indentation"]
+            guard python.loaded, codes.allSatisfy({ !sfgitOnly.contains($0) }) else { continue }
+            if swiftValid != python.valid {
+                disagreements.append("\(file): sfgit \(codes) / schema \(python.error ?? "valid")\n\((try? String(contentsOfFile: file, encoding: .utf8)) ?? "")")
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(3).joined(separator: "\n---\n"))")
+        #expect(accepted > 20 && accepted < files.count - 50, "accepted \(accepted) of \(files.count)")
     }
 }

@@ -1,0 +1,72 @@
+import ArgumentParser
+import SFGit
+
+/// `sfgit verify`: the trust model over a repository's history.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify that every commit of a repository's history is signed by a trusted committer.",
+        discussion: """
+            Judges each commit from the introduction (or from --from) to REV under the store's trust \
+            model. Exit 0: authentic. Exit 5 (UNTRUSTED): a commit was refused; the first one is named \
+            with its reason. Exit 7 (INVALID): every commit is authentic but some files are quarantined.
+            """)
+
+    @Option(help: "The repository (bare, or a clone's work tree).")
+    var repo: String = "."
+
+    @Option(help: "The store's introduction commit (given out of band).")
+    var introduction: String?
+
+    @Option(help: "The SHA256: fingerprint of the key that signed the introduction.")
+    var signer: String?
+
+    @Option(name: .customLong("from"), help: "A commit verified before; only newer commits are judged.")
+    var from: String?
+
+    @Flag(help: "Verify a proposal branch (review mode's first-parent rule does not apply).")
+    var proposal = false
+
+    @Argument(help: "The revision to verify.")
+    var revision: String = "HEAD"
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if (introduction == nil) != (signer == nil) {
+            throw ValidationError("--introduction and --signer go together")
+        }
+    }
+
+    func run() throws {
+        let pinned = introduction.flatMap { commit in signer.map { (commit, $0) } }
+        let report: VerifyReport
+        do {
+            report = try HistoryVerification(repositoryPath: repo, introduction: pinned, from: from, revision: revision, proposal: proposal).run()
+        } catch {
+            if output.json {
+                Envelope<VerifyReport>(command: "verify", exit: error.status, data: nil, errorMessage: error.message).print()
+            } else {
+                printError("sfgit verify: \(error.message)")
+            }
+            throw ExitCode(error.status.rawValue)
+        }
+        let exit = report.status
+        if output.json {
+            let message = report.blocked.map { "commit \($0.commit) is \($0.status): \($0.reason)" }
+                ?? (report.quarantined.isEmpty ? nil : "\(report.quarantined.count) file(s) quarantined")
+            Envelope(command: "verify", exit: exit, data: report, errorMessage: message).print()
+        } else {
+            if let blocked = report.blocked {
+                let who = blocked.principal.map { " by \($0)" } ?? ""
+                printOut("UNTRUSTED: commit \(blocked.commit) (\(blocked.status)\(who)): \(blocked.reason)")
+            }
+            for file in report.quarantined {
+                printOut("quarantined \(file.path) (\(file.reason), commit \(String(file.commit.prefix(12)))): \(file.detail)")
+            }
+            let tip = report.verifiedTip.map { "authentic up to \($0)" } ?? "nothing authentic"
+            printOut("verified \(report.commits) commit\(report.commits == 1 ? "" : "s"): \(tip)")
+        }
+        if exit != .ok { throw ExitCode(exit.rawValue) }
+    }
+}
