@@ -19,4 +19,7 @@ static inline int sfgit_opts_set_search_path(int level, const char *path) {
 static inline int sfgit_opts_set_user_agent(const char *agent) {
     return git_libgit2_opts(GIT_OPT_SET_USER_AGENT, agent);
 }
+static inline int sfgit_opts_set_cache_object_limit(git_object_t type, size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
 #endif

@@ -52,8 +52,22 @@ enum Libgit2 {
             _ = sfgit_opts_set_search_path(Int32(level.rawValue), "")
         }
         _ = sfgit_opts_enable_fsync_gitdir(1)
+        // libgit2 caches parsed trees only up to 4 KiB; a month directory of a busy store is far
+        // larger, and re-inflating its delta chain for every commit dominated verification.
+        _ = sfgit_opts_set_cache_object_limit(GIT_OBJECT_TREE, 4 << 20)
+        _ = sfgit_opts_set_cache_object_limit(GIT_OBJECT_COMMIT, 64 << 10)
         return true
     }()
 
     static func ensure() { precondition(initialised) }
+}
+
+/// Process-wide libgit2 settings.
+public enum GitSettings {
+    /// Whether object and reference writes are fsynced (on by default, so that a commit sfgit
+    /// reports as written survives a crash). Benchmarks that build large fixtures turn it off.
+    public static func setFsync(_ enabled: Bool) {
+        Libgit2.ensure()
+        _ = sfgit_opts_enable_fsync_gitdir(enabled ? 1 : 0)
+    }
 }

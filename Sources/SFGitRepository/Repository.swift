@@ -170,8 +170,19 @@ public final class Repository {
         let result = git_commit_extract_signature(&signature, &signedData, pointer, &oid, nil)
         if result == GIT_ENOTFOUND.rawValue { return nil }
         try check(result, "git_commit_extract_signature(\(id))")
-        let header = try commit(id).rawHeader
-        let count = header.split(separator: "\n", omittingEmptySubsequences: false).filter { $0.hasPrefix("gpgsig") }.count
+        let commit = try lookupCommit(id)
+        defer { git_commit_free(commit) }
+        // Count `gpgsig` header lines (continuations start with a space, so they never match).
+        var count = 0
+        if let header = git_commit_raw_header(commit) {
+            var atLineStart = true
+            var p = header
+            while p.pointee != 0 {
+                if atLineStart, strncmp(p, "gpgsig", 6) == 0 { count += 1 }
+                atLineStart = p.pointee == 0x0A
+                p += 1
+            }
+        }
         return CommitSignature(signature: Self.bytes(signature), signedData: Self.bytes(signedData), headerCount: count)
     }
 

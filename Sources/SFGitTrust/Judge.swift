@@ -3,7 +3,8 @@ import SFGitRepository
 
 /// Pass 3 of the verifier: decides each commit, parents first, from the facts and checks.
 struct Judge {
-    let verifier: Verifier
+    let repository: Repository
+    let introduction: Introduction
     var context: Context
     let facts: [ObjectID: Verifier.CommitFacts]
     /// History already verified before this run (hidden from the walk): trusted as a parent.
@@ -23,10 +24,9 @@ struct Judge {
     private var signerOf: [ObjectID: (principal: String, key: SSHPublicKey)] = [:]
     private var acceptedIndexByCommit: [ObjectID: [Int]] = [:]
 
-    private var repository: Repository { verifier.repository }
-
     init(verifier: Verifier, context: Context, facts: [ObjectID: Verifier.CommitFacts]) {
-        self.verifier = verifier
+        self.repository = verifier.repository
+        self.introduction = verifier.introduction
         self.context = context
         self.facts = facts
     }
@@ -45,7 +45,7 @@ struct Judge {
             CommitOutcome(commit: id, status: status, principal: principal, key: key, reason: reason)
         }
 
-        if id == verifier.introduction.commit { return try judgeIntroduction(fact, check: check) }
+        if id == introduction.commit { return try judgeIntroduction(fact, check: check) }
 
         // Structure: one or two parents, all of them authentic.
         if parents.isEmpty {
@@ -153,8 +153,8 @@ struct Judge {
         case .success(let parsed): signature = parsed
         }
         let fingerprint = signature.publicKey.fingerprint
-        guard fingerprint == verifier.introduction.signer else {
-            return outcome(.unknownKey, "the introduction is signed by \(fingerprint), not the pinned \(verifier.introduction.signer)", key: fingerprint)
+        guard fingerprint == introduction.signer else {
+            return outcome(.unknownKey, "the introduction is signed by \(fingerprint), not the pinned \(introduction.signer)", key: fingerprint)
         }
         let state = try context.state(ofTree: fact.info.treeID)
         if state.unsupportedVersion {
@@ -276,10 +276,11 @@ struct Judge {
     /// function of kind and id, so only the kind can differ).
     private func existingPath(of id: ULID, otherThan path: String, in tree: ObjectID?) throws(GitError) -> String? {
         guard let tree, let memories = try repository.entry(at: "memories", inTree: tree), memories.mode == .tree else { return nil }
+        let (year, month) = id.yearAndMonth
+        let below = "\(year)/\(month < 10 ? "0" : "")\(month)/\(id).yaml"
         for kindEntry in try repository.tree(memories.id) where kindEntry.mode == .tree {
-            guard let kind = MemoryKind(kindEntry.name) else { continue }
-            let candidate = MemoryPath(kind: kind, id: id).description
-            if candidate != path, try repository.entry(at: candidate, inTree: tree) != nil { return candidate }
+            let candidate = "memories/\(kindEntry.name)/" + below
+            if candidate != path, try repository.entry(at: below, inTree: kindEntry.id) != nil { return candidate }
         }
         return nil
     }

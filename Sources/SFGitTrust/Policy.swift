@@ -30,6 +30,13 @@ public struct Policy: Sendable, Hashable {
         public var roles: Set<Role>
         /// Memories per day this principal may add, overriding the default.
         public var quotaPerDay: Int?
+
+        /// Creates an entry.
+        public init(name: String, roles: Set<Role>, quotaPerDay: Int? = nil) {
+            self.name = name
+            self.roles = roles
+            self.quotaPerDay = quotaPerDay
+        }
     }
 
     /// The policy format this sfgit understands.

@@ -34,13 +34,24 @@ public struct SSHSignature: Sendable, Hashable {
     static let endMarker = "-----END SSH SIGNATURE-----"
     static let magic = Array("SSHSIG".utf8)
 
-    /// Parses an armored signature.
+    /// Parses an armored signature (the markers, then base64 over any number of lines).
     public init(armored bytes: [UInt8]) throws(ParseError) {
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .notArmored }
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard lines.first == Self.beginMarker, lines.last == Self.endMarker, lines.count >= 3 else { throw .notArmored }
-        guard let blob = Data(base64Encoded: lines.dropFirst().dropLast().joined()) else { throw .badBase64 }
+        // Byte-level: this runs once per commit during verification.
+        let begin = Array(Self.beginMarker.utf8), end = Array(Self.endMarker.utf8)
+        var start = 0
+        while start < bytes.count, Self.isSpace(bytes[start]) { start += 1 }
+        var stop = bytes.count
+        while stop > start, Self.isSpace(bytes[stop - 1]) { stop -= 1 }
+        guard stop - start >= begin.count + end.count,
+              bytes[start..<(start + begin.count)].elementsEqual(begin),
+              bytes[(stop - end.count)..<stop].elementsEqual(end) else { throw .notArmored }
+        let body = bytes[(start + begin.count)..<(stop - end.count)].filter { !Self.isSpace($0) }
+        guard let blob = Data(base64Encoded: Data(body)) else { throw .badBase64 }
         try self.init(blob: [UInt8](blob))
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
     /// Parses the binary SSHSIG blob.

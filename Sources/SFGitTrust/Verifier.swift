@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Logging
 import SFGitMemory
 import SFGitRepository
@@ -58,15 +59,26 @@ public struct Verifier {
 
         let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
         var context = Context(repository: repository)
-        let facts = try order.map { (id) throws(GitError) in try readFacts(id, context: &context) }
-        let checks = checkInParallel(facts)
-
-        var judge = Judge(verifier: self, context: context, facts: Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) }))
-        judge.trustedHistory = verifiedTip
-        if options.enforceReviewMode {
-            judge.firstParentChain = try firstParentChain(from: newTip, downTo: verifiedTip)
+        // Pass 1 reads from libgit2 on this thread while pass 2 checks signatures and memory
+        // files of the commits already read on the other cores.
+        let checker = PipelinedChecker(count: order.count, workers: max(0, options.parallelism - 1))
+        var facts: [CommitFacts] = []
+        facts.reserveCapacity(order.count)
+        var treeOf: [ObjectID: ObjectID] = [:]
+        for id in order {
+            let fact = try readFacts(id, context: &context, treeOf: &treeOf)
+            facts.append(fact)
+            checker.submit(fact)
         }
+        let checks = checker.finish()
+
+        let byID = Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) })
+        let chain = try firstParentChain(from: newTip, downTo: verifiedTip, known: byID)
+        var judge = Judge(verifier: self, context: context, facts: byID)
+        judge.trustedHistory = verifiedTip
+        if options.enforceReviewMode { judge.firstParentChain = chain }
         var outcomes: [CommitOutcome] = []
+        outcomes.reserveCapacity(facts.count)
         for (index, fact) in facts.enumerated() {
             let outcome = try judge.decide(fact, check: checks[index])
             outcomes.append(outcome)
@@ -74,11 +86,8 @@ public struct Verifier {
                 logger.debug("commit refused", metadata: ["commit": "\(fact.id)", "status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason)"])
             }
         }
-        var tip = verifiedTip
-        for id in try firstParentChain(from: newTip, downTo: verifiedTip).reversed() where judge.good.contains(id) {
-            tip = id
-            break
-        }
+        // Good commits have only good ancestors, so the newest good one on the chain is the tip.
+        let tip = chain.last { judge.good.contains($0) } ?? verifiedTip
         return VerificationResult(
             outcomes: outcomes, verifiedTip: tip, blocked: outcomes.first { !$0.isGood },
             quarantined: judge.quarantined, accepted: judge.accepted)
@@ -90,12 +99,16 @@ public struct Verifier {
     }
 
     /// The first-parent chain from `tip` down to (not including) `bottom`, oldest first.
-    private func firstParentChain(from tip: ObjectID, downTo bottom: ObjectID?) throws(GitError) -> [ObjectID] {
+    private func firstParentChain(from tip: ObjectID, downTo bottom: ObjectID?, known: [ObjectID: CommitFacts]) throws(GitError) -> [ObjectID] {
         var chain: [ObjectID] = []
         var current: ObjectID? = tip
         while let id = current, id != bottom {
             chain.append(id)
-            current = try repository.parents(of: id).first
+            if let fact = known[id] {
+                current = fact.info.parentIDs.first
+            } else {
+                current = try repository.parents(of: id).first
+            }
         }
         return chain.reversed()
     }
@@ -115,14 +128,22 @@ public struct Verifier {
         var oversized: [String: Int]
     }
 
-    private func readFacts(_ id: ObjectID, context: inout Context) throws(GitError) -> CommitFacts {
+    private func readFacts(_ id: ObjectID, context: inout Context, treeOf: inout [ObjectID: ObjectID]) throws(GitError) -> CommitFacts {
         let info = try repository.commit(id)
+        treeOf[id] = info.treeID
         let signature = try repository.signature(of: id)
         var facts = CommitFacts(id: id, info: info, signature: signature, changes: [], addedBlobs: [:], oversized: [:])
         guard info.parentIDs.count <= 1 else { return facts }
-        let parentTree = try info.parentIDs.first.map { (parent) throws(GitError) in try repository.commit(parent).treeID }
+        let parentTree = try info.parentIDs.first.map { (parent) throws(GitError) in
+            if let tree = treeOf[parent] { return tree }
+            return try repository.commit(parent).treeID
+        }
         facts.changes = try repository.diffTrees(parentTree, info.treeID)
-        let limit = (try? context.state(ofTree: parentTree).policy?.maxFileBytes) ?? Policy.defaultMaxFileBytes
+        let parentState = try context.state(ofTree: parentTree)
+        if !facts.changes.contains(where: { $0.path.hasPrefix(".sfgit/") }) {
+            context.inherit(parentState, tree: info.treeID)  // same trust files as the parent
+        }
+        let limit = parentState.policy?.maxFileBytes ?? Policy.defaultMaxFileBytes
         for change in facts.changes where change.kind == .added && change.path.hasPrefix("memories/") {
             guard let entry = change.new, entry.mode == .blob else { continue }
             let size = try repository.blobSize(entry.id)
@@ -148,20 +169,7 @@ public struct Verifier {
         case invalid(String)
     }
 
-    private func checkInParallel(_ facts: [CommitFacts]) -> [Checked] {
-        let results = UnsafeResults<Checked>(count: facts.count)
-        let workers = max(1, min(options.parallelism, facts.count))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var index = worker
-            while index < facts.count {
-                results[index] = Self.check(facts[index])
-                index += workers
-            }
-        }
-        return results.values
-    }
-
-    private static func check(_ facts: CommitFacts) -> Checked {
+    static func check(_ facts: CommitFacts) -> Checked {
         let signature: Result<SSHSignature, SignatureFailure>
         if let raw = facts.signature {
             if raw.headerCount != 1 {
@@ -192,15 +200,79 @@ public struct Verifier {
     }
 }
 
-/// A fixed-size array written by index from several threads, each index by exactly one thread.
-private final class UnsafeResults<T>: @unchecked Sendable {
-    private var storage: [T?]
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
-    subscript(index: Int) -> T {
-        get { storage[index]! }
-        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+/// Runs `Verifier.check` on worker threads while the caller keeps reading commits: work is
+/// handed over in small batches, and `finish` lets the caller drain what is left.
+private final class PipelinedChecker: @unchecked Sendable {
+    private let lock = NSLock()
+    private let group = DispatchGroup()
+    private var pending: [(index: Int, facts: Verifier.CommitFacts)] = []
+    private var results: [Verifier.Checked?]
+    private var submitted = 0
+    private var closed = false
+    private let workers: Int
+    private let batch = 32
+
+    init(count: Int, workers: Int) {
+        results = Array(repeating: nil, count: count)
+        self.workers = workers
+        for _ in 0..<workers {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                drain(waitForMore: true)
+                group.leave()
+            }
+        }
     }
-    var values: [T] { storage.map { $0! } }
+
+    private let wakeUp = NSCondition()
+
+    func submit(_ facts: Verifier.CommitFacts) {
+        lock.lock()
+        pending.append((submitted, facts))
+        submitted += 1
+        let ready = pending.count >= batch
+        lock.unlock()
+        if ready && workers > 0 { wakeUp.lock(); wakeUp.signal(); wakeUp.unlock() }
+    }
+
+    /// Takes up to a batch of work; nil when there is none (and, if waiting, none will come).
+    private func take(waitForMore: Bool) -> [(index: Int, facts: Verifier.CommitFacts)]? {
+        while true {
+            lock.lock()
+            if !pending.isEmpty && (pending.count >= batch || closed || !waitForMore) {
+                let taken = Array(pending.prefix(batch))
+                pending.removeFirst(taken.count)
+                lock.unlock()
+                return taken
+            }
+            let done = closed
+            lock.unlock()
+            if done || !waitForMore { return nil }
+            wakeUp.lock()
+            _ = wakeUp.wait(until: Date(timeIntervalSinceNow: 0.005))
+            wakeUp.unlock()
+        }
+    }
+
+    private func drain(waitForMore: Bool) {
+        while let work = take(waitForMore: waitForMore) {
+            let checked = work.map { ($0.index, Verifier.check($0.facts)) }
+            lock.lock()
+            for (index, result) in checked { results[index] = result }
+            lock.unlock()
+        }
+    }
+
+    /// Closes the queue, helps with what is left, waits for the workers, returns results in order.
+    func finish() -> [Verifier.Checked] {
+        lock.lock()
+        closed = true
+        lock.unlock()
+        wakeUp.lock(); wakeUp.broadcast(); wakeUp.unlock()
+        drain(waitForMore: false)
+        group.wait()
+        return results.map { $0! }
+    }
 }
 
 /// The trust state a tree establishes: its policy and allowed signers, parsed once per blob pair.
@@ -219,6 +291,11 @@ struct Context {
     private var byTree: [ObjectID: TrustState] = [:]
 
     init(repository: Repository) { self.repository = repository }
+
+    /// Records that a tree holds the same trust files as one already read.
+    mutating func inherit(_ state: TrustState, tree: ObjectID) {
+        byTree[tree] = state
+    }
 
     /// The trust state of a tree (nil: the empty tree, which has none).
     mutating func state(ofTree tree: ObjectID?) throws(GitError) -> TrustState {

@@ -44,31 +44,35 @@ enum SyntheticMemories {
         files.reserveCapacity(count)
         for i in 0..<count {
             let ms = start + UInt64(i) * 60_000 + rng.next() % 60_000
-            let id = ULID(milliseconds: ms, random: (UInt16(truncatingIfNeeded: rng.next()), rng.next()))
             let kind = kinds[Int(rng.next() % UInt64(kinds.count))]
-            let recorded = Timestamp(secondsSinceEpoch: Int64(ms / 1000))
-            var body = MemoryBody(title: words(8, using: &rng))
-            var paragraphs: [String] = []
-            for _ in 0..<5 { paragraphs.append(words(22, using: &rng)) }
-            body.body = paragraphs.joined(separator: "\n") + "\n"
-            switch kind {
-            case .antiPattern: body.instead = words(12, using: &rng)
-            case .contract: body.subject = words(3, using: &rng)
-            case .benchmark:
-                body.subject = words(3, using: &rng); body.metric = "p50 latency"
-                body.value = Double(rng.next() % 100_000) / 100; body.unit = "ms"; body.samples = 100
-            case .circuitBreaker:
-                body.subject = words(2, using: &rng); body.state = .open
-            default: break
-            }
-            let memory = Memory(
-                frontMatter: FrontMatter(
-                    id: id, kind: kind, author: authors[i % authors.count], host: hosts[(i / 5) % hosts.count],
-                    instance: "proj-\(i % 7)", agent: "sf/3.2.0", recordedAt: recorded,
-                    tags: [words(1, using: &rng), words(1, using: &rng)].map { $0.replacingOccurrences(of: "/", with: "-") }),
-                body: body)
+            let memory = memory(index: i, milliseconds: ms, kind: kind, author: authors[i % authors.count], host: hosts[(i / 5) % hosts.count], using: &rng)
             files.append((memory.path.description, try MemorySerializer().serialize(memory)))
         }
         return files
+    }
+
+    /// One realistic memory of about a kilobyte, with the fields its kind requires.
+    static func memory(index i: Int, milliseconds ms: UInt64, kind: MemoryKind, author: String, host: String, using rng: inout SeededGenerator) -> Memory {
+        let id = ULID(milliseconds: ms, random: (UInt16(truncatingIfNeeded: rng.next()), rng.next()))
+        var body = MemoryBody(title: words(8, using: &rng))
+        var paragraphs: [String] = []
+        for _ in 0..<5 { paragraphs.append(words(22, using: &rng)) }
+        body.body = paragraphs.joined(separator: "\n") + "\n"
+        switch kind {
+        case .antiPattern: body.instead = words(12, using: &rng)
+        case .contract: body.subject = words(3, using: &rng)
+        case .benchmark:
+            body.subject = words(3, using: &rng); body.metric = "p50 latency"
+            body.value = Double(rng.next() % 100_000) / 100; body.unit = "ms"; body.samples = 100
+        case .circuitBreaker:
+            body.subject = words(2, using: &rng); body.state = .open
+        default: break
+        }
+        return Memory(
+            frontMatter: FrontMatter(
+                id: id, kind: kind, author: author, host: host, instance: "proj-\(i % 7)", agent: "sf/3.2.0",
+                recordedAt: Timestamp(secondsSinceEpoch: Int64(ms / 1000)),
+                tags: [words(1, using: &rng), words(1, using: &rng)].map { $0.replacingOccurrences(of: "/", with: "-") }),
+            body: body)
     }
 }
