@@ -84,7 +84,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SFGitRepositoryTests",
-            dependencies: ["SFGitRepository", "SFGitTestSupport"]
+            dependencies: [
+                "SFGitRepository", "SFGitTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "SFGitTrustTests",

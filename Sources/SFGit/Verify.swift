@@ -87,7 +87,9 @@ public struct HistoryVerification: Sendable {
     /// Verifies and reports.
     public func run() throws(SFGitError) -> VerifyReport {
         do {
-            let repository = try Repository.open(repositoryPath)
+            // Run as a pre-receive hook, git names the quarantined objects in its environment.
+            let inHook = ProcessInfo.processInfo.environment["GIT_QUARANTINE_PATH"] != nil
+            let repository = try Repository.open(repositoryPath, gitEnvironment: inHook)
             let pinned = try resolveIntroduction(repository)
             let tip = try resolve(repository, revision, "revision")
             let start = try from.map { (text) throws(SFGitError) in try resolve(repository, text, "--from") }

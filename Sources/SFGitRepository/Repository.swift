@@ -108,11 +108,14 @@ public final class Repository {
 
     deinit { git_repository_free(pointer) }
 
-    /// Opens an existing repository (bare or with a work tree).
-    public static func open(_ path: String) throws(GitError) -> Repository {
+    /// Opens an existing repository (bare or with a work tree). With `gitEnvironment`, git's
+    /// environment variables are honoured as the git CLI does — inside a pre-receive hook, that
+    /// is how the pushed objects (held in a quarantine directory until accepted) are found.
+    public static func open(_ path: String, gitEnvironment: Bool = false) throws(GitError) -> Repository {
         Libgit2.ensure()
         var repo: OpaquePointer?
-        try check(git_repository_open_ext(&repo, path, UInt32(GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue), nil), "git_repository_open_ext(\(path))")
+        let flags = gitEnvironment ? GIT_REPOSITORY_OPEN_FROM_ENV.rawValue : GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue
+        try check(git_repository_open_ext(&repo, path, UInt32(flags), nil), "git_repository_open_ext(\(path))")
         return Repository(pointer: repo!)
     }
 

@@ -23,12 +23,19 @@ extension Repository {
     /// tree (libgit2's `git_diff_tree_to_tree` visits every file). A path that turns from a
     /// directory into a file, or back, is reported as the deletions and additions it amounts to.
     public func diffTrees(_ old: ObjectID?, _ new: ObjectID?) throws(GitError) -> [TreeChange] {
+        var visited = 0
+        return try diffTrees(old, new, visitedTrees: &visited)
+    }
+
+    /// The same diff, counting the trees it had to read (for tests of its pruning).
+    func diffTrees(_ old: ObjectID?, _ new: ObjectID?, visitedTrees: inout Int) throws(GitError) -> [TreeChange] {
         var changes: [TreeChange] = []
+        visitedTrees += (old == nil ? 0 : 1) + (new == nil ? 0 : 1)
         let oldTree = try old.map { (id) throws(GitError) in try lookupTreeHandle(id) }
         defer { if let oldTree { git_tree_free(oldTree) } }
         let newTree = try new.map { (id) throws(GitError) in try lookupTreeHandle(id) }
         defer { if let newTree { git_tree_free(newTree) } }
-        try diff(oldTree, newTree, prefix: "", into: &changes)
+        try diff(oldTree, newTree, prefix: "", into: &changes, visited: &visitedTrees)
         return changes
     }
 
@@ -39,7 +46,7 @@ extension Repository {
         return tree!
     }
 
-    private func diff(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange]) throws(GitError) {
+    private func diff(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange], visited: inout Int) throws(GitError) {
         let oldCount = old.map { git_tree_entrycount($0) } ?? 0
         let newCount = new.map { git_tree_entrycount($0) } ?? 0
         var i = 0, j = 0
@@ -52,18 +59,18 @@ extension Repository {
                 i += 1; j += 1
                 if git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)) == 1,
                    git_tree_entry_filemode_raw(a) == git_tree_entry_filemode_raw(b) { continue }
-                try compare(a, b, prefix: prefix, into: &changes)
+                try compare(a, b, prefix: prefix, into: &changes, visited: &visited)
             } else if order < 0 {
                 i += 1
-                try compare(a, nil, prefix: prefix, into: &changes)
+                try compare(a, nil, prefix: prefix, into: &changes, visited: &visited)
             } else {
                 j += 1
-                try compare(nil, b, prefix: prefix, into: &changes)
+                try compare(nil, b, prefix: prefix, into: &changes, visited: &visited)
             }
         }
     }
 
-    private func compare(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange]) throws(GitError) {
+    private func compare(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange], visited: inout Int) throws(GitError) {
         let oldEntry = old.map(Self.copyEntry)
         let newEntry = new.map(Self.copyEntry)
         let path = prefix + (newEntry ?? oldEntry)!.name
@@ -74,7 +81,8 @@ extension Repository {
             defer { if let oldSubtree { git_tree_free(oldSubtree) } }
             let newSubtree = try newIsTree ? lookupTreeHandle(newEntry!.id) : nil
             defer { if let newSubtree { git_tree_free(newSubtree) } }
-            try diff(oldSubtree, newSubtree, prefix: path + "/", into: &changes)
+            visited += (oldSubtree == nil ? 0 : 1) + (newSubtree == nil ? 0 : 1)
+            try diff(oldSubtree, newSubtree, prefix: path + "/", into: &changes, visited: &visited)
         }
         switch (oldIsTree ? nil : oldEntry, newIsTree ? nil : newEntry) {
         case (nil, let added?): changes.append(TreeChange(kind: .added, path: path, old: nil, new: added))

@@ -112,4 +112,34 @@ struct VerifyCommandTests {
         #expect(result.exitCode == 8)
         #expect(result.stderr.contains("'nope' is not a commit"))
     }
+
+    @Test("the example pre-receive hook accepts authentic pushes and refuses an unsigned one")
+    func preReceiveHook() throws {
+        let (dir, repo, introduction, signer) = try Self.exampleHistory()
+        defer { withExtendedLifetime(dir) {} }
+        let server = dir.url("server.git")
+        let local = GitCLI(directory: repo, home: dir.path)
+        try local.run(["init", "-q", "--bare", "-b", "main", server])
+        let remote = GitCLI(directory: server, home: dir.path)
+        try remote.run(["config", "sfgit.introduction", introduction])
+        try remote.run(["config", "sfgit.signer", signer])
+        try FileManager.default.copyItem(atPath: PackagePaths.examples + "/ci/pre-receive", toPath: server + "/hooks/pre-receive")
+        let binDirectory = (PackagePaths.sfgitBinary as NSString).deletingLastPathComponent
+        let path = binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        func push() throws -> ProcessResult {
+            try ProcessRunner.run("git", ["push", "-q", "file://" + server, "main"], environment: local.environment.merging(["PATH": path]) { $1 }, currentDirectory: repo)
+        }
+        let first = try push()
+        #expect(first.exitCode == 0, "\(first.stdout) \(first.stderr)")
+        #expect(try remote.run(["rev-parse", "main"]) == (try local.run(["rev-parse", "main"])))
+
+        try Data("stray\n".utf8).write(to: URL(fileURLWithPath: repo + "/notes.txt"))
+        try local.run(["add", "-A"])
+        let unsigned = try local.unsignedCommit("unsigned")
+        let second = try push()
+        #expect(second.exitCode != 0)
+        #expect(second.stderr.contains("UNTRUSTED: commit \(unsigned) (unsigned)"))
+        #expect(second.stderr.contains("pre-receive hook declined"))
+        #expect(try remote.run(["rev-parse", "main"]) != unsigned)
+    }
 }
