@@ -27,6 +27,27 @@ struct SchemaAgreementTests {
         return verdicts
     }
 
+    /// For each `key: value` line that `include` accepts, one file without the line and one per
+    /// replacement value; returns their paths.
+    static func writeVariants(
+        of lines: [String], replacements: [String], into dir: TemporaryDirectory, prefix: String, include: (String) -> Bool
+    ) throws -> [String] {
+        var files: [String] = []
+        for (i, line) in lines.enumerated() {
+            guard let colon = line.firstIndex(of: ":"), include(line) else { continue }
+            let key = line[..<colon]
+            var removed = lines
+            removed.remove(at: i)
+            files.append(try dir.write("\(prefix)-\(i)-removed.yaml", removed.joined(separator: "\n")))
+            for (r, replacement) in replacements.enumerated() {
+                var changed = lines
+                changed[i] = "\(key): \(replacement)"
+                files.append(try dir.write("\(prefix)-\(i)-\(r).yaml", changed.joined(separator: "\n")))
+            }
+        }
+        return files
+    }
+
     /// Codes for rules the schema states; the others (YAML hygiene, paths, size) are sfgit's alone.
     static let schemaCodes: Set<String> = [
         "missing-field", "wrong-type", "invalid-value", "invalid-timestamp", "unsupported-schema",
@@ -67,18 +88,9 @@ struct SchemaAgreementTests {
         var files: [String] = []
         for (n, original) in originals.enumerated() {
             let lines = try String(contentsOfFile: store + "/" + original, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            for (i, line) in lines.enumerated() {
-                // Top-level `key: value` lines only; block bodies and nested fields are left alone.
-                guard let colon = line.firstIndex(of: ":"), !line.hasPrefix(" "), !line.hasPrefix("-"), !line.hasSuffix("|") else { continue }
-                let key = line[..<colon]
-                var removed = lines
-                removed.remove(at: i)
-                files.append(try dir.write("v\(n)-\(i)-removed.yaml", removed.joined(separator: "\n")))
-                for (r, replacement) in replacements.enumerated() {
-                    var changed = lines
-                    changed[i] = "\(key): \(replacement)"
-                    files.append(try dir.write("v\(n)-\(i)-\(r).yaml", changed.joined(separator: "\n")))
-                }
+            // Top-level `key: value` lines only; block bodies and nested fields are left alone.
+            files += try Self.writeVariants(of: lines, replacements: replacements, into: dir, prefix: "v\(n)") {
+                !$0.hasPrefix(" ") && !$0.hasPrefix("-") && !$0.hasSuffix("|")
             }
         }
         #expect(files.count > 1000)
@@ -108,18 +120,7 @@ struct SchemaAgreementTests {
         let replacements = ["1", "2", "0", "-3", "'x'", "[]", "[admin]", "{per_day: 5}", "null", "review", "direct", "main", "../x", "a@b", "Upper@Case", "[owner]", "2000000"]
         let dir = try TemporaryDirectory()
         var files: [String] = []
-        for (i, line) in lines.enumerated() {
-            guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
-            let key = line[..<colon]
-            var removed = lines
-            removed.remove(at: i)
-            files.append(try dir.write("p\(i)-removed.yaml", removed.joined(separator: "\n")))
-            for (r, replacement) in replacements.enumerated() {
-                var changed = lines
-                changed[i] = "\(key): \(replacement)"
-                files.append(try dir.write("p\(i)-\(r).yaml", changed.joined(separator: "\n")))
-            }
-        }
+        files += try Self.writeVariants(of: lines, replacements: replacements, into: dir, prefix: "p") { !$0.hasPrefix("#") }
         files.append(PackagePaths.examples + "/store/.sfgit/policy.yaml")
         files.append(PackagePaths.examples + "/invalid/unsupported-policy-version/.sfgit/policy.yaml")
         let verdicts = try Self.pythonVerdicts(files, policy: true)
