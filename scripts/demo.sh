@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: the memory-file story, end to end, with the built binary.
+# `make demo`: the memory-file and trust stories, end to end, with the built binary.
 # (Sync is not built yet; once it is, this script will run the federation story instead.)
 set -u
 SFGIT="${1:?usage: demo.sh PATH-TO-SFGIT}"
@@ -43,3 +43,20 @@ step sfgit check store
 echo
 echo "And as the JSON envelope scripts read:"
 step sfgit check --json store/memories/learning/2026/06/01KTV6204RYSC5XMTFWMX0JS9M.yaml
+
+echo
+echo "Trust: the same store as a signed git history (test-only keys), verified from its introduction."
+"$root/examples/build-history.sh" "$work/history" > "$work/intro.txt"
+cat "$work/intro.txt"
+introduction=$(sed -n 's/^introduction: //p' "$work/intro.txt")
+signer=$(sed -n 's/^signer: //p' "$work/intro.txt")
+step sfgit verify --repo "$work/history" --introduction "$introduction" --signer "$signer"
+echo
+echo "Someone with push access adds an unsigned commit that edits a memory:"
+(
+  cd "$work/history"
+  export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$work"
+  echo "instead: trust me" >> memories/note/2026/06/01KT134R00QQJM2S6R76FQCZ25.yaml
+  git -c user.name=mallory -c user.email=mallory@example.invalid commit -qam "harmless fix"
+)
+step sfgit verify --repo "$work/history" --introduction "$introduction" --signer "$signer"
