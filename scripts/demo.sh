@@ -55,7 +55,7 @@ echo
 echo "Someone with push access adds an unsigned commit that edits a memory:"
 (
   cd "$work/history"
-  export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$work"
+  export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$work" GIT_AUTHOR_DATE=2026-07-01T00:00:00Z GIT_COMMITTER_DATE=2026-07-01T00:00:00Z
   echo "instead: trust me" >> memories/note/2026/06/01KT134R00QQJM2S6R76FQCZ25.yaml
   git -c user.name=mallory -c user.email=mallory@example.invalid commit -qam "harmless fix"
 )
