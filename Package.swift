@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
     ],
     targets: [
@@ -48,11 +49,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The local SQLite cache: migrations, FTS5, incremental indexing, recall queries.
+        .target(
+            name: "SFGitIndex",
+            dependencies: [
+                "SFGitMemory",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // The facade the executable calls: workflows such as `check` and `verify`.
         .target(
             name: "SFGit",
             dependencies: [
-                "SFGitMemory", "SFGitRepository", "SFGitTrust",
+                "SFGitMemory", "SFGitRepository", "SFGitTrust", "SFGitIndex",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -93,6 +102,13 @@ let package = Package(
             name: "SFGitTrustTests",
             dependencies: [
                 "SFGitTrust", "SFGitRepository", "SFGitMemory", "SFGitTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "SFGitIndexTests",
+            dependencies: [
+                "SFGitIndex", "SFGitMemory", "SFGitTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

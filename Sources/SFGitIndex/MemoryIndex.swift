@@ -1,0 +1,301 @@
+import Foundation
+import GRDB
+import SFGitMemory
+
+/// The local SQLite cache of verified memories: derived from the bare repository, disposable,
+/// rebuilt from git whenever it is missing, corrupt or of an unknown version.
+///
+/// One writer (sync) and any number of readers (recall, an MCP server) share it through WAL:
+/// reads never wait for a write transaction and never take the store's sync lock.
+public final class MemoryIndex: Sendable {
+    /// The cache format this sfgit reads and writes; any other value means "rebuild".
+    public static let cacheVersion = 1
+
+    private let pool: DatabasePool
+    /// The database file.
+    public let path: String
+    /// Whether the file was (re)created on open, so the caller must index from scratch.
+    public let isFresh: Bool
+
+    /// Opens (or creates) the cache. A file that is corrupt or of an unknown version is deleted and
+    /// recreated empty; `isFresh` then tells the caller to rebuild it from git.
+    public init(path: String) throws {
+        self.path = path
+        do {
+            let (pool, fresh) = try Self.openChecked(path)
+            self.pool = pool
+            self.isFresh = fresh
+        } catch {
+            // Anything unreadable is rebuilt from the repository: the cache holds nothing else.
+            Self.deleteFiles(path)
+            let (pool, _) = try Self.openChecked(path)
+            self.pool = pool
+            self.isFresh = true
+        }
+    }
+
+    private static func deleteFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
+    private static func openChecked(_ path: String) throws -> (DatabasePool, Bool) {
+        let existed = FileManager.default.fileExists(atPath: path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        var fresh = !existed
+        try pool.write { db in
+            let integrity = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? ""
+            guard integrity == "ok" else { throw IndexError.corrupt(integrity) }
+            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
+            if version == 0 && tables > 0 || version > Self.cacheVersion {
+                throw IndexError.unknownVersion(version)
+            }
+            if version == 0 { fresh = true }
+        }
+        try migrator.migrate(pool)
+        try pool.write { db in try db.execute(sql: "PRAGMA user_version = \(Self.cacheVersion)") }
+        return (pool, fresh)
+    }
+
+    /// Why the cache could not be used as it was.
+    enum IndexError: Error {
+        case corrupt(String)
+        case unknownVersion(Int)
+    }
+
+    /// Named migrations; the schema's integrity (NOT NULL, foreign keys, CHECKs) lives here.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: memories, tags, links, full-text index, quarantine, state") { db in
+            try db.execute(sql: """
+                CREATE TABLE memory (
+                    rowid INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    kind TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    extra TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    instance TEXT,
+                    agent TEXT,
+                    recorded_at TEXT NOT NULL,
+                    recorded_epoch REAL NOT NULL,
+                    expires_at TEXT,
+                    expiry_epoch REAL,
+                    tags TEXT NOT NULL,
+                    supersedes TEXT NOT NULL,
+                    fields TEXT NOT NULL,
+                    path TEXT NOT NULL UNIQUE,
+                    blob TEXT NOT NULL,
+                    commit_id TEXT NOT NULL,
+                    signer TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    tier TEXT NOT NULL CHECK (tier IN ('self', 'authenticated', 'reviewed')),
+                    first_seen REAL NOT NULL,
+                    deferred INTEGER NOT NULL DEFAULT 0 CHECK (deferred IN (0, 1))
+                );
+                CREATE INDEX memory_recorded ON memory(recorded_epoch);
+                CREATE INDEX memory_kind_recorded ON memory(kind, recorded_epoch);
+                CREATE INDEX memory_signer ON memory(signer);
+                CREATE TABLE memory_tag (
+                    memory_rowid INTEGER NOT NULL REFERENCES memory(rowid) ON DELETE CASCADE,
+                    tag TEXT NOT NULL,
+                    PRIMARY KEY (tag, memory_rowid)
+                ) WITHOUT ROWID;
+                CREATE INDEX memory_tag_memory ON memory_tag(memory_rowid);
+                CREATE TABLE link (
+                    from_rowid INTEGER NOT NULL REFERENCES memory(rowid) ON DELETE CASCADE,
+                    to_id TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('supersedes', 'retracts')),
+                    PRIMARY KEY (kind, to_id, from_rowid)
+                ) WITHOUT ROWID;
+                CREATE INDEX link_from ON link(from_rowid);
+                CREATE TABLE quarantine (
+                    path TEXT PRIMARY KEY,
+                    blob TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    commit_id TEXT NOT NULL
+                );
+                CREATE TABLE store_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE VIRTUAL TABLE memory_fts USING fts5(
+                    title, body, extra, content='memory', content_rowid='rowid',
+                    tokenize = 'unicode61 remove_diacritics 2'
+                );
+                """)
+        }
+        return migrator
+    }()
+
+    // MARK: - Writing
+
+    /// Applies a batch in one transaction: all of it, or (on any error) none of it.
+    public func apply(_ batch: IndexBatch) throws {
+        try pool.write { db in
+            for path in batch.removedPaths { try Self.delete(path: path, db) }
+            // A large batch (a cold index) fills the full-text index in one pass afterwards.
+            let bulk = batch.upserts.count >= 2_000
+            for record in batch.upserts {
+                try Self.delete(path: record.path, db)
+                try Self.insert(record, updateFullText: !bulk, db)
+            }
+            if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
+            for file in batch.quarantined {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO quarantine(path, blob, reason, detail, commit_id) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [file.path, file.blob, file.reason, file.detail, file.commit])
+            }
+            for (key, value) in batch.state {
+                try db.execute(sql: "INSERT OR REPLACE INTO store_state(key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+        }
+    }
+
+    /// Removes everything (before a full rebuild in the same transaction as its refill).
+    public func reset(with batch: IndexBatch) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
+            try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
+        }
+        try apply(batch)
+    }
+
+    private static func delete(path: String, _ db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT rowid, title, body, extra FROM memory WHERE path = ?", arguments: [path]) else { return }
+        let rowid: Int64 = row["rowid"]
+        try db.execute(
+            sql: "INSERT INTO memory_fts(memory_fts, rowid, title, body, extra) VALUES('delete', ?, ?, ?, ?)",
+            arguments: [rowid, row["title"] as String, row["body"] as String, row["extra"] as String])
+        try db.execute(sql: "DELETE FROM memory WHERE rowid = ?", arguments: [rowid])
+    }
+
+    private static func insert(_ record: IndexedMemory, updateFullText: Bool, _ db: Database) throws {
+        let memory = record.memory
+        let fm = memory.frontMatter
+        let body = memory.body
+        let expiry = memory.effectiveExpiry
+        try db.execute(
+            sql: """
+                INSERT INTO memory(id, kind, title, body, extra, author, host, instance, agent, recorded_at, recorded_epoch,
+                    expires_at, expiry_epoch, tags, supersedes, fields, path, blob, commit_id, signer, key, tier, first_seen)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                fm.id.description, fm.kind.name, body.title, body.body ?? "", Self.searchableExtra(memory),
+                fm.author, fm.host, fm.instance, fm.agent, fm.recordedAt.text, fm.recordedAt.secondsSinceEpoch,
+                expiry?.text, expiry?.secondsSinceEpoch, Self.json(.array(fm.tags.map(JSONValue.string))),
+                Self.json(.array(fm.supersedes.map { .string($0.description) })), Self.json(Self.fields(of: memory)),
+                record.path, record.blob, record.commit, record.signer, record.key, record.tier.rawValue, record.firstSeen,
+            ])
+        let rowid = db.lastInsertedRowID
+        for tag in Set(fm.tags) {
+            try db.execute(sql: "INSERT INTO memory_tag(memory_rowid, tag) VALUES (?, ?)", arguments: [rowid, tag])
+        }
+        for target in Set(fm.supersedes) {
+            try db.execute(sql: "INSERT INTO link(from_rowid, to_id, kind) VALUES (?, ?, 'supersedes')", arguments: [rowid, target.description])
+        }
+        if memory.kind == .retraction, let target = body.target {
+            try db.execute(sql: "INSERT INTO link(from_rowid, to_id, kind) VALUES (?, ?, 'retracts')", arguments: [rowid, target.description])
+        }
+        if updateFullText {
+            try db.execute(
+                sql: "INSERT INTO memory_fts(rowid, title, body, extra) VALUES (?, ?, ?, ?)",
+                arguments: [rowid, body.title, body.body ?? "", Self.searchableExtra(memory)])
+        }
+    }
+
+    /// Per-kind text fields, tags and unknown string fields: searchable, weighted below title and body.
+    static func searchableExtra(_ memory: Memory) -> String {
+        let body = memory.body
+        var parts = [body.instead, body.subject, body.metric, body.unit, body.reason].compactMap { $0 }
+        parts += memory.frontMatter.tags
+        func strings(_ value: YAMLValue) -> [String] {
+            switch value {
+            case .scalar(let s): return s.kind == .string ? [s.text] : []
+            case .sequence(let items): return items.flatMap(strings)
+            case .mapping(let fields): return fields.flatMap { strings($0.value) }
+            }
+        }
+        parts += memory.unknownFields.flatMap { strings($0.value) }
+        return parts.joined(separator: "\n")
+    }
+
+    /// The `fields` object of a recall item: per-kind fields, then unknown fields verbatim.
+    static func fields(of memory: Memory) -> JSONValue {
+        let body = memory.body
+        var pairs: [(String, JSONValue)] = []
+        func add(_ key: String, _ value: String?) { if let value { pairs.append((key, .string(value))) } }
+        add("instead", body.instead)
+        add("subject", body.subject)
+        add("metric", body.metric)
+        if let value = body.value { pairs.append(("value", .number(value))) }
+        add("unit", body.unit)
+        if let samples = body.samples { pairs.append(("samples", .integer(Int64(samples)))) }
+        add("state", body.state?.rawValue)
+        add("resets_at", body.resetsAt?.text)
+        add("target", body.target?.description)
+        add("reason", body.reason)
+        pairs += memory.unknownFields.map { ($0.key, $0.value.jsonObject) }
+        return .object(pairs)
+    }
+
+    static func json(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    // MARK: - Reading
+
+    /// A value of the store state (`indexed_commit`, `verified_tip`, …).
+    public func state(_ key: String) throws -> String? {
+        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [key]) }
+    }
+
+    /// The quarantined files with their reasons.
+    public func quarantined() throws -> [QuarantinedFile] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, blob, reason, detail, commit_id FROM quarantine ORDER BY path").map {
+                QuarantinedFile(path: $0["path"], blob: $0["blob"], reason: $0["reason"], detail: $0["detail"], commit: $0["commit_id"])
+            }
+        }
+    }
+
+    /// Counts per kind and tier.
+    public func counts() throws -> IndexCounts {
+        try pool.read { db in
+            var byKind: [String: Int] = [:], byTier: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM memory GROUP BY kind") { byKind[row["kind"]] = row["n"] }
+            for row in try Row.fetchAll(db, sql: "SELECT tier, count(*) AS n FROM memory GROUP BY tier") { byTier[row["tier"]] = row["n"] }
+            let deferred = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE deferred = 1") ?? 0
+            let quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
+            return IndexCounts(byKind: byKind, byTier: byTier, deferred: deferred, quarantined: quarantined)
+        }
+    }
+
+    /// Every indexed row as comparable text, for tests that a rebuild equals an incremental index.
+    public func snapshot() throws -> [String] {
+        try pool.read { db in
+            let memories = try Row.fetchAll(db, sql: """
+                SELECT id, kind, title, body, extra, author, host, instance, agent, recorded_at, expires_at, tags, supersedes,
+                       fields, path, blob, commit_id, signer, key, tier, deferred FROM memory ORDER BY id
+                """).map { $0.description }
+            let tags = try Row.fetchAll(db, sql: "SELECT m.id, t.tag FROM memory_tag t JOIN memory m ON m.rowid = t.memory_rowid ORDER BY m.id, t.tag").map { $0.description }
+            let links = try Row.fetchAll(db, sql: "SELECT m.id, l.to_id, l.kind FROM link l JOIN memory m ON m.rowid = l.from_rowid ORDER BY m.id, l.kind, l.to_id").map { $0.description }
+            let quarantine = try Row.fetchAll(db, sql: "SELECT * FROM quarantine ORDER BY path").map { $0.description }
+            return memories + tags + links + quarantine
+        }
+    }
+
+    /// Runs a read on the pool (for the recall engine).
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+}

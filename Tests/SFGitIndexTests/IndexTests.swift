@@ -1,0 +1,267 @@
+import Foundation
+import GRDB
+import PropertyBased
+import SFGitMemory
+import SFGitTestSupport
+import Testing
+@testable import SFGitIndex
+
+/// Builds indexed memories for tests.
+struct Fixture {
+    static let now: Double = 1_780_000_000  // 2026-05-28
+    static let day: Double = 86_400
+    var counter: UInt64 = 0
+
+    mutating func memory(
+        _ kind: MemoryKind = .learning, title: String, body: String = "", signer: String = "sf@mikki-bunker",
+        daysAgo: Double = 1, tags: [String] = [], supersedes: [ULID] = [], target: ULID? = nil, expiresInDays: Double? = nil,
+        tier: Tier = .authenticated
+    ) -> IndexedMemory {
+        counter += 1
+        let recorded = Int64(Self.now - daysAgo * Self.day)
+        let id = ULID(milliseconds: UInt64(recorded) * 1000 + counter, random: (UInt16(counter), counter))
+        let parts = signer.split(separator: "@").map(String.init)
+        var memoryBody = MemoryBody(title: title, body: body.isEmpty ? nil : body)
+        switch kind {
+        case .contract: memoryBody.subject = "api"
+        case .benchmark: memoryBody.subject = "s"; memoryBody.metric = "m"; memoryBody.value = 1
+        case .circuitBreaker: memoryBody.subject = "s"; memoryBody.state = .open
+        case .retraction: memoryBody.target = target; memoryBody.reason = "withdrawn"
+        default: break
+        }
+        let memory = Memory(
+            frontMatter: FrontMatter(
+                id: id, kind: kind, author: parts[0], host: parts[1], recordedAt: Timestamp(secondsSinceEpoch: recorded), tags: tags,
+                expiresAt: expiresInDays.map { Timestamp(secondsSinceEpoch: Int64(Self.now + $0 * Self.day)) }, supersedes: supersedes),
+            body: memoryBody)
+        return IndexedMemory(memory: memory, path: memory.path.description, blob: String(repeating: "b", count: 40),
+                             commit: String(repeating: "c", count: 40), signer: signer, key: "SHA256:k", tier: tier, firstSeen: Self.now)
+    }
+}
+
+func makeIndex(_ records: [IndexedMemory]) throws -> (TemporaryDirectory, MemoryIndex) {
+    let dir = try TemporaryDirectory()
+    let index = try MemoryIndex(path: dir.url("cache.sqlite"))
+    var batch = IndexBatch()
+    batch.upserts = records
+    try index.apply(batch)
+    return (dir, index)
+}
+
+func recall(_ index: MemoryIndex, _ text: String?, configure: (inout RecallQuery) -> Void = { _ in }) throws -> [RecallItem] {
+    var query = RecallQuery(text: text, now: Fixture.now)
+    configure(&query)
+    return try index.recall(query)
+}
+
+@Suite("Index and recall")
+struct IndexTests {
+    @Test("identifiers are found by their own spelling and by their parts")
+    func identifiers() throws {
+        var f = Fixture()
+        let records = [
+            f.memory(title: "kimi-coding/k2p5 drops requests around 03:00 UTC"),
+            f.memory(title: "gpt-4.1 first-token latency", signer: "a@h"),
+            f.memory(title: "retry on ERR_CONN_RESET from the proxy", signer: "b@h"),
+            f.memory(title: "unrelated postgres vacuum note", signer: "c@h"),
+        ]
+        let (dir, index) = try makeIndex(records)
+        defer { withExtendedLifetime(dir) {} }
+        #expect(try recall(index, "kimi-coding/k2p5").first?.title == records[0].memory.body.title)
+        #expect(try recall(index, "k2p5").first?.title == records[0].memory.body.title)
+        #expect(try recall(index, "gpt-4.1").map(\.title) == [records[1].memory.body.title])
+        #expect(try recall(index, "ERR_CONN_RESET").map(\.title) == [records[2].memory.body.title])
+        #expect(try recall(index, "err_conn_reset").count == 1)
+    }
+
+    @Test("hostile query strings never raise an FTS error", arguments: [
+        "\"", "\"unbalanced", "a AND", "OR", "NOT x", "NEAR(a b, 2)", "*", "a*", "(x", "x)", "title: x", "-x", "c++",
+        "'; DROP TABLE memory; --", "^", "\u{0}", "🙂", "a\"b\"c", "{title body}: x", "",
+    ])
+    func hostileQueries(text: String) throws {
+        var f = Fixture()
+        let (dir, index) = try makeIndex([f.memory(title: "a x drop table c title")])
+        defer { withExtendedLifetime(dir) {} }
+        _ = try recall(index, text)
+        #expect(try recall(index, nil).count == 1)  // the table survived
+    }
+
+    @Test("relevance and recency are blended, with per-kind half-lives")
+    func ranking() throws {
+        var f = Fixture()
+        let oldStrong = f.memory(title: "postgres deadlock postgres deadlock", body: "postgres deadlock", daysAgo: 400)
+        let newWeak = f.memory(title: "a note mentioning postgres once", signer: "x@h", daysAgo: 1)
+        let (dir, index) = try makeIndex([oldStrong, newWeak])
+        defer { withExtendedLifetime(dir) {} }
+        let items = try recall(index, "postgres deadlock")
+        #expect(items.first?.id == oldStrong.memory.id.description)  // relevance wins for a learning (180-day half-life)
+        #expect(items.allSatisfy { $0.explanation.relevance >= 0 && $0.explanation.relevance <= 1 })
+
+        // A benchmark of equal relevance decays far faster than a contract.
+        var g = Fixture()
+        let bench = g.memory(.benchmark, title: "latency of the billing api", daysAgo: 30, expiresInDays: 10)
+        let contract = g.memory(.contract, title: "latency of the billing api", signer: "y@h", daysAgo: 30)
+        let (dir2, index2) = try makeIndex([bench, contract])
+        defer { withExtendedLifetime(dir2) {} }
+        let ranked = try recall(index2, "billing latency")
+        #expect(ranked.map(\.kind) == ["contract", "benchmark"])
+        #expect(ranked[0].explanation.halfLifeDays == 365)
+        #expect(ranked[1].explanation.recency < 0.1)
+    }
+
+    @Test("no query: newest first")
+    func newestFirst() throws {
+        var f = Fixture()
+        let records = (0..<5).map { f.memory(title: "m\($0)", signer: "s\($0)@h", daysAgo: Double($0)) }
+        let (dir, index) = try makeIndex(records)
+        defer { withExtendedLifetime(dir) {} }
+        #expect(try recall(index, nil).map(\.title) == ["m0", "m1", "m2", "m3", "m4"])
+        #expect(try recall(index, "   ").map(\.title) == ["m0", "m1", "m2", "m3", "m4"])
+    }
+
+    @Test("expired, superseded and retracted memories are left out unless asked for")
+    func staleSupersededRetracted() throws {
+        var f = Fixture()
+        let expired = f.memory(title: "provider outage", expiresInDays: -1)
+        let original = f.memory(title: "provider outage original claim", daysAgo: 3)
+        let correction = f.memory(title: "provider outage corrected", daysAgo: 2, supersedes: [original.memory.id])
+        let withdrawn = f.memory(title: "provider outage withdrawn", daysAgo: 3)
+        let retraction = f.memory(.retraction, title: "withdraw", daysAgo: 1, target: withdrawn.memory.id)
+        // Someone else cannot supersede sf's memory.
+        let foreign = f.memory(title: "provider outage foreign", signer: "mallory@evil", supersedes: [correction.memory.id])
+        let (dir, index) = try makeIndex([expired, original, correction, withdrawn, retraction, foreign])
+        defer { withExtendedLifetime(dir) {} }
+        let ids = try Set(recall(index, "provider outage").map(\.id))
+        #expect(ids == [correction.memory.id.description, foreign.memory.id.description])
+        let all = try recall(index, "provider outage") { $0.includeStale = true; $0.includeSuperseded = true; $0.perSignerCap = 10 }
+        #expect(all.count == 5)
+        #expect(all.first { $0.id == original.memory.id.description }?.supersededBy == [correction.memory.id.description])
+        #expect(all.first { $0.id == withdrawn.memory.id.description }?.retracted == true)
+        #expect(all.first { $0.id == expired.memory.id.description }?.stale == true)
+        #expect(try recall(index, nil) { $0.kinds = ["retraction"] }.map(\.id) == [retraction.memory.id.description])
+    }
+
+    @Test("every filter is applied in SQL")
+    func filters() throws {
+        var f = Fixture()
+        let a = f.memory(.antiPattern, title: "outage one", signer: "sf@mikki-bunker", daysAgo: 10, tags: ["provider"])
+        let b = f.memory(.learning, title: "outage two", signer: "claude@build-07", daysAgo: 2, tags: ["db"])
+        let c = f.memory(.note, title: "outage three", signer: "hermes@laptop-ana", daysAgo: 1, tags: ["provider", "db"])
+        let (dir, index) = try makeIndex([a, b, c])
+        defer { withExtendedLifetime(dir) {} }
+        func ids(_ configure: (inout RecallQuery) -> Void) throws -> Set<String> { Set(try recall(index, "outage", configure: configure).map(\.title)) }
+        #expect(try ids { $0.kinds = ["anti-pattern", "note"] } == ["outage one", "outage three"])
+        #expect(try ids { $0.tags = ["db"] } == ["outage two", "outage three"])
+        #expect(try ids { $0.authors = ["claude"] } == ["outage two"])
+        #expect(try ids { $0.authors = ["hermes@laptop-ana"] } == ["outage three"])
+        #expect(try ids { $0.host = "mikki-bunker" } == ["outage one"])
+        #expect(try ids { $0.since = Fixture.now - 3 * Fixture.day } == ["outage two", "outage three"])
+        #expect(try ids { $0.limit = 1 }.count == 1)
+    }
+
+    @Test("at most a few results per signer")
+    func perSignerCap() throws {
+        var f = Fixture()
+        let flood = (0..<10).map { f.memory(title: "cache eviction \($0)", signer: "flood@h", daysAgo: Double($0)) }
+        let other = f.memory(title: "cache eviction elsewhere", signer: "calm@h", daysAgo: 20)
+        let (dir, index) = try makeIndex(flood + [other])
+        defer { withExtendedLifetime(dir) {} }
+        let items = try recall(index, "cache eviction")
+        #expect(items.filter { $0.signer == "flood@h" }.count == 3)
+        #expect(items.contains { $0.signer == "calm@h" })
+    }
+
+    @Test("show takes an id or an unambiguous prefix")
+    func show() throws {
+        var f = Fixture()
+        let a = f.memory(title: "one")
+        let b = f.memory(title: "two", signer: "x@h")
+        let (dir, index) = try makeIndex([a, b])
+        defer { withExtendedLifetime(dir) {} }
+        guard case .found(let item) = try index.show(a.memory.id.description, now: Fixture.now) else { Issue.record("not found"); return }
+        #expect(item.title == "one")
+        #expect(item.signer == "sf@mikki-bunker" && item.key == "SHA256:k" && item.tier == .authenticated)
+        let common = String(a.memory.id.description.prefix(8))
+        #expect(b.memory.id.description.hasPrefix(common))
+        guard case .ambiguous(let candidates) = try index.show(common, now: Fixture.now) else { Issue.record("not ambiguous"); return }
+        #expect(candidates.count == 2)
+        guard case .found = try index.show(a.memory.id.description.lowercased(), now: Fixture.now) else { Issue.record("prefix is case-insensitive"); return }
+        guard case .notFound = try index.show("ZZZZ", now: Fixture.now) else { Issue.record("found ZZZZ"); return }
+    }
+
+    @Test("an incremental index equals a full rebuild after random sequences of additions and removals")
+    func incrementalEqualsRebuild() async throws {
+        await propertyCheck(count: 25, input: Gen.int(in: 0...2).array(of: 1...30)) { ops in
+            var f = Fixture()
+            let dir = try TemporaryDirectory()
+            let incremental = try MemoryIndex(path: dir.url("inc.sqlite"))
+            var live: [String: IndexedMemory] = [:]
+            for (i, op) in ops.enumerated() {
+                var batch = IndexBatch()
+                if op == 2, let victim = live.keys.sorted().first {
+                    batch.removedPaths = [victim]
+                    live[victim] = nil
+                } else {
+                    let record = f.memory(title: "memory \(i) about topic \(op)", signer: "s\(i % 3)@h", tags: ["t\(op)"])
+                    batch.upserts = [record]
+                    live[record.path] = record
+                }
+                try incremental.apply(batch)
+            }
+            let full = try MemoryIndex(path: dir.url("full.sqlite"))
+            var batch = IndexBatch()
+            batch.upserts = live.values.sorted { $0.path < $1.path }
+            try full.apply(batch)
+            #expect(try incremental.snapshot() == full.snapshot())
+            #expect(try recall(incremental, "topic memory") { $0.perSignerCap = 100; $0.limit = 100 }.map(\.id).sorted()
+                == recall(full, "topic memory") { $0.perSignerCap = 100; $0.limit = 100 }.map(\.id).sorted())
+        }
+    }
+
+    @Test("a corrupt cache or one of an unknown version is recreated empty, marked fresh")
+    func corruptCache() throws {
+        var f = Fixture()
+        let (dir, index) = try makeIndex([f.memory(title: "x")])
+        #expect(try index.counts().byKind == ["learning": 1])
+        let path = index.path
+        // Garbage over the file.
+        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: path))
+        try? FileManager.default.removeItem(atPath: path + "-wal")
+        let reopened = try MemoryIndex(path: path)
+        #expect(reopened.isFresh)
+        #expect(try reopened.counts().byKind.isEmpty)
+        // A newer cache version.
+        try DatabaseQueue(path: dir.url("new.sqlite")).write { try $0.execute(sql: "PRAGMA user_version = 99; CREATE TABLE t(x)") }
+        let newer = try MemoryIndex(path: dir.url("new.sqlite"))
+        #expect(newer.isFresh)
+        #expect(try newer.counts().byKind.isEmpty)
+        // A sound cache is kept.
+        let kept = try MemoryIndex(path: dir.url("cache.sqlite"))
+        _ = kept
+    }
+
+    @Test("readers answer while a write transaction is open")
+    func readersDuringWrite() throws {
+        var f = Fixture()
+        let (dir, index) = try makeIndex([f.memory(title: "steady state")])
+        defer { withExtendedLifetime(dir) {} }
+        let writer = try DatabaseQueue(path: index.path)
+        let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            try? writer.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(sql: "INSERT INTO store_state(key, value) VALUES ('x', 'y')")
+                started.signal()
+                release.wait()
+                try db.execute(sql: "COMMIT")
+            }
+            done.signal()
+        }
+        started.wait()
+        for _ in 0..<20 { #expect(try recall(index, "steady").count == 1) }
+        release.signal()
+        done.wait()
+        #expect(try index.state("x") == "y")
+    }
+}
