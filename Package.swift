@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SFGitCLITests",
-            dependencies: ["SFGit", "SFGitTrust", "SFGitMemory", "SFGitTestSupport", "sfgit"]
+            dependencies: ["SFGit", "SFGitTrust", "SFGitMemory", "SFGitIndex", "SFGitRepository", "SFGitTestSupport", "sfgit"]
         ),
     ]
 )

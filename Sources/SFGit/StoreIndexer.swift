@@ -1,0 +1,92 @@
+import Foundation
+import SFGitIndex
+import SFGitMemory
+import SFGitRepository
+import SFGitTrust
+
+/// Brings the cache up to a verified tip: verifies the commits since the indexed one (all of
+/// them for a fresh cache), diffs the indexed tree against the verified tree with the O(changed)
+/// tree diff, parses only the added files, and applies everything in one transaction. Nothing
+/// that did not pass verification is ever indexed.
+public struct StoreIndexer {
+    /// The store's repository.
+    public let repository: Repository
+    /// The store's pinned introduction.
+    public let introduction: Introduction
+    /// The cache.
+    public let index: MemoryIndex
+    /// The clock for first-seen times (injectable for tests).
+    public var now: () -> Double = { Date().timeIntervalSince1970 }
+
+    /// Creates an indexer.
+    public init(repository: Repository, introduction: Introduction, index: MemoryIndex) {
+        self.repository = repository
+        self.introduction = introduction
+        self.index = index
+    }
+
+    /// What one update did.
+    public struct Update: Sendable {
+        /// The commit the cache now reflects.
+        public var indexedCommit: ObjectID?
+        /// Memories added to the cache.
+        public var added: Int
+        /// Paths removed from the cache.
+        public var removed: Int
+        /// Files quarantined in this update.
+        public var quarantined: Int
+        /// The verifier's first refused commit, when history could not be fully verified.
+        public var blocked: CommitOutcome?
+    }
+
+    /// Indexes up to `tip`; stops at the newest authentic commit if verification refuses one.
+    public func update(to tip: ObjectID) throws -> Update {
+        let indexed = try index.state(Self.indexedCommitKey).flatMap { ObjectID(hex: $0) }
+        let start = indexed.flatMap { repository.contains($0) ? $0 : nil }
+        let result = try Verifier(repository: repository, introduction: introduction).verify(from: start, to: tip)
+        guard let verifiedTip = result.verifiedTip, verifiedTip != start else {
+            return Update(indexedCommit: start, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
+        }
+        let oldTree = try start.map { (id) throws(GitError) in try repository.commit(id).treeID }
+        let newTree = try repository.commit(verifiedTip).treeID
+        let changes = try repository.diffTrees(oldTree, newTree)
+
+        let provenance = Dictionary(result.accepted.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let quarantinedPaths = Dictionary(result.quarantined.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        var batch = IndexBatch()
+        let seen = now()
+        for change in changes where change.path.hasPrefix("memories/") {
+            switch change.kind {
+            case .deleted, .modified:
+                // Authentic history never edits or deletes memories; mirror the tree regardless.
+                batch.removedPaths.append(change.path)
+                if change.kind == .deleted { continue }
+            case .added:
+                break
+            }
+            guard let entry = change.new else { continue }
+            if let accepted = provenance[change.path], accepted.blob == entry.id {
+                let bytes = try repository.blob(entry.id)
+                let memory = try MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max)).parse(bytes, storePath: change.path).memory
+                batch.upserts.append(IndexedMemory(
+                    memory: memory, path: change.path, blob: entry.id.hex, commit: accepted.commit.hex,
+                    signer: accepted.principal, key: accepted.key, tier: accepted.reviewed ? .reviewed : .authenticated,
+                    firstSeen: seen))
+            } else if let held = quarantinedPaths[change.path] {
+                batch.quarantined.append(QuarantinedFile(
+                    path: held.path, blob: held.blob.hex, reason: held.reason.rawValue, detail: held.detail, commit: held.commit.hex))
+            }
+        }
+        batch.state[Self.indexedCommitKey] = verifiedTip.hex
+        if start == nil {
+            try index.reset(with: batch)
+        } else {
+            try index.apply(batch)
+        }
+        return Update(indexedCommit: verifiedTip, added: batch.upserts.count, removed: batch.removedPaths.count,
+                      quarantined: batch.quarantined.count, blocked: result.blocked)
+    }
+
+    /// The store-state key of the commit the cache reflects.
+    public static let indexedCommitKey = "indexed_commit"
+}
