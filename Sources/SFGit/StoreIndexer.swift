@@ -78,6 +78,8 @@ public struct StoreIndexer {
             }
         }
         batch.state[Self.indexedCommitKey] = verifiedTip.hex
+        batch.quota = try quotaRule(at: newTree)
+        batch.now = seen
         if start == nil {
             try index.reset(with: batch)
         } else {
@@ -85,6 +87,15 @@ public struct StoreIndexer {
         }
         return Update(indexedCommit: verifiedTip, added: batch.upserts.count, removed: batch.removedPaths.count,
                       quarantined: batch.quarantined.count, blocked: result.blocked)
+    }
+
+    /// The rate limit the verified tree's policy sets (the tree is verified, so its policy parses).
+    private func quotaRule(at tree: ObjectID) throws -> QuotaRule? {
+        guard let entry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree),
+              let policy = try? Policy.parse(try repository.blob(entry.id)) else { return nil }
+        var overrides: [String: Int] = [:]
+        for principal in policy.principals { if let quota = principal.quotaPerDay { overrides[principal.name] = quota } }
+        return QuotaRule(perDay: overrides, defaultPerDay: policy.defaultQuotaPerDay)
     }
 
     /// The store-state key of the commit the cache reflects.

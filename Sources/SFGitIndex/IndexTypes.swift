@@ -60,6 +60,23 @@ public struct QuarantinedFile: Sendable, Hashable, Codable {
     }
 }
 
+/// The policy's rate limit: memories per principal per day, counted by this host's own clock.
+public struct QuotaRule: Sendable, Hashable {
+    /// Per-principal overrides.
+    public var perDay: [String: Int]
+    /// The default for principals without an override.
+    public var defaultPerDay: Int
+
+    /// Creates a rule.
+    public init(perDay: [String: Int] = [:], defaultPerDay: Int) {
+        self.perDay = perDay
+        self.defaultPerDay = defaultPerDay
+    }
+
+    /// The quota of a principal.
+    public func quota(of principal: String) -> Int { perDay[principal] ?? defaultPerDay }
+}
+
 /// Changes applied to the index in one transaction.
 public struct IndexBatch: Sendable {
     /// Memories to add (or replace, matched by path).
@@ -70,6 +87,10 @@ public struct IndexBatch: Sendable {
     public var quarantined: [QuarantinedFile] = []
     /// Store state to record (indexed commit, verified tip, …).
     public var state: [String: String] = [:]
+    /// The rate limit; nil admits everything.
+    public var quota: QuotaRule?
+    /// This host's clock for the rate limit (seconds since the epoch).
+    public var now: Double = 0
 
     /// An empty batch.
     public init() {}

@@ -99,8 +99,11 @@ public final class MemoryIndex: Sendable {
                     key TEXT NOT NULL,
                     tier TEXT NOT NULL CHECK (tier IN ('self', 'authenticated', 'reviewed')),
                     first_seen REAL NOT NULL,
-                    deferred INTEGER NOT NULL DEFAULT 0 CHECK (deferred IN (0, 1))
+                    admitted_at REAL,
+                    deferred INTEGER NOT NULL DEFAULT 0 CHECK (deferred IN (0, 1)),
+                    CHECK ((deferred = 1) = (admitted_at IS NULL))
                 );
+                CREATE INDEX memory_signer_admitted ON memory(signer, admitted_at);
                 CREATE INDEX memory_recorded ON memory(recorded_epoch);
                 CREATE INDEX memory_kind_recorded ON memory(kind, recorded_epoch);
                 CREATE INDEX memory_signer ON memory(signer);
@@ -142,9 +145,18 @@ public final class MemoryIndex: Sendable {
             for path in batch.removedPaths { try Self.delete(path: path, db) }
             // A large batch (a cold index) fills the full-text index in one pass afterwards.
             let bulk = batch.upserts.count >= 2_000
+            // Held-back memories are released first, oldest first, as the budget has refilled.
+            if let quota = batch.quota { try Self.releaseDeferred(quota: quota, now: batch.now, db) }
+            var admittedInWindow: [String: Int] = [:]
             for record in batch.upserts {
                 try Self.delete(path: record.path, db)
-                try Self.insert(record, updateFullText: !bulk, db)
+                var admitted = true
+                if let quota = batch.quota, record.tier != .own {
+                    let used = try admittedInWindow[record.signer] ?? Self.admittedCount(signer: record.signer, now: batch.now, db)
+                    admitted = used < quota.quota(of: record.signer)
+                    if admitted { admittedInWindow[record.signer] = used + 1 }
+                }
+                try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? record.firstSeen : batch.now) : nil, updateFullText: !bulk, db)
             }
             if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
             for file in batch.quarantined {
@@ -176,7 +188,26 @@ public final class MemoryIndex: Sendable {
         try db.execute(sql: "DELETE FROM memory WHERE rowid = ?", arguments: [rowid])
     }
 
-    private static func insert(_ record: IndexedMemory, updateFullText: Bool, _ db: Database) throws {
+    /// Memories of a signer admitted in the 24 hours before `now`.
+    private static func admittedCount(signer: String, now: Double, _ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND admitted_at > ? AND tier <> 'self'",
+                         arguments: [signer, now - 86_400]) ?? 0
+    }
+
+    /// Admits deferred memories in the order they arrived while each signer's budget allows.
+    private static func releaseDeferred(quota: QuotaRule, now: Double, _ db: Database) throws {
+        let waiting = try Row.fetchAll(db, sql: "SELECT rowid, signer FROM memory WHERE deferred = 1 ORDER BY rowid")
+        var used: [String: Int] = [:]
+        for row in waiting {
+            let signer: String = row["signer"]
+            let count = try used[signer] ?? admittedCount(signer: signer, now: now, db)
+            guard count < quota.quota(of: signer) else { continue }
+            used[signer] = count + 1
+            try db.execute(sql: "UPDATE memory SET deferred = 0, admitted_at = ? WHERE rowid = ?", arguments: [now, row["rowid"] as Int64])
+        }
+    }
+
+    private static func insert(_ record: IndexedMemory, admittedAt: Double?, updateFullText: Bool, _ db: Database) throws {
         let memory = record.memory
         let fm = memory.frontMatter
         let body = memory.body
@@ -184,8 +215,9 @@ public final class MemoryIndex: Sendable {
         try db.execute(
             sql: """
                 INSERT INTO memory(id, kind, title, body, extra, author, host, instance, agent, recorded_at, recorded_epoch,
-                    expires_at, expiry_epoch, tags, supersedes, fields, path, blob, commit_id, signer, key, tier, first_seen)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    expires_at, expiry_epoch, tags, supersedes, fields, path, blob, commit_id, signer, key, tier, first_seen,
+                    admitted_at, deferred)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 fm.id.description, fm.kind.name, body.title, body.body ?? "", Self.searchableExtra(memory),
@@ -193,6 +225,7 @@ public final class MemoryIndex: Sendable {
                 expiry?.text, expiry?.secondsSinceEpoch, Self.json(.array(fm.tags.map(JSONValue.string))),
                 Self.json(.array(fm.supersedes.map { .string($0.description) })), Self.json(Self.fields(of: memory)),
                 record.path, record.blob, record.commit, record.signer, record.key, record.tier.rawValue, record.firstSeen,
+                admittedAt, admittedAt == nil ? 1 : 0,
             ])
         let rowid = db.lastInsertedRowID
         for tag in Set(fm.tags) {

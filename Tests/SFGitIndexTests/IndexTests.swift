@@ -265,3 +265,54 @@ struct IndexTests {
         #expect(try index.state("x") == "y")
     }
 }
+
+@Suite("Rate limits")
+struct QuotaTests {
+    @Test("over-quota memories are deferred by first-seen time and released in order as the budget refills")
+    func deferAndRelease() throws {
+        var f = Fixture()
+        let dir = try TemporaryDirectory()
+        let index = try MemoryIndex(path: dir.url("c.sqlite"))
+        let rule = QuotaRule(perDay: ["flood@h": 2], defaultPerDay: 100)
+        // Commit dates say "a year ago": only this host's clock counts.
+        let flood = (0..<5).map { f.memory(title: "flood \($0)", signer: "flood@h", daysAgo: 365) }
+        let calm = f.memory(title: "calm", signer: "calm@h")
+        var batch = IndexBatch()
+        batch.upserts = flood + [calm]
+        batch.quota = rule
+        batch.now = Fixture.now
+        try index.apply(batch)
+        func served() throws -> [String] {
+            try recall(index, nil) { $0.includeStale = true; $0.perSignerCap = 10; $0.limit = 20 }.map(\.title).sorted()
+        }
+        #expect(try served() == ["calm", "flood 0", "flood 1"])
+        #expect(try index.counts().deferred == 3)
+        #expect(try recall(index, nil) { $0.includeDeferred = true; $0.perSignerCap = 10; $0.limit = 20 }.filter(\.deferred).count == 3)
+
+        // Twelve hours later the window is still full; a day later two more are released, in order.
+        var later = IndexBatch()
+        later.quota = rule
+        later.now = Fixture.now + 12 * 3600
+        try index.apply(later)
+        #expect(try index.counts().deferred == 3)
+        later.now = Fixture.now + 86_401
+        try index.apply(later)
+        #expect(try served() == ["calm", "flood 0", "flood 1", "flood 2", "flood 3"])
+        later.now = Fixture.now + 2 * 86_402
+        try index.apply(later)
+        #expect(try index.counts().deferred == 0)
+    }
+
+    @Test("the host's own memories are never deferred")
+    func ownNeverDeferred() throws {
+        var f = Fixture()
+        let dir = try TemporaryDirectory()
+        let index = try MemoryIndex(path: dir.url("c.sqlite"))
+        var batch = IndexBatch()
+        batch.upserts = (0..<4).map { f.memory(title: "own \($0)", signer: "me@h", tier: .own) }
+        batch.quota = QuotaRule(defaultPerDay: 1)
+        batch.now = Fixture.now
+        try index.apply(batch)
+        #expect(try index.counts().deferred == 0)
+    }
+}
