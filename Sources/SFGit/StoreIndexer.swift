@@ -78,7 +78,10 @@ public struct StoreIndexer {
             }
         }
         batch.state[Self.indexedCommitKey] = verifiedTip.hex
-        batch.quota = try quotaRule(at: newTree)
+        // Rate limits hold back floods arriving between syncs. A fresh cache (a new clone or a
+        // rebuild) takes the verified history as it is: deferring a whole store's past by a daily
+        // quota would leave a new host with nothing to serve for weeks.
+        if start != nil { batch.quota = try quotaRule(at: newTree) }
         batch.now = seen
         if start == nil {
             try index.reset(with: batch)

@@ -156,7 +156,8 @@ public final class MemoryIndex: Sendable {
                     admitted = used < quota.quota(of: record.signer)
                     if admitted { admittedInWindow[record.signer] = used + 1 }
                 }
-                try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? record.firstSeen : batch.now) : nil, updateFullText: !bulk, db)
+                // Without a rate limit (a fresh cache taking history as it is) nothing counts against a budget.
+                try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? 0 : batch.now) : nil, updateFullText: !bulk, db)
             }
             if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
             for file in batch.quarantined {

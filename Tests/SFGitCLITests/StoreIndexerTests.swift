@@ -99,3 +99,25 @@ struct StoreIndexerTests {
         #expect(item.signer == "sf@mikki-bunker")
     }
 }
+
+@Suite("Rate limits in the indexer")
+struct IndexerQuotaTests {
+    @Test("a flood arriving between syncs is deferred by the policy's quota; a fresh cache takes history as it is")
+    func floodBetweenSyncs() throws {
+        let store = try StoreBuilder()
+        try store.setRoles("sf@mikki-bunker", ["write"])
+        try store.write(".sfgit/policy.yaml", store.policyText().replacingOccurrences(of: "per_day: 500", with: "per_day: 2"))
+        try store.commit(as: "admin@hq")
+        for _ in 0..<3 { try store.addMemory(by: "sf@mikki-bunker") }
+        let first = try store.commit(as: "sf@mikki-bunker")
+        let dir = try TemporaryDirectory()
+        let indexer = try StoreIndexerTests.indexer(store, cache: dir.url("c.sqlite"))
+        _ = try indexer.update(to: ObjectID(hex: first)!)
+        #expect(try indexer.index.counts().deferred == 0)  // the past, as it is
+
+        for _ in 0..<4 { try store.addMemory(by: "sf@mikki-bunker") }
+        try store.commit(as: "sf@mikki-bunker")
+        _ = try indexer.update(to: try StoreIndexerTests.head(store))
+        #expect(try indexer.index.counts().deferred == 2)  // 2 per day admitted, 2 held back
+    }
+}
