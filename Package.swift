@@ -77,7 +77,7 @@ let package = Package(
         // `make bench`: throughput figures printed next to their baselines.
         .executableTarget(
             name: "sfgit-bench",
-            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit", "SFGitTrust", "SFGitRepository", "SFGitTestSupport"]
+            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit", "SFGitTrust", "SFGitRepository", "SFGitIndex", "SFGitTestSupport"]
         ),
         // Test-only helpers: temporary directories, a runner for the built binary.
         .target(

@@ -55,6 +55,7 @@ public struct StoreIndexer {
         let quarantinedPaths = Dictionary(result.quarantined.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var batch = IndexBatch()
         let seen = now()
+        var additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)] = []
         for change in changes where change.path.hasPrefix("memories/") {
             switch change.kind {
             case .deleted, .modified:
@@ -66,16 +67,24 @@ public struct StoreIndexer {
             }
             guard let entry = change.new else { continue }
             if let accepted = provenance[change.path], accepted.blob == entry.id {
-                let bytes = try repository.blob(entry.id)
-                let memory = try MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max)).parse(bytes, storePath: change.path).memory
-                batch.upserts.append(IndexedMemory(
-                    memory: memory, path: change.path, blob: entry.id.hex, commit: accepted.commit.hex,
-                    signer: accepted.principal, key: accepted.key, tier: accepted.reviewed ? .reviewed : .authenticated,
-                    firstSeen: seen))
+                additions.append((change.path, entry.id, accepted))
             } else if let held = quarantinedPaths[change.path] {
                 batch.quarantined.append(QuarantinedFile(
                     path: held.path, blob: held.blob.hex, reason: held.reason.rawValue, detail: held.detail, commit: held.commit.hex))
             }
+        }
+        // Parsed one at a time inside the index's transaction: a whole store never sits in memory.
+        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))
+        var position = 0
+        func nextMemory() throws -> IndexedMemory? {
+            guard position < additions.count else { return nil }
+            let addition = additions[position]
+            position += 1
+            let memory = try parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
+            return IndexedMemory(
+                memory: memory, path: addition.path, blob: addition.blob.hex, commit: addition.accepted.commit.hex,
+                signer: addition.accepted.principal, key: addition.accepted.key,
+                tier: addition.accepted.reviewed ? .reviewed : .authenticated, firstSeen: seen)
         }
         batch.state[Self.indexedCommitKey] = verifiedTip.hex
         // Rate limits hold back floods arriving between syncs. A fresh cache (a new clone or a
@@ -83,12 +92,8 @@ public struct StoreIndexer {
         // quota would leave a new host with nothing to serve for weeks.
         if start != nil { batch.quota = try quotaRule(at: newTree) }
         batch.now = seen
-        if start == nil {
-            try index.reset(with: batch)
-        } else {
-            try index.apply(batch)
-        }
-        return Update(indexedCommit: verifiedTip, added: batch.upserts.count, removed: batch.removedPaths.count,
+        try index.load(batch, reset: start == nil, next: nextMemory)
+        return Update(indexedCommit: verifiedTip, added: additions.count, removed: batch.removedPaths.count,
                       quarantined: batch.quarantined.count, blocked: result.blocked)
     }
 

@@ -44,7 +44,9 @@ public final class MemoryIndex: Sendable {
         configuration.busyMode = .timeout(5)
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Reads come from memory-mapped pages, not a read(2) per page; a larger page cache
+            // keeps the FTS index's hot pages between queries.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         var fresh = !existed
@@ -141,15 +143,32 @@ public final class MemoryIndex: Sendable {
 
     /// Applies a batch in one transaction: all of it, or (on any error) none of it.
     public func apply(_ batch: IndexBatch) throws {
+        try load(batch, reset: false) { nil }
+    }
+
+    /// Empties the cache and fills it from `batch` in the same transaction.
+    public func reset(with batch: IndexBatch) throws {
+        try load(batch, reset: true) { nil }
+    }
+
+    /// Applies `batch` plus the memories `next` produces (until it returns nil), taken one at a
+    /// time inside the transaction so that a whole store never has to sit in memory; an error from
+    /// `next` rolls everything back. With `reset`, the cache is emptied first and the full-text
+    /// index is filled in one pass at the end (a cold index).
+    public func load(_ batch: IndexBatch, reset: Bool, next: () throws -> IndexedMemory?) throws {
         try pool.write { db in
+            if reset {
+                try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
+                try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
+            }
             for path in batch.removedPaths { try Self.delete(path: path, db) }
             // A large batch (a cold index) fills the full-text index in one pass afterwards.
-            let bulk = batch.upserts.count >= 2_000
+            let bulk = reset || batch.upserts.count >= 2_000
             // Held-back memories are released first, oldest first, as the budget has refilled.
             if let quota = batch.quota { try Self.releaseDeferred(quota: quota, now: batch.now, db) }
             var admittedInWindow: [String: Int] = [:]
-            for record in batch.upserts {
-                try Self.delete(path: record.path, db)
+            func add(_ record: IndexedMemory) throws {
+                if !reset { try Self.delete(path: record.path, db) }
                 var admitted = true
                 if let quota = batch.quota, record.tier != .own {
                     let used = try admittedInWindow[record.signer] ?? Self.admittedCount(signer: record.signer, now: batch.now, db)
@@ -159,6 +178,8 @@ public final class MemoryIndex: Sendable {
                 // Without a rate limit (a fresh cache taking history as it is) nothing counts against a budget.
                 try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? 0 : batch.now) : nil, updateFullText: !bulk, db)
             }
+            for record in batch.upserts { try add(record) }
+            while let record = try next() { try add(record) }
             if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
             for file in batch.quarantined {
                 try db.execute(
@@ -171,22 +192,13 @@ public final class MemoryIndex: Sendable {
         }
     }
 
-    /// Removes everything (before a full rebuild in the same transaction as its refill).
-    public func reset(with batch: IndexBatch) throws {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
-            try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
-        }
-        try apply(batch)
-    }
-
     private static func delete(path: String, _ db: Database) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT rowid, title, body, extra FROM memory WHERE path = ?", arguments: [path]) else { return }
+        let lookup = try db.cachedStatement(sql: "SELECT rowid, title, body, extra FROM memory WHERE path = ?")
+        guard let row = try Row.fetchOne(lookup, arguments: [path]) else { return }
         let rowid: Int64 = row["rowid"]
-        try db.execute(
-            sql: "INSERT INTO memory_fts(memory_fts, rowid, title, body, extra) VALUES('delete', ?, ?, ?, ?)",
-            arguments: [rowid, row["title"] as String, row["body"] as String, row["extra"] as String])
-        try db.execute(sql: "DELETE FROM memory WHERE rowid = ?", arguments: [rowid])
+        try db.cachedStatement(sql: "INSERT INTO memory_fts(memory_fts, rowid, title, body, extra) VALUES('delete', ?, ?, ?, ?)")
+            .execute(arguments: [rowid, row["title"] as String, row["body"] as String, row["extra"] as String])
+        try db.cachedStatement(sql: "DELETE FROM memory WHERE rowid = ?").execute(arguments: [rowid])
     }
 
     /// Memories of a signer admitted in the 24 hours before `now`.
@@ -213,15 +225,15 @@ public final class MemoryIndex: Sendable {
         let fm = memory.frontMatter
         let body = memory.body
         let expiry = memory.effectiveExpiry
-        try db.execute(
-            sql: """
+        let extra = Self.searchableExtra(memory)
+        try db.cachedStatement(sql: """
                 INSERT INTO memory(id, kind, title, body, extra, author, host, instance, agent, recorded_at, recorded_epoch,
                     expires_at, expiry_epoch, tags, supersedes, fields, path, blob, commit_id, signer, key, tier, first_seen,
                     admitted_at, deferred)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [
-                fm.id.description, fm.kind.name, body.title, body.body ?? "", Self.searchableExtra(memory),
+                fm.id.description, fm.kind.name, body.title, body.body ?? "", extra,
                 fm.author, fm.host, fm.instance, fm.agent, fm.recordedAt.text, fm.recordedAt.secondsSinceEpoch,
                 expiry?.text, expiry?.secondsSinceEpoch, Self.json(.array(fm.tags.map(JSONValue.string))),
                 Self.json(.array(fm.supersedes.map { .string($0.description) })), Self.json(Self.fields(of: memory)),
@@ -229,19 +241,16 @@ public final class MemoryIndex: Sendable {
                 admittedAt, admittedAt == nil ? 1 : 0,
             ])
         let rowid = db.lastInsertedRowID
-        for tag in Set(fm.tags) {
-            try db.execute(sql: "INSERT INTO memory_tag(memory_rowid, tag) VALUES (?, ?)", arguments: [rowid, tag])
-        }
-        for target in Set(fm.supersedes) {
-            try db.execute(sql: "INSERT INTO link(from_rowid, to_id, kind) VALUES (?, ?, 'supersedes')", arguments: [rowid, target.description])
-        }
+        let tagInsert = try db.cachedStatement(sql: "INSERT INTO memory_tag(memory_rowid, tag) VALUES (?, ?)")
+        for tag in Set(fm.tags) { try tagInsert.execute(arguments: [rowid, tag]) }
+        let linkInsert = try db.cachedStatement(sql: "INSERT INTO link(from_rowid, to_id, kind) VALUES (?, ?, ?)")
+        for target in Set(fm.supersedes) { try linkInsert.execute(arguments: [rowid, target.description, "supersedes"]) }
         if memory.kind == .retraction, let target = body.target {
-            try db.execute(sql: "INSERT INTO link(from_rowid, to_id, kind) VALUES (?, ?, 'retracts')", arguments: [rowid, target.description])
+            try linkInsert.execute(arguments: [rowid, target.description, "retracts"])
         }
         if updateFullText {
-            try db.execute(
-                sql: "INSERT INTO memory_fts(rowid, title, body, extra) VALUES (?, ?, ?, ?)",
-                arguments: [rowid, body.title, body.body ?? "", Self.searchableExtra(memory)])
+            try db.cachedStatement(sql: "INSERT INTO memory_fts(rowid, title, body, extra) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [rowid, body.title, body.body ?? "", extra])
         }
     }
 
@@ -281,9 +290,38 @@ public final class MemoryIndex: Sendable {
     }
 
     static func json(_ value: JSONValue) -> String {
+        // Arrays of strings (tags, supersedes) are most rows' only JSON: write them directly.
+        if case .array(let items) = value, items.allSatisfy({ if case .string = $0 { return true } else { return false } }) {
+            return "[" + items.map { item -> String in
+                guard case .string(let text) = item else { return "" }
+                return jsonString(text)
+            }.joined(separator: ",") + "]"
+        }
+        if case .object(let pairs) = value, pairs.isEmpty { return "{}" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    /// A JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 
     // MARK: - Reading

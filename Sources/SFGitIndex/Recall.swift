@@ -69,28 +69,31 @@ extension MemoryIndex {
                 // Only the same signer may supersede or retract a memory.
                 filters.append("""
                     NOT EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
-                                WHERE l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0)
+                                WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0)
                     """)
             }
             let whereClause = filters.joined(separator: " AND ")
 
             var candidates: [(row: Row, bm25: Double?)] = []
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
-                for bound in [Self.candidateLimit, Int.max] {
-                    let sql = """
+                // Without filters, only the best BM25 hits are re-ranked by recency, which bounds the
+                // cost of very common terms. With filters, they go into the same query, so the
+                // candidates are the best hits among the memories the filters allow.
+                let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || query.host != nil || query.since != nil
+                let sql = filtered
+                    ? """
+                        SELECT m.*, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid
+                        WHERE memory_fts MATCH ? AND \(whereClause) ORDER BY rank LIMIT ?
+                        """
+                    : """
                         WITH hits AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
                         )
                         SELECT m.*, hits.rank AS rank FROM hits JOIN memory m ON m.rowid = hits.rowid WHERE \(whereClause)
                         """
-                    let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments([pattern, bound] + arguments))
-                    candidates = rows.map { ($0, $0["rank"] as Double) }
-                    // Filters may have thinned the bounded candidates too far: widen once.
-                    if candidates.count >= query.limit || bound == Int.max { break }
-                    let hits = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? LIMIT ?)", arguments: [pattern, bound]) ?? 0
-                    if hits < bound { break }
-                }
+                let values: [DatabaseValueConvertible?] = filtered ? [pattern] + arguments + [Self.candidateLimit] : [pattern, Self.candidateLimit] + arguments
+                candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
             } else {
                 let sql = "SELECT m.* FROM memory m WHERE \(whereClause) ORDER BY m.recorded_epoch DESC, m.id DESC LIMIT ?"
                 let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [max(query.limit * 4, query.limit + query.perSignerCap * 8)]))
@@ -144,7 +147,7 @@ extension MemoryIndex {
         let signer: String = row["signer"]
         let linkers = try Row.fetchAll(db, sql: """
             SELECT s.id, l.kind FROM link l JOIN memory s ON s.rowid = l.from_rowid
-            WHERE l.to_id = ? AND s.signer = ? AND s.deferred = 0 ORDER BY s.id
+            WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND s.signer = ? AND s.deferred = 0 ORDER BY s.id
             """, arguments: [id, signer])
         let expiry: Double? = row["expiry_epoch"]
         return RecallItem(

@@ -1,3 +1,4 @@
+import Foundation
 import SFGitMemory
 
 /// A small, fast, seeded generator (SplitMix64) so every run builds the same corpus.
@@ -32,17 +33,53 @@ enum SyntheticMemories {
     static let authors = ["sf", "claude", "hermes", "cursor", "codex"]
     static let hosts = ["mikki-bunker", "build-07", "laptop-ana", "ci-runner-3", "gpu-box"]
 
+    /// The trade's terms mixed into 20,000 made-up words, ranked so that word frequencies follow
+    /// Zipf's law as in real text: a few words are in most memories, most words in a few.
+    static let lexicon: [String] = {
+        let syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "be", "do", "fa", "gu", "hi", "jo", "pe", "qua", "se", "ti", "wu", "xa"]
+        var made: [String] = []
+        made.reserveCapacity(20_000)
+        var i = 0
+        while made.count < 20_000 {
+            var n = i, word = ""
+            repeat { word += syllables[n % syllables.count]; n /= syllables.count } while n > 0
+            if word.count >= 4 { made.append(word) }
+            i += 1
+        }
+        // Spread the trade's terms over the ranks: some common, most rare.
+        var words = made
+        for (k, term) in vocabulary.enumerated() { words.insert(term, at: min(words.count, k * k * 3 + 5)) }
+        return words
+    }()
+
+    /// Cumulative Zipf weights (exponent 1.07) over the lexicon's ranks.
+    static let cumulative: [Double] = {
+        var total = 0.0
+        return lexicon.indices.map { rank in
+            total += 1 / pow(Double(rank + 1), 1.07)
+            return total
+        }
+    }()
+
     static func words(_ count: Int, using rng: inout SeededGenerator) -> String {
-        (0..<count).map { _ in vocabulary[Int(rng.next() % UInt64(vocabulary.count))] }.joined(separator: " ")
+        (0..<count).map { _ in
+            let target = Double(rng.next() % 1_000_000_000) / 1e9 * cumulative.last!
+            var low = 0, high = cumulative.count - 1
+            while low < high {
+                let mid = (low + high) / 2
+                if cumulative[mid] < target { low = mid + 1 } else { high = mid }
+            }
+            return lexicon[low]
+        }.joined(separator: " ")
     }
 
     /// `count` memories with their store paths and file bytes, written by sfgit's own serializer.
-    static func make(count: Int, seed: UInt64 = 42) throws -> [(path: String, bytes: [UInt8])] {
-        var rng = SeededGenerator(seed: seed)
+    static func make(count: Int, seed: UInt64 = 42, offset: Int = 0) throws -> [(path: String, bytes: [UInt8])] {
+        var rng = SeededGenerator(seed: seed &+ UInt64(offset))
         let start: UInt64 = 1_767_225_600_000  // 2026-01-01
         var files: [(String, [UInt8])] = []
         files.reserveCapacity(count)
-        for i in 0..<count {
+        for i in offset..<(offset + count) {
             let ms = start + UInt64(i) * 60_000 + rng.next() % 60_000
             let kind = kinds[Int(rng.next() % UInt64(kinds.count))]
             let memory = memory(index: i, milliseconds: ms, kind: kind, author: authors[i % authors.count], host: hosts[(i / 5) % hosts.count], using: &rng)
@@ -56,7 +93,7 @@ enum SyntheticMemories {
         let id = ULID(milliseconds: ms, random: (UInt16(truncatingIfNeeded: rng.next()), rng.next()))
         var body = MemoryBody(title: words(8, using: &rng))
         var paragraphs: [String] = []
-        for _ in 0..<5 { paragraphs.append(words(22, using: &rng)) }
+        for _ in 0..<5 { paragraphs.append(words(24, using: &rng)) }
         body.body = paragraphs.joined(separator: "\n") + "\n"
         switch kind {
         case .antiPattern: body.instead = words(12, using: &rng)

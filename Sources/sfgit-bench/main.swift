@@ -7,6 +7,7 @@ import Foundation
 let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("memory-parse", MemoryParseBenchmark.run),
     ("verify", VerifyBenchmark.run),
+    ("index", IndexBenchmark.run),
 ]
 
 let selected = CommandLine.arguments.dropFirst()
@@ -30,6 +31,7 @@ func best(of runs: Int, _ body: () throws -> Void) rethrows -> Double {
 enum Report {
     static func row(_ label: String, value: Double, unit: String, note: String = "") {
         let number = value >= 100 ? String(format: "%.0f", value) : String(format: "%.3f", value)
+        defer { fflush(nil) }
         print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + number.leftPadded(to: 10) + " " + unit + (note.isEmpty ? "" : "   " + note))
     }
 }
