@@ -169,6 +169,14 @@ public final class MemoryIndex: Sendable {
             var admittedInWindow: [String: Int] = [:]
             func add(_ record: IndexedMemory) throws {
                 if !reset { try Self.delete(path: record.path, db) }
+                // Two authentic branches can each add the same id under different kinds; the first
+                // one indexed keeps it, the other is quarantined rather than failing the batch.
+                if let other = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT path FROM memory WHERE id = ?"), arguments: [record.memory.id.description]) {
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO quarantine(path, blob, reason, detail, commit_id) VALUES (?, ?, ?, ?, ?)")
+                        .execute(arguments: [record.path, record.blob, "duplicate_id", "id \(record.memory.id) is already indexed at \(other)", record.commit])
+                    return
+                }
                 var admitted = true
                 if let quota = batch.quota, record.tier != .own {
                     let used = try admittedInWindow[record.signer] ?? Self.admittedCount(signer: record.signer, now: batch.now, db)

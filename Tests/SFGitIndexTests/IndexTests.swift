@@ -316,3 +316,21 @@ struct QuotaTests {
         #expect(try index.counts().deferred == 0)
     }
 }
+
+@Suite("Duplicate ids")
+struct DuplicateIDTests {
+    @Test("a second file with an indexed id is quarantined, not a failed batch")
+    func duplicateID() throws {
+        var f = Fixture()
+        let first = f.memory(title: "first")
+        var twin = first
+        twin.memory.frontMatter.kind = .note
+        twin.path = twin.memory.path.description
+        let other = f.memory(title: "other", signer: "x@h")
+        let (dir, index) = try makeIndex([first, twin, other])
+        defer { withExtendedLifetime(dir) {} }
+        #expect(try recall(index, nil).map(\.title).sorted() == ["first", "other"])
+        #expect(try index.quarantined().map(\.reason) == ["duplicate_id"])
+        #expect(try index.quarantined().first?.path == twin.path)
+    }
+}
