@@ -134,6 +134,7 @@ public final class MemoryIndex: Sendable {
                     title, body, extra, content='memory', content_rowid='rowid',
                     tokenize = 'unicode61 remove_diacritics 2'
                 );
+                CREATE VIRTUAL TABLE memory_fts_vocab USING fts5vocab(memory_fts, 'row');
                 """)
         }
         return migrator

@@ -16,8 +16,23 @@ extension MemoryIndex {
         }
     }
 
-    /// How many BM25 candidates are re-ranked by recency; bounds the cost of very common terms.
+    /// How many BM25 candidates are re-ranked by recency.
     static let candidateLimit = 500
+
+    /// Above this many matching documents, BM25 is computed only over the newest matches: scoring
+    /// every match of a very common word is what makes a query slow, and recency re-ranks anyway.
+    static let commonTermDocuments = 10_000
+    static let commonTermWindow = 3_000
+
+    /// An upper bound of the documents the words of a query match, from the FTS5 vocabulary.
+    static func matchingDocuments(_ text: String, _ db: Database) throws -> Int {
+        let tokens = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+        guard !tokens.isEmpty else { return 0 }
+        let statement = try db.cachedStatement(sql: "SELECT doc FROM memory_fts_vocab WHERE term = ?")
+        var total = 0
+        for token in Set(tokens) { total += try Int.fetchOne(statement, arguments: [token]) ?? 0 }
+        return total
+    }
 
     /// Turns user text into an FTS5 pattern that can never be a syntax error: every
     /// whitespace-separated word becomes a quoted string, which FTS5 splits with the table's own
@@ -93,7 +108,24 @@ extension MemoryIndex {
                         SELECT m.*, hits.rank AS rank FROM hits JOIN memory m ON m.rowid = hits.rowid WHERE \(whereClause)
                         """
                 let values: [DatabaseValueConvertible?] = filtered ? [pattern] + arguments + [Self.candidateLimit] : [pattern, Self.candidateLimit] + arguments
-                candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
+                let common = try Self.matchingDocuments(text, db) > Self.commonTermDocuments
+                if common {
+                    // Very common words: score only the newest matches (FTS5 yields rowids in order
+                    // cheaply), filter them, and keep the best; fall back if too few survive.
+                    let windowed = """
+                        WITH newest AS (
+                            SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
+                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
+                        )
+                        SELECT m.*, newest.rank AS rank FROM newest JOIN memory m ON m.rowid = newest.rowid
+                        WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
+                        """
+                    candidates = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments([pattern, Self.commonTermWindow] + arguments + [Self.candidateLimit]))
+                        .map { ($0, $0["rank"] as Double) }
+                }
+                if !common || candidates.count < query.limit {
+                    candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
+                }
             } else {
                 let sql = "SELECT m.* FROM memory m WHERE \(whereClause) ORDER BY m.recorded_epoch DESC, m.id DESC LIMIT ?"
                 let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [max(query.limit * 4, query.limit + query.perSignerCap * 8)]))

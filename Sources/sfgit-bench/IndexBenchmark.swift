@@ -64,6 +64,7 @@ enum IndexBenchmark {
                 let t = DispatchTime.now().uptimeNanoseconds
                 _ = try index.recall(query)
                 latencies.append(seconds(since: t) * 1000)
+                if ProcessInfo.processInfo.environment["SFGIT_BENCH_SLOW"] != nil, latencies.last! > 20 { print("slow: \(text) kinds=\(query.kinds) \(latencies.last!)") }
             }
         }
         latencies.sort()

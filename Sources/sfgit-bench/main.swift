@@ -3,7 +3,8 @@ import Foundation
 /// `sfgit-bench [NAME...]`: runs the named benchmarks (all by default) and prints each figure
 /// next to its baseline. Build in release mode (`make bench`): debug numbers mean little.
 /// `SFGIT_BENCH_FIXTURES=DIR` keeps generated repositories between runs; `SFGIT_BENCH_NO_BASELINE=1`
-/// skips the git baselines (for profiling sfgit alone).
+/// skips the git baselines (for profiling sfgit alone); `SFGIT_BENCH_SLOW=1` names recall queries
+/// slower than 20 ms.
 let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("memory-parse", MemoryParseBenchmark.run),
     ("verify", VerifyBenchmark.run),
