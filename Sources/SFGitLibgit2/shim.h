@@ -22,4 +22,7 @@ static inline int sfgit_opts_set_user_agent(const char *agent) {
 static inline int sfgit_opts_set_cache_object_limit(git_object_t type, size_t size) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
 }
+static inline int sfgit_opts_set_cache_max_size(ssize_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, size);
+}
 #endif

@@ -56,6 +56,8 @@ enum Libgit2 {
         // larger, and re-inflating its delta chain for every commit dominated verification.
         _ = sfgit_opts_set_cache_object_limit(GIT_OBJECT_TREE, 4 << 20)
         _ = sfgit_opts_set_cache_object_limit(GIT_OBJECT_COMMIT, 64 << 10)
+        // Each tree is needed again only by the next commit's diff: a small cache keeps memory flat.
+        _ = sfgit_opts_set_cache_max_size(96 << 20)
         return true
     }()
 

@@ -242,7 +242,7 @@ struct Judge {
                 continue
             }
             guard let parsed = check.memories[file.path] else { continue }
-            let memory: Memory
+            let memory: Verifier.MemoryIdentity
             switch parsed {
             case .failure(let error):
                 let first = error.problems.first
@@ -251,8 +251,8 @@ struct Judge {
             case .success(let value):
                 memory = value
             }
-            if memory.frontMatter.principal != signer {
-                quarantine(.provenanceMismatch, "the front matter names '\(memory.frontMatter.principal)' but the commit is signed by '\(signer)'")
+            if memory.principal != signer {
+                quarantine(.provenanceMismatch, "the front matter names '\(memory.principal)' but the commit is signed by '\(signer)'")
                 continue
             }
             let idText = memory.id.description

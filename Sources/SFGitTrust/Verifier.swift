@@ -66,9 +66,10 @@ public struct Verifier {
         facts.reserveCapacity(order.count)
         var treeOf: [ObjectID: ObjectID] = [:]
         for id in order {
-            let fact = try readFacts(id, context: &context, treeOf: &treeOf)
-            facts.append(fact)
+            var fact = try readFacts(id, context: &context, treeOf: &treeOf)
             checker.submit(fact)
+            fact.addedBlobs = [:]  // the checker has them; the judge needs only the rest
+            facts.append(fact)
         }
         let checks = checker.finish()
 
@@ -161,7 +162,14 @@ public struct Verifier {
     /// Results of the CPU-bound checks of one commit.
     struct Checked {
         var signature: Result<SSHSignature, SignatureFailure>
-        var memories: [String: Result<Memory, MemoryFileError>]
+        var memories: [String: Result<MemoryIdentity, MemoryFileError>]
+    }
+
+    /// What the judge needs of a parsed memory file (the whole memory is not kept: a clone of a
+    /// large store verifies every file, and only these two facts decide its fate).
+    struct MemoryIdentity {
+        var id: ULID
+        var principal: String
     }
 
     enum SignatureFailure: Error {
@@ -191,10 +199,15 @@ public struct Verifier {
         } else {
             signature = .failure(.unsigned)
         }
-        var memories: [String: Result<Memory, MemoryFileError>] = [:]
+        var memories: [String: Result<MemoryIdentity, MemoryFileError>] = [:]
         let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))  // size was judged in pass 1
         for (path, bytes) in facts.addedBlobs {
-            do { memories[path] = .success(try parser.parse(bytes, storePath: path).memory) } catch { memories[path] = .failure(error) }
+            do {
+                let memory = try parser.parse(bytes, storePath: path).memory
+                memories[path] = .success(MemoryIdentity(id: memory.id, principal: memory.frontMatter.principal))
+            } catch {
+                memories[path] = .failure(error)
+            }
         }
         return Checked(signature: signature, memories: memories)
     }
