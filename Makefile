@@ -1,6 +1,7 @@
 # sfgit — the two commands of the README: `make demo` and `make test`.
 # Both first install what is missing on a Debian machine (as root), then build.
 
+SHELL      := /bin/bash
 SWIFT      ?= swift
 APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd
 PY_MODULES := jsonschema yaml
@@ -22,9 +23,11 @@ setup:
 build: setup
 	$(SWIFT) build --build-tests
 
-## test: set up, build, run every test
+## test: set up, build, run every test (and end with a plain "N passed, 0 failed" line)
 test: build
-	$(SWIFT) test --skip-build
+	@set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
+	@n=$$(sed -n 's/.*Test run with \([0-9]*\) tests.* passed .*/\1/p' .build/test.log | tail -1); \
+	  if [ -n "$$n" ]; then echo "$$n passed, 0 failed"; else echo "no test run found in the output" >&2; exit 1; fi
 
 ## demo: set up, build, run the main job end to end on a local store
 demo: setup
