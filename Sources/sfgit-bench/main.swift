@@ -12,9 +12,22 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
 ]
 
 let selected = CommandLine.arguments.dropFirst()
-for benchmark in benchmarks where selected.isEmpty || selected.contains(benchmark.name) {
-    try benchmark.run()
-    print("")
+if selected.isEmpty {
+    // Each benchmark in a process of its own, so that memory figures (peak RSS) are not
+    // inflated by what an earlier benchmark left behind.
+    for benchmark in benchmarks {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = [benchmark.name]
+        try child.run()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0 else { exit(child.terminationStatus) }
+    }
+} else {
+    for benchmark in benchmarks where selected.contains(benchmark.name) {
+        try benchmark.run()
+        print("")
+    }
 }
 
 /// Seconds of the fastest of `runs` runs of `body`.
