@@ -32,7 +32,13 @@ do {
         print(SFGitCommand.fullMessage(for: error))
         Foundation.exit(0)
     }
+    let status: ExitStatus = (error as? SFGitError)?.status ?? (code == .validationFailure ? .usage : .internalError)
+    let arguments = CommandLine.arguments.dropFirst()
+    if arguments.contains("--json") {
+        // Scripts asked for JSON: a usage error is an envelope too (the message also goes to stderr).
+        let command = arguments.first { !$0.hasPrefix("-") } ?? "sfgit"
+        Envelope<String>(command: command, exit: status, data: nil, errorMessage: SFGitCommand.message(for: error)).print()
+    }
     printError(SFGitCommand.fullMessage(for: error))
-    if let sfgitError = error as? SFGitError { Foundation.exit(sfgitError.status.rawValue) }
-    Foundation.exit(code == .validationFailure ? ExitStatus.usage.rawValue : ExitStatus.internalError.rawValue)
+    Foundation.exit(status.rawValue)
 }

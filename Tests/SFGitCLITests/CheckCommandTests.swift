@@ -86,6 +86,19 @@ struct CheckCommandTests {
         #expect(result.stderr.contains("Unknown option '--no-such-flag'"))
     }
 
+    @Test("with --json, a usage error is an envelope on stdout too")
+    func usageErrorEnvelope() throws {
+        let result = try PackagePaths.runSFGit(["check", "--json", "--format", "yaml"])
+        #expect(result.exitCode == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["command"] as? String == "check")
+        #expect(object["status"] as? String == "error")
+        #expect(object["exit_code"] as? Int == 2)
+        #expect((object["error"] as? [String: Any])?["code"] as? String == "USAGE")
+        #expect(((object["error"] as? [String: Any])?["message"] as? String)?.contains("yaml") == true)
+        #expect(object["data"] is NSNull)
+    }
+
     @Test("a store's stray files, symlinks and bad paths are all problems; .git and .github are not")
     func storeLayout() throws {
         let dir = try TemporaryDirectory()
