@@ -157,47 +157,58 @@ public final class MemoryIndex: Sendable {
     /// `next` rolls everything back. With `reset`, the cache is emptied first and the full-text
     /// index is filled in one pass at the end (a cold index).
     public func load(_ batch: IndexBatch, reset: Bool, next: () throws -> IndexedMemory?) throws {
-        try pool.write { db in
-            if reset {
-                try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
-                try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
+        try pool.writeWithoutTransaction { db in
+            // A cold load is a rebuild of a disposable cache: a crash midway only means rebuilding
+            // again, so it skips the syncs that protect incremental updates.
+            if reset { try db.execute(sql: "PRAGMA synchronous = OFF") }
+            defer { if reset { try? db.execute(sql: "PRAGMA synchronous = NORMAL") } }
+            try db.inTransaction {
+                try loadInTransaction(batch, reset: reset, next: next, db)
+                return .commit
             }
-            for path in batch.removedPaths { try Self.delete(path: path, db) }
-            // A large batch (a cold index) fills the full-text index in one pass afterwards.
-            let bulk = reset || batch.upserts.count >= 2_000
-            // Held-back memories are released first, oldest first, as the budget has refilled.
-            if let quota = batch.quota { try Self.releaseDeferred(quota: quota, now: batch.now, db) }
-            var admittedInWindow: [String: Int] = [:]
-            func add(_ record: IndexedMemory) throws {
-                if !reset { try Self.delete(path: record.path, db) }
-                // Two authentic branches can each add the same id under different kinds; the first
-                // one indexed keeps it, the other is quarantined rather than failing the batch.
-                if let other = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT path FROM memory WHERE id = ?"), arguments: [record.memory.id.description]) {
-                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO quarantine(path, blob, reason, detail, commit_id) VALUES (?, ?, ?, ?, ?)")
-                        .execute(arguments: [record.path, record.blob, "duplicate_id", "id \(record.memory.id) is already indexed at \(other)", record.commit])
-                    return
-                }
-                var admitted = true
-                if let quota = batch.quota, record.tier != .own {
-                    let used = try admittedInWindow[record.signer] ?? Self.admittedCount(signer: record.signer, now: batch.now, db)
-                    admitted = used < quota.quota(of: record.signer)
-                    if admitted { admittedInWindow[record.signer] = used + 1 }
-                }
-                // Without a rate limit (a fresh cache taking history as it is) nothing counts against a budget.
-                try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? 0 : batch.now) : nil, updateFullText: !bulk, db)
+        }
+    }
+
+    private func loadInTransaction(_ batch: IndexBatch, reset: Bool, next: () throws -> IndexedMemory?, _ db: Database) throws {
+        if reset {
+            try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
+            try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
+        }
+        for path in batch.removedPaths { try Self.delete(path: path, db) }
+        // A large batch (a cold index) fills the full-text index in one pass afterwards.
+        let bulk = reset || batch.upserts.count >= 2_000
+        // Held-back memories are released first, oldest first, as the budget has refilled.
+        if let quota = batch.quota { try Self.releaseDeferred(quota: quota, now: batch.now, db) }
+        var admittedInWindow: [String: Int] = [:]
+        func add(_ record: IndexedMemory) throws {
+            if !reset { try Self.delete(path: record.path, db) }
+            // Two authentic branches can each add the same id under different kinds; the first
+            // one indexed keeps it, the other is quarantined rather than failing the batch.
+            if let other = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT path FROM memory WHERE id = ?"), arguments: [record.memory.id.description]) {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO quarantine(path, blob, reason, detail, commit_id) VALUES (?, ?, ?, ?, ?)")
+                    .execute(arguments: [record.path, record.blob, "duplicate_id", "id \(record.memory.id) is already indexed at \(other)", record.commit])
+                return
             }
-            for record in batch.upserts { try add(record) }
-            while let record = try next() { try add(record) }
-            if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
-            for file in batch.quarantined {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO quarantine(path, blob, reason, detail, commit_id) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [file.path, file.blob, file.reason, file.detail, file.commit])
+            var admitted = true
+            if let quota = batch.quota, record.tier != .own {
+                let used = try admittedInWindow[record.signer] ?? Self.admittedCount(signer: record.signer, now: batch.now, db)
+                admitted = used < quota.quota(of: record.signer)
+                if admitted { admittedInWindow[record.signer] = used + 1 }
             }
-            for (key, value) in batch.state {
-                try db.execute(sql: "INSERT OR REPLACE INTO store_state(key, value) VALUES (?, ?)", arguments: [key, value])
-            }
+            // Without a rate limit (a fresh cache taking history as it is) nothing counts against a budget.
+            try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? 0 : batch.now) : nil, updateFullText: !bulk, db)
+        }
+        for record in batch.upserts { try add(record) }
+        while let record = try next() { try add(record) }
+        if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
+        for file in batch.quarantined {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO quarantine(path, blob, reason, detail, commit_id) VALUES (?, ?, ?, ?, ?)",
+                arguments: [file.path, file.blob, file.reason, file.detail, file.commit])
+        }
+        for (key, value) in batch.state {
+            try db.execute(sql: "INSERT OR REPLACE INTO store_state(key, value) VALUES (?, ?)", arguments: [key, value])
         }
     }
 
