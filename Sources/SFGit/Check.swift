@@ -178,6 +178,15 @@ public struct StoreChecker: Sendable {
         let signersPath = Self.join(root, ".sfgit/allowed_signers")
         var policy: Policy?
         var signers: AllowedSigners?
+        for path in [policyPath, signersPath] where Self.fileType(path) == .regular {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            if size > Policy.maxTrustFileBytes {
+                report.files += 1
+                report.problems.append(CheckFinding(path: path, line: 1, column: 1, code: "file-too-large",
+                                                   message: "file is \(size) bytes, over the limit of \(Policy.maxTrustFileBytes) bytes for trust files"))
+                return (nil, nil)
+            }
+        }
         if Self.fileType(policyPath) == .regular, let data = FileManager.default.contents(atPath: policyPath) {
             report.files += 1
             do {

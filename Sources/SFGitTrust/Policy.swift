@@ -39,6 +39,10 @@ public struct Policy: Sendable, Hashable {
         }
     }
 
+    /// The largest `.sfgit/` trust file sfgit reads (a real one is a few kilobytes); larger ones
+    /// are refused on their size, before anything is parsed.
+    public static let maxTrustFileBytes = 256 * 1024
+
     /// The policy format this sfgit understands.
     public static let supportedVersion = 1
 

@@ -322,6 +322,15 @@ struct Context {
             return cached
         }
         var state = TrustState()
+        // Trust files are read from trees an attacker may have written: judge their size first.
+        for (entry, name) in [(policyEntry, "policy.yaml"), (signersEntry, "allowed_signers")] {
+            if let entry, entry.mode == .blob, try repository.blobSize(entry.id) > Policy.maxTrustFileBytes {
+                state.problem = ".sfgit/\(name) is larger than \(Policy.maxTrustFileBytes) bytes"
+                byBlobs[key] = state
+                byTree[tree] = state
+                return state
+            }
+        }
         if let policyEntry, policyEntry.mode == .blob {
             do {
                 state.policy = try Policy.parse(try repository.blob(policyEntry.id))

@@ -121,6 +121,16 @@ struct CheckCommandTests {
         ])
     }
 
+    @Test("an oversized trust file is refused on its size")
+    func oversizedTrustFile() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("store/.sfgit/policy.yaml", String(repeating: "#", count: 300 * 1024) + "\n")
+        try dir.write("store/" + MemoryFixtures.validPath, MemoryFixtures.valid)
+        let result = try PackagePaths.runSFGit(["check", dir.url("store")])
+        #expect(result.exitCode == 7)
+        #expect(result.stdout.contains("/.sfgit/policy.yaml:1:1: error: file is 307201 bytes, over the limit of 262144 bytes for trust files"))
+    }
+
     @Test("a single file inside a store is checked against its store path")
     func fileInsideStore() throws {
         let dir = try TemporaryDirectory()

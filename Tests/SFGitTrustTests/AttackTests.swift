@@ -105,6 +105,19 @@ struct AttackTests {
         #expect(result.blocked?.principal == "sf@mikki-bunker")
     }
 
+    @Test("an oversized trust file is refused without being parsed")
+    func oversizedPolicy() throws {
+        let (store, base) = try Self.storeWithWriter()
+        try store.write(".sfgit/policy.yaml", store.policyText() + "# " + String(repeating: "x", count: 300 * 1024) + "\n")
+        let commit = try store.commit(as: "admin@hq", "huge policy")
+        try store.addMemory(by: "sf@mikki-bunker")
+        let after = try store.commit(as: "sf@mikki-bunker")
+        let result = try verify(store, from: base)
+        #expect(result.status(of: commit) == .forbiddenChange)
+        #expect(result.blocked?.reason.contains("larger than 262144 bytes") == true)
+        #expect(result.status(of: after) == .untrustedParent)
+    }
+
     @Test("policy deleted, even by an admin")
     func policyDeleted() throws {
         let (store, base) = try Self.storeWithWriter()
