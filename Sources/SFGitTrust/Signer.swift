@@ -74,15 +74,12 @@ public struct SSHKeygenSigner: CommitSigner {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        // A termination handler rather than waitUntilExit, which spins a run loop on a core.
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
         do { try process.run() } catch { throw SigningError("could not run ssh-keygen: \(error)") }
         // Read stdout/stderr concurrently with writing stdin so neither pipe can fill up.
         let collected = PipeCollector(output: output, errors: errors)
         input.fileHandleForWriting.write(Data(message))
         try? input.fileHandleForWriting.close()
-        exited.wait()
+        process.waitUntilExit()
         let (out, err) = collected.wait()
         guard process.terminationStatus == 0 else {
             throw SigningError("ssh-keygen -Y sign failed (\(process.terminationStatus)): \(String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
