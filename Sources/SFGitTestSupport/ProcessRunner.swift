@@ -48,7 +48,8 @@ public enum ProcessRunner {
                 group.leave()
             }
         }
-        try process.run()
+        // Foundation's Process.run is not safe to call from several threads at once on Linux.
+        try launchLock.withLock { try process.run() }
         if let stdin { inPipe.fileHandleForWriting.write(stdin) }
         try? inPipe.fileHandleForWriting.close()
 
@@ -70,6 +71,8 @@ public enum ProcessRunner {
             stderr: String(decoding: collected.err, as: UTF8.self),
             exitCode: code)
     }
+
+    private static let launchLock = NSLock()
 
     /// The absolute path of a program on PATH.
     public static func which(_ name: String) throws -> String {

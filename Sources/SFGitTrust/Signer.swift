@@ -66,6 +66,8 @@ public struct SSHKeygenSigner: CommitSigner {
         }
     }
 
+    private static let launchLock = NSLock()
+
     public func sign(_ message: [UInt8]) throws(SigningError) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -74,7 +76,8 @@ public struct SSHKeygenSigner: CommitSigner {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        do { try process.run() } catch { throw SigningError("could not run ssh-keygen: \(error)") }
+        // Foundation's Process.run is not safe to call from several threads at once on Linux.
+        do { try Self.launchLock.withLock { try process.run() } } catch { throw SigningError("could not run ssh-keygen: \(error)") }
         // Read stdout/stderr concurrently with writing stdin so neither pipe can fill up.
         let collected = PipeCollector(output: output, errors: errors)
         input.fileHandleForWriting.write(Data(message))
