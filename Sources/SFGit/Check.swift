@@ -208,10 +208,10 @@ public struct StoreChecker: Sendable {
             }
         }
         if let policy, let signers {
-            for entry in signers.entries where policy.roles(of: entry.principal).isEmpty {
+            for entry in policy.keysWithoutRole(in: signers) {
                 report.problems.append(CheckFinding(
                     path: signersPath, line: entry.line, column: 1, code: "principal-not-in-policy",
-                    message: "principal '\(entry.principal)' has a key but no entry (or no role) in .sfgit/policy.yaml"))
+                    message: Policy.keyWithoutRoleMessage(entry)))
             }
         }
         return (policy, signers)

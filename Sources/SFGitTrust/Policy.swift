@@ -91,6 +91,17 @@ public struct Policy: Sendable, Hashable {
         principals.first { $0.name == principal }?.quotaPerDay ?? defaultQuotaPerDay
     }
 
+    /// Keys whose principal has no role in this policy: a store whose lists disagree so is refused,
+    /// by `sfgit check` and by the verifier alike.
+    public func keysWithoutRole(in signers: AllowedSigners) -> [AllowedSigners.Entry] {
+        signers.entries.filter { roles(of: $0.principal).isEmpty }
+    }
+
+    /// The sentence both report for such a key.
+    public static func keyWithoutRoleMessage(_ entry: AllowedSigners.Entry) -> String {
+        "principal '\(entry.principal)' has a key but no entry (or no role) in .sfgit/policy.yaml"
+    }
+
     /// The memory-file limits this policy sets.
     public var memoryLimits: MemoryLimits { MemoryLimits(maxFileBytes: maxFileBytes) }
 

@@ -355,9 +355,8 @@ struct Context {
             state.problem = state.problem ?? "no .sfgit/allowed_signers"
         }
         if state.problem == nil, let policy = state.policy, let signers = state.signers {
-            for entry in signers.entries where policy.principals.first(where: { $0.name == entry.principal }) == nil {
-                state.problem = ".sfgit/allowed_signers line \(entry.line): principal '\(entry.principal)' is not in policy.yaml"
-                break
+            if let entry = policy.keysWithoutRole(in: signers).first {
+                state.problem = ".sfgit/allowed_signers line \(entry.line): " + Policy.keyWithoutRoleMessage(entry)
             }
         }
         byBlobs[key] = state

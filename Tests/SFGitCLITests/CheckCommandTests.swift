@@ -154,3 +154,40 @@ struct CheckCommandTests {
         #expect(result.stdout == "\(file):2:9: warning: schema 3 is newer than this sfgit understands (1); known fields were read and the rest kept\nchecked 1 file: no problems, 1 warning\n")
     }
 }
+
+@Suite("sfgit check: store-level rules")
+struct CheckStoreRulesTests {
+    static func store(policyMaxBytes: Int, extraSigner: String? = nil) throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory()
+        let policy = try String(contentsOfFile: PackagePaths.examples + "/store/.sfgit/policy.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "max_file_bytes: 65536", with: "max_file_bytes: \(policyMaxBytes)")
+        var signers = try String(contentsOfFile: PackagePaths.examples + "/store/.sfgit/allowed_signers", encoding: .utf8)
+        if let extraSigner { signers += extraSigner }
+        try dir.write("store/.sfgit/policy.yaml", policy)
+        try dir.write("store/.sfgit/allowed_signers", signers)
+        try dir.write("store/" + MemoryFixtures.validPath, MemoryFixtures.valid)
+        return dir
+    }
+
+    @Test("memory files are held to the store policy's max_file_bytes")
+    func policySizeLimit() throws {
+        let size = MemoryFixtures.valid.utf8.count
+        let tight = try Self.store(policyMaxBytes: size - 1)
+        let result = try PackagePaths.runSFGit(["check", tight.url("store")])
+        #expect(result.exitCode == 7)
+        #expect(result.stdout.contains("\(MemoryFixtures.validPath):1:1: error: file is \(size) bytes, over the limit of \(size - 1) bytes"))
+        let roomy = try Self.store(policyMaxBytes: size)
+        #expect(try PackagePaths.runSFGit(["check", roomy.url("store")]).exitCode == 0)
+    }
+
+    @Test("a key whose principal has no role in the policy is a problem")
+    func keyWithoutRole() throws {
+        // A fresh key (each key may be listed once) for a principal the policy does not name.
+        let dir = try TemporaryDirectory()
+        let ghost = try TestKey.generate(in: dir.path, name: "ghost")
+        let store = try Self.store(policyMaxBytes: 65_536, extraSigner: "ghost@nowhere namespaces=\"git\" \(ghost.publicKey)\n")
+        let result = try PackagePaths.runSFGit(["check", store.url("store")])
+        #expect(result.exitCode == 7)
+        #expect(result.stdout.contains("/.sfgit/allowed_signers:5:1: error: principal 'ghost@nowhere' has a key but no entry (or no role) in .sfgit/policy.yaml"))
+    }
+}

@@ -118,6 +118,17 @@ struct AttackTests {
         #expect(result.status(of: after) == .untrustedParent)
     }
 
+    @Test("an admin commit listing a key whose principal has no role leaves an invalid trust state")
+    func keyWithoutRole() throws {
+        let (store, base) = try Self.storeWithWriter()
+        let stray = try store.key(for: "ghost@nowhere")
+        try store.write(".sfgit/allowed_signers", store.allowedSignersText() + "ghost@nowhere namespaces=\"git\" \(stray.publicKey)\n")
+        let commit = try store.commit(as: "admin@hq", "a key without a role")
+        let result = try verify(store, from: base)
+        #expect(result.status(of: commit) == .forbiddenChange)
+        #expect(result.blocked?.reason.contains("principal 'ghost@nowhere' has a key but no entry (or no role)") == true)
+    }
+
     @Test("policy deleted, even by an admin")
     func policyDeleted() throws {
         let (store, base) = try Self.storeWithWriter()
