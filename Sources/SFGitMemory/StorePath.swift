@@ -13,14 +13,12 @@ public struct MemoryPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The path relative to the store's root.
-    public var description: String {
-        let (year, month) = id.yearAndMonth
-        return "memories/\(kind.name)/\(Self.pad(year, 4))/\(Self.pad(month, 2))/\(id).yaml"
-    }
+    public var description: String { "memories/\(kind.name)/" + Self.pathBelowKind(of: id) }
 
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let s = String(value)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
+    /// `<yyyy>/<mm>/<ID>.yaml`: where a memory with this id sits inside any kind directory.
+    public static func pathBelowKind(of id: ULID) -> String {
+        let (year, month) = id.yearAndMonth
+        return "\(zeroPadded(year, 4))/\(zeroPadded(month, 2))/\(id).yaml"
     }
 }
 
@@ -106,10 +104,16 @@ public enum StoreEntry: Sendable, Hashable {
         }
         let memoryPath = MemoryPath(kind: kind, id: id)
         let (year, idMonth) = id.yearAndMonth
-        let expected = "\(MemoryPath.pad(year, 4))/\(MemoryPath.pad(idMonth, 2))"
+        let expected = "\(zeroPadded(year, 4))/\(zeroPadded(idMonth, 2))"
         guard expected == "\(yearText)/\(monthText)" else {
             return .invalid(.dateDoesNotMatchID(directory: "\(yearText)/\(monthText)", expected: expected))
         }
         return .memory(memoryPath)
     }
+}
+
+/// A non-negative number with leading zeros up to `width` digits.
+func zeroPadded(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }

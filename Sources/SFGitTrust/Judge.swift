@@ -276,8 +276,7 @@ struct Judge {
     /// function of kind and id, so only the kind can differ).
     private func existingPath(of id: ULID, otherThan path: String, in tree: ObjectID?) throws(GitError) -> String? {
         guard let tree, let memories = try repository.entry(at: "memories", inTree: tree), memories.mode == .tree else { return nil }
-        let (year, month) = id.yearAndMonth
-        let below = "\(year)/\(month < 10 ? "0" : "")\(month)/\(id).yaml"
+        let below = MemoryPath.pathBelowKind(of: id)
         for kindEntry in try repository.tree(memories.id) where kindEntry.mode == .tree {
             let candidate = "memories/\(kindEntry.name)/" + below
             if candidate != path, try repository.entry(at: below, inTree: kindEntry.id) != nil { return candidate }
