@@ -150,7 +150,7 @@ public struct StoreChecker: Sendable {
         let parser = MemoryParser(limits: limits)
         do {
             // The size comes from the file system, so an oversized file is never read.
-            let size = (try? FileManager.default.attributesOfItem(atPath: displayPath)[.size] as? Int) ?? 0
+            let size = Self.fileSize(displayPath)
             try parser.checkSize(size)
             guard let data = FileManager.default.contents(atPath: displayPath) else {
                 report.problems.append(CheckFinding(path: displayPath, line: 1, column: 1, code: "unreadable", message: "file could not be read"))
@@ -176,10 +176,8 @@ public struct StoreChecker: Sendable {
     private func lintTrustFiles(root: String, into report: inout CheckReport) -> (policy: Policy?, signers: AllowedSigners?) {
         let policyPath = Self.join(root, ".sfgit/policy.yaml")
         let signersPath = Self.join(root, ".sfgit/allowed_signers")
-        var policy: Policy?
-        var signers: AllowedSigners?
         for path in [policyPath, signersPath] where Self.fileType(path) == .regular {
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let size = Self.fileSize(path)
             if size > Policy.maxTrustFileBytes {
                 report.files += 1
                 report.problems.append(CheckFinding(path: path, line: 1, column: 1, code: "file-too-large",
@@ -187,25 +185,11 @@ public struct StoreChecker: Sendable {
                 return (nil, nil)
             }
         }
-        if Self.fileType(policyPath) == .regular, let data = FileManager.default.contents(atPath: policyPath) {
-            report.files += 1
-            do {
-                policy = try Policy.parse([UInt8](data))
-            } catch {
-                for problem in error.problems {
-                    report.problems.append(CheckFinding(path: policyPath, line: problem.position.line, column: problem.position.column, code: problem.code, message: problem.message))
-                }
-            }
+        let policy = lintTrustFile(policyPath, into: &report) { (bytes) throws(PolicyError) in try Policy.parse(bytes) } findings: { error in
+            error.problems.map { CheckFinding(path: policyPath, line: $0.position.line, column: $0.position.column, code: $0.code, message: $0.message) }
         }
-        if Self.fileType(signersPath) == .regular, let data = FileManager.default.contents(atPath: signersPath) {
-            report.files += 1
-            do {
-                signers = try AllowedSigners.parse([UInt8](data))
-            } catch {
-                for problem in error.problems {
-                    report.problems.append(CheckFinding(path: signersPath, line: problem.line, column: problem.column, code: problem.problem.code, message: problem.problem.description))
-                }
-            }
+        let signers = lintTrustFile(signersPath, into: &report) { (bytes) throws(AllowedSignersError) in try AllowedSigners.parse(bytes) } findings: { error in
+            error.problems.map { CheckFinding(path: signersPath, line: $0.line, column: $0.column, code: $0.problem.code, message: $0.problem.description) }
         }
         if let policy, let signers {
             for entry in policy.keysWithoutRole(in: signers) {
@@ -217,7 +201,26 @@ public struct StoreChecker: Sendable {
         return (policy, signers)
     }
 
+    /// Reads and parses one trust file if it exists, turning its parse error into findings.
+    private func lintTrustFile<Value, Failure: Error>(
+        _ path: String, into report: inout CheckReport, parse: ([UInt8]) throws(Failure) -> Value, findings: (Failure) -> [CheckFinding]
+    ) -> Value? {
+        guard Self.fileType(path) == .regular, let data = FileManager.default.contents(atPath: path) else { return nil }
+        report.files += 1
+        do {
+            return try parse([UInt8](data))
+        } catch {
+            report.problems += findings(error)
+            return nil
+        }
+    }
+
     // MARK: - File system helpers
+
+    /// A file's size in bytes from the file system (0 when unreadable).
+    static func fileSize(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
 
     enum FileType { case regular, directory, other }
 
