@@ -172,11 +172,13 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var deferred: Bool
     public var score: Double
     public var explanation: Explanation
+    /// The store the item comes from (set when answers from several stores are merged).
+    public var store: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, kind, title, body, tags, fields, author, host, instance, agent
         case recordedAt = "recorded_at", expiresAt = "expires_at", supersedes, path, commit, signer, key, tier
-        case stale, supersededBy = "superseded_by", retracted, deferred, score, explanation = "explain"
+        case stale, supersededBy = "superseded_by", retracted, deferred, score, explanation = "explain", store
     }
 }
 

@@ -9,7 +9,7 @@ import SFGitMemory
 /// reads never wait for a write transaction and never take the store's sync lock.
 public final class MemoryIndex: Sendable {
     /// The cache format this sfgit reads and writes; any other value means "rebuild".
-    public static let cacheVersion = 1
+    public static let cacheVersion = 2
 
     private let pool: DatabasePool
     /// The database file.
@@ -55,7 +55,9 @@ public final class MemoryIndex: Sendable {
             guard integrity == "ok" else { throw IndexError.corrupt(integrity) }
             let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
-            if version == 0 && tables > 0 || version > Self.cacheVersion {
+            // Version 1 put primary-key columns of WITHOUT ROWID tables out of declaration order, which
+            // SQLite 3.40's quick_check misreports as NULLs: such a cache is rebuilt, like any other version.
+            if version == 0 && tables > 0 || version != 0 && version != Self.cacheVersion {
                 throw IndexError.unknownVersion(version)
             }
             if version == 0 { fresh = true }
@@ -74,7 +76,7 @@ public final class MemoryIndex: Sendable {
     /// Named migrations; the schema's integrity (NOT NULL, foreign keys, CHECKs) lives here.
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: memories, tags, links, full-text index, quarantine, state") { db in
+        migrator.registerMigration("v2: memories, tags, links, full-text index, quarantine, state") { db in
             try db.execute(sql: """
                 CREATE TABLE memory (
                     rowid INTEGER PRIMARY KEY,
@@ -110,15 +112,15 @@ public final class MemoryIndex: Sendable {
                 CREATE INDEX memory_kind_recorded ON memory(kind, recorded_epoch);
                 CREATE INDEX memory_signer ON memory(signer);
                 CREATE TABLE memory_tag (
-                    memory_rowid INTEGER NOT NULL REFERENCES memory(rowid) ON DELETE CASCADE,
                     tag TEXT NOT NULL,
+                    memory_rowid INTEGER NOT NULL REFERENCES memory(rowid) ON DELETE CASCADE,
                     PRIMARY KEY (tag, memory_rowid)
                 ) WITHOUT ROWID;
                 CREATE INDEX memory_tag_memory ON memory_tag(memory_rowid);
                 CREATE TABLE link (
-                    from_rowid INTEGER NOT NULL REFERENCES memory(rowid) ON DELETE CASCADE,
-                    to_id TEXT NOT NULL,
                     kind TEXT NOT NULL CHECK (kind IN ('supersedes', 'retracts')),
+                    to_id TEXT NOT NULL,
+                    from_rowid INTEGER NOT NULL REFERENCES memory(rowid) ON DELETE CASCADE,
                     PRIMARY KEY (kind, to_id, from_rowid)
                 ) WITHOUT ROWID;
                 CREATE INDEX link_from ON link(from_rowid);
@@ -369,6 +371,19 @@ public final class MemoryIndex: Sendable {
             let deferred = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE deferred = 1") ?? 0
             let quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
             return IndexCounts(byKind: byKind, byTier: byTier, deferred: deferred, quarantined: quarantined)
+        }
+    }
+
+    /// Whether a memory is indexed at `path`.
+    public func contains(path: String) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE path = ?)", arguments: [path]) ?? false }
+    }
+
+    /// How many memories signed by `signer` this host first saw after `since` (its own included):
+    /// what `remember`'s local quota counts.
+    public func countFirstSeen(signer: String, since: Double) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND first_seen > ?", arguments: [signer, since]) ?? 0
         }
     }
 

@@ -11,6 +11,13 @@ public struct AllowedSigners: Sendable, Hashable {
         public var key: SSHPublicKey
         /// The 1-based line it was read from.
         public var line: Int
+
+        /// Creates an entry.
+        public init(principal: String, key: SSHPublicKey, line: Int) {
+            self.principal = principal
+            self.key = key
+            self.line = line
+        }
     }
 
     /// Why a line was refused.

@@ -9,7 +9,11 @@ struct SFGitCommand: ParsableCommand {
         commandName: "sfgit",
         abstract: "Share AI-agent memories through a git repository, verified commit by commit.",
         version: "0.1.0",
-        subcommands: [CheckCommand.self, VerifyCommand.self])
+        subcommands: [
+            InitCommand.self, CloneCommand.self, RememberCommand.self, RetractCommand.self, SyncCommand.self,
+            RecallCommand.self, ShowCommand.self, StatusCommand.self, TrustCommand.self, ReindexCommand.self,
+            CheckCommand.self, VerifyCommand.self, RemoteStepCommand.self,
+        ])
 }
 
 /// Logs go to stderr; `SFGIT_LOG=debug|trace|info` raises the level (default: warnings only).

@@ -1,0 +1,237 @@
+import Foundation
+import SFGitMemory
+
+/// Who this host writes as: the principal `author@host`, the key that signs, and the claims a
+/// memory carries about the agent instance.
+public struct Identity: Sendable, Hashable {
+    /// The author half of the principal.
+    public var author: String?
+    /// The host half of the principal.
+    public var host: String?
+    /// The SSH private key (or `.pub` of an ssh-agent key) that signs commits.
+    public var key: String?
+    /// The agent instance on this host (a claim).
+    public var instance: String?
+    /// The product and version writing (a claim).
+    public var agent: String?
+
+    /// Creates an identity.
+    public init(author: String? = nil, host: String? = nil, key: String? = nil, instance: String? = nil, agent: String? = nil) {
+        self.author = author
+        self.host = host
+        self.key = key
+        self.instance = instance
+        self.agent = agent
+    }
+
+    /// `author@host`, when both are set.
+    public var principal: String? {
+        guard let author, let host else { return nil }
+        return "\(author)@\(host)"
+    }
+
+    /// Fields set in `other` replace these.
+    public func overridden(by other: Identity) -> Identity {
+        Identity(author: other.author ?? author, host: other.host ?? host, key: other.key ?? key,
+                 instance: other.instance ?? instance, agent: other.agent ?? agent)
+    }
+
+    /// The identity the `SFGIT_AUTHOR`, `SFGIT_HOST`, `SFGIT_SIGNING_KEY`, `SFGIT_INSTANCE` and `SFGIT_AGENT` variables give.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Identity {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        return Identity(author: value("SFGIT_AUTHOR"), host: value("SFGIT_HOST"), key: value("SFGIT_SIGNING_KEY"),
+                        instance: value("SFGIT_INSTANCE"), agent: value("SFGIT_AGENT"))
+    }
+
+    /// The principal, or a usage error naming what is missing and where to set it.
+    public func requirePrincipal() throws(SFGitError) -> String {
+        guard let author, let host else {
+            throw SFGitError(.usage, "no identity: set author and host in config.yaml, with --author/--host, or SFGIT_AUTHOR/SFGIT_HOST")
+        }
+        let principal = "\(author)@\(host)"
+        guard Principal.isValid(principal) else {
+            throw SFGitError(.usage, "'\(principal)' is not a valid principal: author and host are lower-case ASCII letters, digits, '.', '_' or '-'")
+        }
+        return principal
+    }
+
+    /// The signing key path, or a usage error.
+    public func requireKey() throws(SFGitError) -> String {
+        guard let key else {
+            throw SFGitError(.usage, "no signing key: set key in config.yaml, --key, or SFGIT_SIGNING_KEY (an ed25519 or ECDSA SSH key)")
+        }
+        return key
+    }
+}
+
+/// One store this home takes part in.
+public struct StoreConfig: Sendable, Hashable {
+    /// The store's local name (`--store NAME`).
+    public var name: String
+    /// The shared repository's URL.
+    public var remote: String
+    /// The introduction commit this store is pinned to.
+    public var introduction: String
+    /// The `SHA256:` fingerprint of the key that signed the introduction.
+    public var signer: String
+    /// An SSH key for the transport, when it is not the signing key.
+    public var sshKey: String?
+
+    /// Creates a store entry.
+    public init(name: String, remote: String, introduction: String, signer: String, sshKey: String? = nil) {
+        self.name = name
+        self.remote = remote
+        self.introduction = introduction
+        self.signer = signer
+        self.sshKey = sshKey
+    }
+
+    /// Whether `name` can name a store (it becomes a directory name).
+    public static func isValidName(_ name: String) -> Bool {
+        Principal.isValidPart(name)
+    }
+}
+
+/// `config.yaml`: this home's identity and stores. Read strictly, written by sfgit.
+public struct Config: Sendable, Hashable {
+    /// The identity written into memories and commits.
+    public var identity: Identity
+    /// The stores, in the order they were added.
+    public var stores: [StoreConfig]
+
+    /// Creates a configuration.
+    public init(identity: Identity = Identity(), stores: [StoreConfig] = []) {
+        self.identity = identity
+        self.stores = stores
+    }
+
+    /// Parses `config.yaml`; problems name the file, line and column.
+    public static func parse(_ bytes: [UInt8], path: String) throws(SFGitError) -> Config {
+        let stream: StrictYAMLReader.Stream
+        do {
+            stream = try StrictYAMLReader(maxDepth: 8, maxDocuments: 1).read(bytes)
+        } catch {
+            throw SFGitError(.usage, "\(path):\(error.position): error: \(error.failure)")
+        }
+        guard let root = stream.documents.first else { return Config() }
+        guard let entries = root.mappingEntries else {
+            throw SFGitError(.usage, "\(path):\(root.position): error: expected a mapping with identity and stores")
+        }
+        func problem(_ node: YAMLNode, _ message: String) -> SFGitError {
+            SFGitError(.usage, "\(path):\(node.position): error: \(message)")
+        }
+        func text(_ node: YAMLNode, _ field: String) throws(SFGitError) -> String? {
+            switch node.content {
+            case .scalar(let value, _):
+                if case .scalar(let scalar) = node.value, scalar.kind == .null { return nil }
+                return value
+            default: throw problem(node, "\(field) must be text")
+            }
+        }
+        var config = Config()
+        for entry in entries {
+            switch entry.key {
+            case "identity":
+                guard let fields = entry.value.mappingEntries else { throw problem(entry.value, "identity must be a mapping") }
+                for field in fields {
+                    let value = try text(field.value, field.key)
+                    switch field.key {
+                    case "author": config.identity.author = value
+                    case "host": config.identity.host = value
+                    case "key": config.identity.key = value
+                    case "instance": config.identity.instance = value
+                    case "agent": config.identity.agent = value
+                    default: throw problem(field.value, "unknown identity field '\(field.key)'")
+                    }
+                }
+            case "stores":
+                guard case .sequence(let items) = entry.value.content else { throw problem(entry.value, "stores must be a list") }
+                for item in items {
+                    guard let fields = item.mappingEntries else { throw problem(item, "a store must be a mapping") }
+                    var values: [String: String] = [:]
+                    for field in fields {
+                        guard ["name", "remote", "introduction", "signer", "ssh_key"].contains(field.key) else {
+                            throw problem(field.value, "unknown store field '\(field.key)'")
+                        }
+                        values[field.key] = try text(field.value, field.key)
+                    }
+                    guard let name = values["name"], let remote = values["remote"], let introduction = values["introduction"],
+                          let signer = values["signer"] else {
+                        throw problem(item, "a store needs name, remote, introduction and signer")
+                    }
+                    guard StoreConfig.isValidName(name) else { throw problem(item, "'\(name)' is not a valid store name") }
+                    config.stores.append(StoreConfig(name: name, remote: remote, introduction: introduction, signer: signer, sshKey: values["ssh_key"]))
+                }
+            default:
+                throw problem(entry.value, "unknown field '\(entry.key)'")
+            }
+        }
+        return config
+    }
+
+    /// The configuration as YAML.
+    public func render() throws -> [UInt8] {
+        var identityFields: [YAMLField] = []
+        func add(_ key: String, _ value: String?) { if let value { identityFields.append(YAMLField(key: key, value: .string(value))) } }
+        add("author", identity.author)
+        add("host", identity.host)
+        add("key", identity.key)
+        add("instance", identity.instance)
+        add("agent", identity.agent)
+        let storeValues: [YAMLValue] = stores.map { store in
+            var fields = [
+                YAMLField(key: "name", value: .string(store.name)),
+                YAMLField(key: "remote", value: .string(store.remote)),
+                YAMLField(key: "introduction", value: .string(store.introduction)),
+                YAMLField(key: "signer", value: .string(store.signer)),
+            ]
+            if let key = store.sshKey { fields.append(YAMLField(key: "ssh_key", value: .string(key))) }
+            return .mapping(fields)
+        }
+        return try YAMLWriter().write(documents: [[
+            YAMLField(key: "identity", value: .mapping(identityFields)),
+            YAMLField(key: "stores", value: .sequence(storeValues)),
+        ]])
+    }
+}
+
+/// `SFGIT_HOME`: everything for one identity — `config.yaml` and `stores/<name>/`.
+public struct Home: Sendable {
+    /// The home directory.
+    public let path: String
+
+    /// Creates a handle on a home directory (nothing is created yet).
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// `SFGIT_HOME`, else `$XDG_DATA_HOME/sfgit`, else `~/.local/share/sfgit`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Home {
+        if let home = environment["SFGIT_HOME"], !home.isEmpty { return Home(path: home) }
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return Home(path: data + "/sfgit") }
+        let user = environment["HOME"] ?? NSHomeDirectory()
+        return Home(path: user + "/.local/share/sfgit")
+    }
+
+    /// `config.yaml`'s path.
+    public var configPath: String { path + "/config.yaml" }
+
+    /// A store's directory.
+    public func storeDirectory(_ name: String) -> String { path + "/stores/" + name }
+
+    /// Reads `config.yaml` (an empty configuration when there is none yet).
+    public func loadConfig() throws(SFGitError) -> Config {
+        guard let data = FileManager.default.contents(atPath: configPath) else { return Config() }
+        return try Config.parse([UInt8](data), path: configPath)
+    }
+
+    /// Writes `config.yaml` atomically (a crash leaves the old file or the new one).
+    public func saveConfig(_ config: Config) throws(SFGitError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try Data(try config.render()).write(to: URL(fileURLWithPath: configPath), options: .atomic)
+        } catch {
+            throw SFGitError(.internalError, "cannot write \(configPath): \(error)")
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import SFGitIndex
+import SFGitMemory
+import SFGitTrust
+
+// The value types the executable renders, named through the facade so that it imports SFGit only.
+
+/// One answer of `recall` or `show`.
+public typealias RecallItem = SFGitIndex.RecallItem
+/// A recall request.
+public typealias RecallQuery = SFGitIndex.RecallQuery
+/// Counts of a store's cache.
+public typealias IndexCounts = SFGitIndex.IndexCounts
+/// A JSON value with ordered object keys (a recall item's `fields`).
+public typealias JSONValue = SFGitMemory.JSONValue
+/// A role of a store's policy.
+public typealias Role = SFGitTrust.Policy.Role

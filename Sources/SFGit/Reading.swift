@@ -1,0 +1,181 @@
+import Foundation
+import SFGitIndex
+import SFGitMemory
+import SFGitRepository
+import SFGitTrust
+
+/// What `status` reports for one store.
+public struct StoreStatus: Sendable, Codable {
+    public struct QuarantinedPath: Sendable, Codable {
+        public var path: String
+        public var reason: String
+        public var detail: String
+        public var commit: String
+    }
+
+    public var store: String
+    public var remote: String
+    public var verifiedTip: String?
+    public var remoteTip: String?
+    public var cacheCommit: String?
+    public var pending: Int
+    public var lastFetchAt: String?
+    public var lastFetchError: String?
+    public var lastPushAt: String?
+    public var lastPushError: String?
+    public var blocked: BlockedCommit?
+    public var quarantined: [QuarantinedPath]
+    public var parked: [String]
+    public var counts: IndexCounts
+
+    enum CodingKeys: String, CodingKey {
+        case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
+        case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
+        case lastPushError = "last_push_error", blocked, quarantined, parked, counts
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(store, forKey: .store)
+        try c.encode(remote, forKey: .remote)
+        try c.encode(verifiedTip, forKey: .verifiedTip)
+        try c.encode(remoteTip, forKey: .remoteTip)
+        try c.encode(cacheCommit, forKey: .cacheCommit)
+        try c.encode(pending, forKey: .pending)
+        try c.encode(lastFetchAt, forKey: .lastFetchAt)
+        try c.encode(lastFetchError, forKey: .lastFetchError)
+        try c.encode(lastPushAt, forKey: .lastPushAt)
+        try c.encode(lastPushError, forKey: .lastPushError)
+        try c.encode(blocked, forKey: .blocked)
+        try c.encode(quarantined, forKey: .quarantined)
+        try c.encode(parked, forKey: .parked)
+        try c.encode(counts, forKey: .counts)
+    }
+
+    /// Whether anything needs attention (`--quiet` stays silent otherwise).
+    public var needsAttention: Bool {
+        blocked != nil || lastFetchError != nil || lastPushError != nil || !parked.isEmpty
+    }
+}
+
+extension Workspace {
+    /// Ranked answers from the caches of the chosen stores, merged by score. Reads never touch
+    /// the network or take the sync lock; a missing or corrupt cache is rebuilt from the
+    /// verified tip first (locally, through the verifier).
+    public func recall(_ query: RecallQuery, store name: String?) throws(SFGitError) -> [RecallItem] {
+        let stores = try self.stores(named: name)
+        var items: [RecallItem] = []
+        for store in stores {
+            do {
+                let index = try readyIndex(store)
+                for var item in try index.recall(query) {
+                    item.store = store.name
+                    items.append(item)
+                }
+            } catch let error as SFGitError {
+                throw error
+            } catch {
+                throw SFGitError(.internalError, "store \(store.name): \(error)")
+            }
+        }
+        // Each store already caps per signer; merged, the cap holds across stores too.
+        var perSigner: [String: Int] = [:]
+        return items.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id > $1.id }.filter { item in
+            perSigner[item.signer, default: 0] += 1
+            return perSigner[item.signer]! <= query.perSignerCap
+        }.prefix(query.limit).map { $0 }
+    }
+
+    /// One memory by id or unambiguous prefix, across the chosen stores.
+    public func show(_ id: String, store name: String?) throws(SFGitError) -> RecallItem {
+        var found: [RecallItem] = []
+        var candidates: [String] = []
+        for store in try stores(named: name) {
+            do {
+                switch try readyIndex(store).show(id, now: Date().timeIntervalSince1970) {
+                case .found(var item):
+                    item.store = store.name
+                    found.append(item)
+                case .ambiguous(let ids): candidates += ids
+                case .notFound: break
+                }
+            } catch let error as SFGitError {
+                throw error
+            } catch {
+                throw SFGitError(.internalError, "store \(store.name): \(error)")
+            }
+        }
+        if found.count == 1, candidates.isEmpty { return found[0] }
+        if found.isEmpty, candidates.isEmpty { throw SFGitError(.notFound, "no memory \(id)") }
+        let all = (found.map(\.id) + candidates).sorted()
+        throw SFGitError(.usage, "\(id) is ambiguous; candidates: \(all.joined(separator: ", "))")
+    }
+
+    /// The state of each chosen store.
+    public func status(store name: String?) throws(SFGitError) -> [StoreStatus] {
+        try stores(named: name).map { (store) throws(SFGitError) in
+            do {
+                let repository = try store.openRepository()
+                let index = try store.openIndex()
+                let state = store.loadState()
+                let verified = try repository.reference(Store.verifiedRef)
+                return StoreStatus(
+                    store: store.name, remote: store.config.remote, verifiedTip: verified?.hex,
+                    remoteTip: state.fetchedTip, cacheCommit: try index.state(StoreIndexer.indexedCommitKey),
+                    pending: try Outbox(repository: repository).pending(verified: verified).count,
+                    lastFetchAt: state.lastFetchAt, lastFetchError: state.lastFetchError,
+                    lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
+                    quarantined: try index.quarantined().map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
+                    parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
+                    counts: try index.counts())
+            } catch let error as SFGitError {
+                throw error
+            } catch {
+                throw SFGitError(.internalError, "store \(store.name): \(error)")
+            }
+        }
+    }
+
+    /// Rebuilds each chosen store's cache from its verified tip (the cache is disposable).
+    public func reindex(store name: String?, wait: Double = 30) throws(SFGitError) -> [StoreStatus] {
+        for store in try stores(named: name) {
+            guard let lock = try StoreLock.acquire(store.lockPath, wait: wait) else {
+                throw SFGitError(.busy, "a sync holds \(store.lockPath); try again, or pass --wait")
+            }
+            do {
+                try withExtendedLifetime(lock) {
+                    try? FileManager.default.removeItem(atPath: store.cachePath)
+                    for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.cachePath + suffix) }
+                    try rebuild(store, try store.openIndex())
+                }
+            } catch let error as SFGitError {
+                throw error
+            } catch {
+                throw SFGitError(.internalError, "store \(store.name): \(error)")
+            }
+        }
+        return try status(store: name)
+    }
+
+    /// The store's cache, rebuilt first when it is new (deleted, corrupt, of another version).
+    private func readyIndex(_ store: Store) throws -> MemoryIndex {
+        let index = try store.openIndex()
+        if index.isFresh, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD") {
+            if let lock = try StoreLock.acquire(store.lockPath, wait: 30) {
+                try withExtendedLifetime(lock) { try rebuild(store, index) }
+            }
+        }
+        return index
+    }
+
+    private func rebuild(_ store: Store, _ index: MemoryIndex) throws {
+        let repository = try store.openRepository()
+        let verified = try repository.reference(Store.verifiedRef)
+        if let verified {
+            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(repository), index: index).update(to: verified)
+        }
+        if let principal = identity.principal {
+            try OwnMemories.index(repository, index, verified: verified, principal: principal, key: (try? signer())?.publicKey.fingerprint)
+        }
+    }
+}

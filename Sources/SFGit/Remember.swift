@@ -1,0 +1,182 @@
+import Foundation
+import SFGitIndex
+import SFGitMemory
+import SFGitRepository
+import SFGitTrust
+
+/// A memory to write, as `sfgit remember` takes it.
+public struct MemoryDraft: Sendable {
+    /// The kind (a known one, or a new kind name).
+    public var kind: String
+    /// The one-line title.
+    public var title: String
+    /// Markdown text.
+    public var body: String?
+    /// Tags.
+    public var tags: [String] = []
+    /// `key=value` body fields (per-kind ones such as `subject`, or new ones).
+    public var fields: [(String, String)] = []
+    /// `30d` or a date.
+    public var expires: String?
+    /// Ids this memory replaces.
+    public var supersedes: [String] = []
+
+    /// Creates a draft.
+    public init(kind: String, title: String, body: String? = nil) {
+        self.kind = kind
+        self.title = title
+        self.body = body
+    }
+}
+
+/// What `remember` and `retract` report (their JSON `data`).
+public struct RememberReport: Sendable, Codable {
+    /// The new memory's id.
+    public var id: String
+    /// Its path in the store.
+    public var path: String
+    /// The outbox commit holding it.
+    public var commit: String
+    /// Always `committed_local`: durable here, published by the next sync.
+    public var state: String
+    /// The store written to.
+    public var store: String
+    /// Things to know (the writer is not authorized yet, a retraction of someone else's memory).
+    public var warnings: [String]
+}
+
+extension Workspace {
+    /// Writes one memory: validated like any file of the store, signed, committed to the outbox
+    /// (fsynced) and indexed at tier `self` before returning. Never overwrites anything.
+    public func remember(_ draft: MemoryDraft, store name: String?) throws(SFGitError) -> RememberReport {
+        do {
+            return try rememberThrowing(draft, store: name)
+        } catch let error as SFGitError {
+            throw error
+        } catch {
+            throw SFGitError(.internalError, "\(error)")
+        }
+    }
+
+    /// Writes a `retraction` of `target` (an id or unambiguous prefix).
+    public func retract(_ target: String, reason: String, store name: String?) throws(SFGitError) -> RememberReport {
+        let store = try self.store(named: name)
+        let index = try store.openIndex()
+        let found: ShowResult
+        do { found = try index.show(target, now: Date().timeIntervalSince1970) } catch {
+            throw SFGitError(.internalError, "cannot read the cache: \(error)")
+        }
+        let item: RecallItem
+        switch found {
+        case .found(let hit): item = hit
+        case .notFound: throw SFGitError(.notFound, "no memory \(target) in store \(store.name)")
+        case .ambiguous(let ids): throw SFGitError(.usage, "\(target) is ambiguous: \(ids.joined(separator: ", "))")
+        }
+        var draft = MemoryDraft(kind: MemoryKind.retraction.name, title: "Retraction of \(item.id): \(item.title)")
+        draft.fields = [("target", item.id), ("reason", reason)]
+        var report = try remember(draft, store: store.name)
+        if let me = identity.principal, item.signer != me {
+            report.warnings.append("\(item.id) was signed by \(item.signer): a retraction hides only its own signer's memories, so readers will still see it")
+        }
+        return report
+    }
+
+    private func rememberThrowing(_ draft: MemoryDraft, store name: String?) throws -> RememberReport {
+        let store = try self.store(named: name)
+        let principal = try identity.requirePrincipal()
+        let signer = try self.signer()
+        let repository = try store.openRepository()
+        guard let verified = try repository.reference(Store.verifiedRef) else {
+            throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
+        }
+        let policy = try currentPolicy(repository, verified: verified)
+        let index = try store.openIndex()
+        let now = Date().timeIntervalSince1970
+
+        // The peers' quota counts by their own first-seen clock; refusing here first means this
+        // host never writes what they would hold back.
+        let quota = policy.quotaPerDay(of: principal)
+        let recent = try index.countFirstSeen(signer: principal, since: now - 86_400)
+        if recent >= quota {
+            throw SFGitError(.rateLimited, "\(principal) has written \(recent) memories in the last 24 hours; the store's quota is \(quota) per day")
+        }
+
+        let id = ULIDGenerator.shared.next()
+        let bytes = try render(draft, id: id, principal: principal, now: now)
+        let path = "memories/\(draft.kind)/" + MemoryPath.pathBelowKind(of: id)
+        let parsed = try Self.validate(bytes, path: path, limits: policy.memoryLimits)
+        var warnings = parsed.warnings.map(\.message)
+        if !policy.roles(of: principal).contains(.write) && !policy.roles(of: principal).contains(.admin) {
+            warnings.append("\(principal) is not a writer in store \(store.name) yet: the memory stays in the outbox until an admin runs sfgit trust add")
+        }
+
+        let blob = try repository.writeBlob(bytes)
+        let commit = try Outbox(repository: repository).append(
+            [.upsert(path: path, id: blob)], message: "remember \(draft.kind) \(id)\n\n\(draft.title)\n",
+            principal: principal, signer: signer, verified: verified)
+        let key = signer.publicKey.fingerprint
+        var batch = IndexBatch()
+        batch.upserts = [IndexedMemory(
+            memory: parsed.memory, path: path, blob: blob.hex, commit: commit.hex, signer: principal, key: key, tier: .own, firstSeen: now)]
+        try index.apply(batch)
+        return RememberReport(id: id.description, path: path, commit: commit.hex, state: "committed_local", store: store.name, warnings: warnings)
+    }
+
+    /// Parses a new file as every peer will: a refusal is INVALID, with its positions.
+    private static func validate(_ bytes: [UInt8], path: String, limits: MemoryLimits) throws(SFGitError) -> ParsedMemory {
+        do {
+            return try MemoryParser(limits: limits).parse(bytes, storePath: path)
+        } catch {
+            let reasons = error.problems.map { "\($0.position): \($0.message)" }.joined(separator: "; ")
+            throw SFGitError(.invalid, "the memory is not valid: \(reasons)")
+        }
+    }
+
+    /// The memory file a draft becomes, written by the same emitter as every sfgit file.
+    private func render(_ draft: MemoryDraft, id: ULID, principal: String, now: Double) throws -> [UInt8] {
+        guard MemoryKind(draft.kind) != nil else {
+            throw SFGitError(.usage, "'\(draft.kind)' is not a kind name ([a-z][a-z0-9-]{0,31})")
+        }
+        var front: [YAMLField] = [
+            YAMLField(key: "schema", value: .scalar(YAMLScalar(text: "1", kind: .integer))),
+            YAMLField(key: "id", value: .string(id.description)),
+            YAMLField(key: "kind", value: .string(draft.kind)),
+            YAMLField(key: "author", value: .string(identity.author ?? "")),
+            YAMLField(key: "host", value: .string(identity.host ?? "")),
+        ]
+        if let instance = identity.instance { front.append(YAMLField(key: "instance", value: .string(instance))) }
+        if let agent = identity.agent { front.append(YAMLField(key: "agent", value: .string(agent))) }
+        front.append(YAMLField(key: "recorded_at", value: .string(Timestamp(secondsSinceEpoch: Int64(now)).text)))
+        if !draft.tags.isEmpty { front.append(YAMLField(key: "tags", value: .sequence(draft.tags.map { .string($0) }))) }
+        if let expires = draft.expires {
+            guard let at = TimeSpec.parse(expires, now: now, past: false) else {
+                throw SFGitError(.usage, "--expires '\(expires)' is neither a duration (30d, 12h) nor a date (2026-12-31)")
+            }
+            front.append(YAMLField(key: "expires_at", value: .string(Timestamp(secondsSinceEpoch: Int64(at)).text)))
+        }
+        if !draft.supersedes.isEmpty {
+            front.append(YAMLField(key: "supersedes", value: .sequence(draft.supersedes.map { .string($0) })))
+        }
+        var body: [YAMLField] = [YAMLField(key: "title", value: .string(draft.title))]
+        if let text = draft.body { body.append(YAMLField(key: "body", value: .string(text))) }
+        for (key, value) in draft.fields {
+            guard !key.isEmpty, key != "title", key != "body", !body.contains(where: { $0.key == key }) else {
+                throw SFGitError(.usage, "--field \(key)=… is empty, repeated or names title/body")
+            }
+            // Typed as YAML would type the plain text: `value=12.5` is a number, `state=open` a string.
+            body.append(YAMLField(key: key, value: .scalar(YAMLScalar(text: value, kind: YAMLScalar.resolvePlain(value)))))
+        }
+        return try YAMLWriter().write(documents: [front, body])
+    }
+
+    /// The policy in force for this host's next commit: the outbox's (it may hold a pending trust
+    /// change), else the verified tip's.
+    func currentPolicy(_ repository: Repository, verified: ObjectID) throws -> Policy {
+        let tip = try repository.reference(Store.outboxRef) ?? verified
+        let tree = try repository.commit(tip).treeID
+        guard let entry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree) else {
+            throw SFGitError(.internalError, "the verified tree has no .sfgit/policy.yaml")
+        }
+        return try Policy.parse(try repository.blob(entry.id))
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import SFGitRepository
+
+/// One network step (fetch or push) as data, so that it can run in a child process that is
+/// killed at its deadline: libgit2 1.5 has no network timeout, and a server that accepts a
+/// connection and never answers would hang it forever.
+public struct RemoteRequest: Sendable, Codable {
+    /// Fetch or push.
+    public enum Operation: String, Sendable, Codable { case fetch, push }
+
+    /// What to do.
+    public var operation: Operation
+    /// The store's bare repository.
+    public var repository: String
+    /// The remote URL.
+    public var url: String
+    /// Refspecs (`+refs/heads/main:refs/sfgit/fetched`, `refs/sfgit/outbox:refs/heads/main`).
+    public var refspecs: [String]
+    /// An SSH private key file.
+    public var sshKeyPath: String?
+    /// HTTP user name (the password travels in the child's environment, never in its arguments).
+    public var httpUsername: String?
+
+    /// Creates a request.
+    public init(operation: Operation, repository: String, url: String, refspecs: [String], sshKeyPath: String? = nil, httpUsername: String? = nil) {
+        self.operation = operation
+        self.repository = repository
+        self.url = url
+        self.refspecs = refspecs
+        self.sshKeyPath = sshKeyPath
+        self.httpUsername = httpUsername
+    }
+}
+
+/// What a network step did.
+public struct RemoteResponse: Sendable, Codable {
+    /// Why the step failed, or nil.
+    public var failure: String?
+    /// Whether it failed because the deadline passed.
+    public var timedOut: Bool
+    /// Whether libgit2 refused a push as not fast-forward before sending it.
+    public var nonFastForward: Bool
+    /// References the server refused (push).
+    public var rejections: [PushRejection]
+    /// What the server printed (hook output, refusal reasons), capped.
+    public var serverMessages: String
+
+    /// Creates a response.
+    public init(failure: String? = nil, timedOut: Bool = false, nonFastForward: Bool = false, rejections: [PushRejection] = [], serverMessages: String = "") {
+        self.failure = failure
+        self.timedOut = timedOut
+        self.nonFastForward = nonFastForward
+        self.rejections = rejections
+        self.serverMessages = serverMessages
+    }
+
+    /// Whether the step did everything it was asked.
+    public var succeeded: Bool { failure == nil && rejections.isEmpty }
+}
+
+/// The environment variable carrying the HTTP password into a child step.
+let httpPasswordVariable = "SFGIT_HTTP_PASSWORD"
+
+/// Performs a network step in this process (what the hidden `sfgit _remote` child runs).
+public enum RemoteStep {
+    /// Runs the request to completion, however long it takes.
+    public static func perform(_ request: RemoteRequest) -> RemoteResponse {
+        let credentials = RemoteCredentials(
+            sshKeyPath: request.sshKeyPath, useAgent: true, httpUsername: request.httpUsername,
+            httpPassword: ProcessInfo.processInfo.environment[httpPasswordVariable])
+        do {
+            let repository = try Repository.open(request.repository)
+            switch request.operation {
+            case .fetch:
+                try repository.fetch(url: request.url, refspecs: request.refspecs, credentials: credentials)
+                return RemoteResponse()
+            case .push:
+                let (rejections, messages) = try repository.push(url: request.url, refspecs: request.refspecs, credentials: credentials)
+                return RemoteResponse(
+                    failure: rejections.isEmpty ? nil : rejections.map { "\($0.reference): \($0.status)" }.joined(separator: "; "),
+                    rejections: rejections, serverMessages: messages)
+            }
+        } catch {
+            return RemoteResponse(failure: error.message, nonFastForward: error.code == -11)
+        }
+    }
+}
+
+/// Where network steps run.
+public enum RemoteTransport: Sendable {
+    /// In this process, unbounded (library callers and tests that need no deadline).
+    case inProcess
+    /// In a child `executable _remote` killed at the deadline (what the `sfgit` binary uses).
+    case childProcess(executable: String)
+
+    /// Runs a step, bounded by `timeout` seconds when in a child process.
+    public func run(_ request: RemoteRequest, timeout: Double, httpPassword: String?) -> RemoteResponse {
+        switch self {
+        case .inProcess:
+            return RemoteStep.perform(request)
+        case .childProcess(let executable):
+            return Self.runChild(executable, request, timeout: timeout, httpPassword: httpPassword)
+        }
+    }
+
+    private static func runChild(_ executable: String, _ request: RemoteRequest, timeout: Double, httpPassword: String?) -> RemoteResponse {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["_remote"]
+        var environment = ProcessInfo.processInfo.environment
+        environment[httpPasswordVariable] = httpPassword
+        process.environment = environment
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let collected = CollectedOutput()
+        let reader = DispatchGroup()
+        reader.enter()
+        DispatchQueue.global().async {
+            collected.set(output.fileHandleForReading.readDataToEndOfFile())
+            reader.leave()
+        }
+        do {
+            try process.run()
+        } catch {
+            try? output.fileHandleForWriting.close()
+            return RemoteResponse(failure: "cannot start \(executable) for the network step: \(error)")
+        }
+        try? output.fileHandleForWriting.close()
+        if let body = try? JSONEncoder().encode(request) { input.fileHandleForWriting.write(body) }
+        try? input.fileHandleForWriting.close()
+
+        // Poll rather than block: the wait must end at the deadline even if the child never does.
+        let deadline = Date().addingTimeInterval(timeout)
+        var delay: useconds_t = 1_000
+        while process.isRunning && Date() < deadline {
+            usleep(delay)
+            delay = min(delay * 2, 20_000)
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            reader.wait()
+            let what = request.operation == .fetch ? "fetch from" : "push to"
+            return RemoteResponse(failure: "\(what) \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
+        }
+        reader.wait()
+        guard let response = try? JSONDecoder().decode(RemoteResponse.self, from: collected.data) else {
+            return RemoteResponse(failure: "the network step ended with status \(process.terminationStatus) and no result")
+        }
+        return response
+    }
+}
+
+/// Seconds as people write them (`120s`, `0.5s`).
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
+}
+
+private final class CollectedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes = Data()
+    func set(_ data: Data) { lock.withLock { bytes = data } }
+    var data: Data { lock.withLock { bytes } }
+}

@@ -1,0 +1,257 @@
+import Foundation
+import SFGitIndex
+import SFGitMemory
+import SFGitRepository
+import SFGitTrust
+
+/// What `init` reports.
+public struct InitReport: Sendable, Codable {
+    /// The pinned introduction others need to join.
+    public struct IntroductionInfo: Sendable, Codable {
+        public var commit: String
+        public var signer: String
+    }
+
+    public var store: String
+    public var remote: String
+    public var introduction: IntroductionInfo
+}
+
+/// What `clone` reports: the store registered and its first sync.
+public struct CloneReport: Sendable, Codable {
+    public var store: String
+    public var remote: String
+    public var sync: StoreSyncReport
+}
+
+/// What `trust list` reports, one principal each.
+public struct TrustEntry: Sendable, Codable {
+    public var principal: String
+    public var roles: [String]
+    public var keys: [String]
+    /// Whether this comes from a change still in the outbox.
+    public var pending: Bool
+}
+
+/// What `trust add` and `trust remove` report.
+public struct TrustChangeReport: Sendable, Codable {
+    public var store: String
+    public var commit: String
+    public var state: String
+    public var principal: String
+}
+
+extension Workspace {
+    /// Makes the introduction commit of a new store (policy naming this identity admin and writer,
+    /// allowed_signers, a README for humans), pushes it to an empty remote, registers the store.
+    public func initStore(remote: String, name: String?, branch: String = "main", timeout: Double = 120) throws(SFGitError) -> InitReport {
+        let principal = try identity.requirePrincipal()
+        let signer = try self.signer()
+        let storeName = name ?? Self.defaultStoreName(remote)
+        guard StoreConfig.isValidName(storeName) else { throw SFGitError(.usage, "'\(storeName)' is not a valid store name; pass --store NAME") }
+        var config = self.config
+        guard !config.stores.contains(where: { $0.name == storeName }) else {
+            throw SFGitError(.usage, "a store named \(storeName) already exists in \(home.configPath)")
+        }
+        let directory = home.storeDirectory(storeName)
+        if FileManager.default.fileExists(atPath: directory) {
+            throw SFGitError(.usage, "\(directory) already exists; remove it or choose another --store")
+        }
+        do {
+            let draftConfig = StoreConfig(name: storeName, remote: remote, introduction: String(repeating: "0", count: 40), signer: signer.publicKey.fingerprint)
+            let draft = Store(config: draftConfig, home: home)
+            let repository = try draft.openRepository()
+            // The remote must be empty: a store has exactly one introduction.
+            let probe = runRemote(.fetch, draft, refspecs: ["+refs/heads/\(branch):\(Store.fetchedRef)"], timeout: timeout)
+            if let failure = probe.failure {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw SFGitError(.degraded, "cannot reach \(remote): \(failure)")
+            }
+            if try repository.reference(Store.fetchedRef) != nil {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw SFGitError(.usage, "\(remote) already has a branch \(branch): join that store with sfgit clone and its introduction")
+            }
+            let policy = Policy(version: Policy.supportedVersion, branch: branch, mode: .direct,
+                                principals: [.init(name: principal, roles: [.admin, .write, .review])],
+                                maxFileBytes: Policy.defaultMaxFileBytes, maxFilesPerCommit: Policy.defaultMaxFilesPerCommit,
+                                defaultQuotaPerDay: Policy.defaultQuotaPerDay)
+            let signers = AllowedSigners(entries: [.init(principal: principal, key: signer.publicKey, line: 1)])
+            let tree = try repository.updateTree(nil, [
+                .upsert(path: ".sfgit/policy.yaml", id: try repository.writeBlob(Array(policy.render().utf8))),
+                .upsert(path: ".sfgit/allowed_signers", id: try repository.writeBlob(Array(signers.render().utf8))),
+                .upsert(path: "README.md", id: try repository.writeBlob(Array(Self.storeReadme(principal: principal).utf8))),
+            ])
+            let introduction = try SignedCommitWriter(repository: repository, signer: signer)
+                .commit(tree: tree, parents: [], author: Outbox.signature(principal), message: "sfgit: introduction of the store by \(principal)\n")
+            try repository.setReference(Store.outboxRef, to: introduction, message: "sfgit: introduction")
+            let pushed = runRemote(.push, draft, refspecs: ["\(Store.outboxRef):refs/heads/\(branch)"], timeout: timeout)
+            if let failure = pushed.failure {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw SFGitError(.degraded, "cannot push the introduction to \(remote): \(failure)")
+            }
+            try repository.deleteReference(Store.outboxRef)
+            try repository.setReference(Store.verifiedRef, to: introduction, message: "sfgit: introduction")
+            let entry = StoreConfig(name: storeName, remote: remote, introduction: introduction.hex, signer: signer.publicKey.fingerprint)
+            config.stores.append(entry)
+            if config.identity.author == nil { config.identity = identity }
+            try home.saveConfig(config)
+            let store = Store(config: entry, home: home)
+            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(repository), index: try store.openIndex()).update(to: introduction)
+            return InitReport(store: storeName, remote: remote, introduction: .init(commit: introduction.hex, signer: signer.publicKey.fingerprint))
+        } catch let error as SFGitError {
+            throw error
+        } catch {
+            throw SFGitError(.internalError, "\(error)")
+        }
+    }
+
+    /// Registers a store pinned to an introduction and runs its first sync (which verifies the
+    /// whole history from that introduction).
+    public func cloneStore(remote: String, introduction: String, signer: String, name: String?, options: SyncOptions) throws(SFGitError) -> CloneReport {
+        let storeName = name ?? Self.defaultStoreName(remote)
+        guard StoreConfig.isValidName(storeName) else { throw SFGitError(.usage, "'\(storeName)' is not a valid store name; pass --store NAME") }
+        guard ObjectID(hex: introduction) != nil else { throw SFGitError(.usage, "--introduction '\(introduction)' is not a full commit id (40 hex digits)") }
+        guard signer.hasPrefix("SHA256:") else { throw SFGitError(.usage, "--signer '\(signer)' is not a SHA256: fingerprint") }
+        var config = self.config
+        guard !config.stores.contains(where: { $0.name == storeName }) else {
+            throw SFGitError(.usage, "a store named \(storeName) already exists in \(home.configPath)")
+        }
+        config.stores.append(StoreConfig(name: storeName, remote: remote, introduction: introduction.lowercased(), signer: signer))
+        if config.identity == Identity() { config.identity = identity }
+        try home.saveConfig(config)
+        var workspace = self
+        workspace.config = config
+        let reports = try workspace.sync(store: storeName, options: options)
+        return CloneReport(store: storeName, remote: remote, sync: reports[0])
+    }
+
+    /// The principals, roles and keys of a store's policy (the outbox's pending version, if any).
+    public func trustList(store name: String?) throws(SFGitError) -> [TrustEntry] {
+        let store = try self.store(named: name)
+        do {
+            let repository = try store.openRepository()
+            guard let verified = try repository.reference(Store.verifiedRef) else {
+                throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
+            }
+            let outbox = try repository.reference(Store.outboxRef)
+            let (policy, signers) = try trustFiles(repository, verified: outbox ?? verified)
+            let published = try trustFiles(repository, verified: verified)
+            let pending = policy != published.0 || signers != published.1
+            return policy.principals.map { entry in
+                TrustEntry(principal: entry.name, roles: entry.roles.sorted().map(\.rawValue),
+                           keys: signers.entries.filter { $0.principal == entry.name }.map(\.key.description), pending: pending)
+            }
+        } catch let error as SFGitError {
+            throw error
+        } catch {
+            throw SFGitError(.internalError, "\(error)")
+        }
+    }
+
+    /// Adds a principal's key with roles, as a signed admin commit in the outbox.
+    public func trustAdd(principal: String, publicKeyPath: String, roles: Set<Role>, store name: String?) throws(SFGitError) -> TrustChangeReport {
+        guard Principal.isValid(principal) else { throw SFGitError(.usage, "'\(principal)' is not a principal (author@host, lower-case)") }
+        guard let text = try? String(contentsOfFile: publicKeyPath, encoding: .utf8) else {
+            throw SFGitError(.usage, "cannot read the public key \(publicKeyPath)")
+        }
+        let fields = text.split(separator: " ")
+        let key: SSHPublicKey
+        do { key = try SSHPublicKey(openSSH: fields.prefix(2).joined(separator: " ")) } catch {
+            throw SFGitError(.usage, "\(publicKeyPath): \(error)")
+        }
+        return try changeTrust(store: name, message: "trust add \(principal) \(roles.sorted().map(\.rawValue).joined(separator: ","))", principal: principal) { policy, signers throws(SFGitError) in
+            if let owner = signers.entry(for: key), owner.principal != principal {
+                throw SFGitError(.usage, "key \(key.fingerprint) already belongs to \(owner.principal): one key, one principal")
+            }
+            if let index = policy.principals.firstIndex(where: { $0.name == principal }) {
+                policy.principals[index].roles.formUnion(roles)
+            } else {
+                policy.principals.append(.init(name: principal, roles: roles))
+            }
+            if signers.entry(for: key) == nil {
+                signers.entries.append(.init(principal: principal, key: key, line: signers.entries.count + 1))
+            }
+        }
+    }
+
+    /// Removes a principal and its keys, as a signed admin commit in the outbox.
+    public func trustRemove(principal: String, store name: String?) throws(SFGitError) -> TrustChangeReport {
+        try changeTrust(store: name, message: "trust remove \(principal)", principal: principal) { policy, signers throws(SFGitError) in
+            guard policy.principals.contains(where: { $0.name == principal }) || signers.entries.contains(where: { $0.principal == principal }) else {
+                throw SFGitError(.notFound, "\(principal) is not in the store's policy")
+            }
+            policy.principals.removeAll { $0.name == principal }
+            signers.entries.removeAll { $0.principal == principal }
+            guard policy.principals.contains(where: { $0.roles.contains(.admin) }) else {
+                throw SFGitError(.usage, "removing \(principal) would leave the store without an admin")
+            }
+        }
+    }
+
+    private func changeTrust(store name: String?, message: String, principal: String,
+                             _ edit: (inout Policy, inout AllowedSigners) throws(SFGitError) -> Void) throws(SFGitError) -> TrustChangeReport {
+        let store = try self.store(named: name)
+        let me = try identity.requirePrincipal()
+        let signer = try self.signer()
+        do {
+            let repository = try store.openRepository()
+            guard let verified = try repository.reference(Store.verifiedRef) else {
+                throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
+            }
+            var (policy, signers) = try trustFiles(repository, verified: try repository.reference(Store.outboxRef) ?? verified)
+            guard policy.roles(of: me).contains(.admin) else {
+                throw SFGitError(.usage, "\(me) is not an admin of store \(store.name): only admins change its trust files")
+            }
+            try edit(&policy, &signers)
+            let commit = try Outbox(repository: repository).append([
+                .upsert(path: ".sfgit/policy.yaml", id: try repository.writeBlob(Array(policy.render().utf8))),
+                .upsert(path: ".sfgit/allowed_signers", id: try repository.writeBlob(Array(signers.render().utf8))),
+            ], message: "sfgit: \(message)\n", principal: me, signer: signer, verified: verified)
+            return TrustChangeReport(store: store.name, commit: commit.hex, state: "committed_local", principal: principal)
+        } catch let error as SFGitError {
+            throw error
+        } catch {
+            throw SFGitError(.internalError, "\(error)")
+        }
+    }
+
+    /// The policy and allowed_signers of a commit's tree.
+    private func trustFiles(_ repository: Repository, verified commit: ObjectID) throws -> (Policy, AllowedSigners) {
+        let tree = try repository.commit(commit).treeID
+        guard let policyEntry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree),
+              let signersEntry = try repository.entry(at: ".sfgit/allowed_signers", inTree: tree) else {
+            throw SFGitError(.internalError, "commit \(commit.short()) has no trust files")
+        }
+        return (try Policy.parse(try repository.blob(policyEntry.id)), try AllowedSigners.parse(try repository.blob(signersEntry.id)))
+    }
+
+    /// A store name from a remote URL: its last path component without `.git`.
+    static func defaultStoreName(_ remote: String) -> String {
+        var last = remote.split(whereSeparator: { $0 == "/" || $0 == ":" }).last.map(String.init) ?? "default"
+        if last.hasSuffix(".git") { last.removeLast(4) }
+        let cleaned = String(last.lowercased().map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "-" })
+        return StoreConfig.isValidName(cleaned) ? cleaned : "default"
+    }
+
+    /// The README `init` writes into a new store, for people who find the repository.
+    static func storeReadme(principal: String) -> String {
+        """
+        # An sfgit memory store
+
+        This repository holds memories shared by AI-agent instances through
+        [sfgit](https://github.com/sfgit/sfgit): lessons, anti-patterns, contract findings,
+        benchmark results and circuit-breaker events, one small YAML file each under
+        `memories/<kind>/<yyyy>/<mm>/<ULID>.yaml`.
+
+        - Every commit must be signed by a key listed in `.sfgit/allowed_signers`, as the parent
+          commit lists it; `.sfgit/policy.yaml` says who may write, review and administer.
+          Hosts verify every commit before they index anything.
+        - Files are append-only: correct a memory with a new one that `supersedes` it, withdraw
+          one with a `retraction`.
+        - Run `sfgit check` and `sfgit verify` as this repository's CI on every pull request.
+
+        Created by \(principal).
+
+        """
+    }
+}

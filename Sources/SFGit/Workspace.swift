@@ -1,0 +1,144 @@
+import Foundation
+import SFGitIndex
+import SFGitMemory
+import SFGitRepository
+import SFGitTrust
+
+/// A home with its configuration and identity: the entry point of every store workflow
+/// (`init`, `clone`, `remember`, `sync`, `recall`, `status`, `trust`, `reindex`).
+public struct Workspace: Sendable {
+    /// `SFGIT_HOME`.
+    public let home: Home
+    /// `config.yaml` as read.
+    public var config: Config
+    /// The identity: config, then environment, then flags.
+    public var identity: Identity
+    /// Where network steps run.
+    public var transport: RemoteTransport
+    /// The environment (credentials for HTTP remotes).
+    public var environment: [String: String]
+
+    /// Opens a home: reads `config.yaml` and applies the environment's and the flags' identity.
+    public init(home: Home, identityOverrides: Identity = Identity(), transport: RemoteTransport = .inProcess,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(SFGitError) {
+        self.home = home
+        self.config = try home.loadConfig()
+        self.identity = config.identity.overridden(by: Identity.fromEnvironment(environment)).overridden(by: identityOverrides)
+        self.transport = transport
+        self.environment = environment
+    }
+
+    /// The stores a command acts on: the named one, or all of them.
+    public func stores(named name: String?) throws(SFGitError) -> [Store] {
+        if let name {
+            guard let entry = config.stores.first(where: { $0.name == name }) else {
+                let known = config.stores.map(\.name).joined(separator: ", ")
+                throw SFGitError(.notFound, "no store named '\(name)' in \(home.configPath)" + (known.isEmpty ? "" : " (stores: \(known))"))
+            }
+            return [Store(config: entry, home: home)]
+        }
+        return config.stores.map { Store(config: $0, home: home) }
+    }
+
+    /// The one store a write goes to: the named one, or the only one.
+    public func store(named name: String?) throws(SFGitError) -> Store {
+        let all = try stores(named: name)
+        guard let first = all.first else {
+            throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
+        }
+        guard all.count == 1 else {
+            throw SFGitError(.usage, "several stores (\(all.map(\.name).joined(separator: ", "))): choose one with --store NAME")
+        }
+        return first
+    }
+
+    /// The signer for this identity's key.
+    func signer() throws(SFGitError) -> any CommitSigner {
+        let path = try identity.requireKey()
+        do { return try SigningKey.load(path) } catch {
+            throw SFGitError(.usage, "cannot use the signing key \(path): \(error.message)")
+        }
+    }
+
+    /// The credentials of a store's remote: its SSH key, else the signing key; HTTP from the
+    /// environment or git's credential helpers.
+    func remoteRequest(_ operation: RemoteRequest.Operation, _ store: Store, refspecs: [String]) -> (RemoteRequest, password: String?) {
+        var sshKey = environment["SFGIT_SSH_KEY"] ?? store.config.sshKey
+        if sshKey == nil, let key = identity.key, !key.hasSuffix(".pub") { sshKey = key }
+        var user = environment["SFGIT_HTTP_USERNAME"]
+        var password = environment[httpPasswordVariable]
+        let remote = store.config.remote
+        if (remote.hasPrefix("http://") || remote.hasPrefix("https://")), user == nil || password == nil,
+           let helper = CredentialHelper.fill(url: remote, environment: environment) {
+            user = user ?? helper.username
+            password = password ?? helper.password
+        }
+        let request = RemoteRequest(operation: operation, repository: store.repositoryPath, url: remote, refspecs: refspecs,
+                                    sshKeyPath: sshKey, httpUsername: user)
+        return (request, password)
+    }
+
+    /// Runs one network step for a store.
+    func runRemote(_ operation: RemoteRequest.Operation, _ store: Store, refspecs: [String], timeout: Double) -> RemoteResponse {
+        let (request, password) = remoteRequest(operation, store, refspecs: refspecs)
+        return transport.run(request, timeout: timeout, httpPassword: password)
+    }
+}
+
+/// git's credential helpers (`git credential fill`), for HTTP remotes: the only place sfgit
+/// reads the user's git configuration, and never for trust.
+enum CredentialHelper {
+    static func fill(url: String, environment: [String: String]) -> (username: String, password: String)? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return nil }
+        if let user = components.user, let password = components.password { return (user, password) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "credential", "fill"]
+        var env = environment
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        env["GIT_ASKPASS"] = "/bin/false"
+        env["SSH_ASKPASS"] = "/bin/false"
+        process.environment = env
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        var query = "protocol=\(scheme)\nhost=\(host)\(components.port.map { ":\($0)" } ?? "")\npath=\(components.path.drop { $0 == "/" })\n"
+        if let user = components.user { query += "username=\(user)\n" }
+        input.fileHandleForWriting.write(Data((query + "\n").utf8))
+        try? input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        var values: [String: String] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        guard let user = values["username"], let password = values["password"] else { return nil }
+        return (user, password)
+    }
+}
+
+/// Durations and dates on the command line: `30d`, `12h`, `2w`, `90m`, `2026-05-01`, or a full
+/// ISO 8601 UTC timestamp.
+public enum TimeSpec {
+    /// Seconds since the epoch `text` names; durations count back from (`past`) or forward from `now`.
+    public static func parse(_ text: String, now: Double, past: Bool) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
+        if let unit = text.last, let scale = units[unit], let count = Double(text.dropLast()), count >= 0 {
+            return past ? now - count * scale : now + count * scale
+        }
+        if let timestamp = Timestamp(text) { return timestamp.secondsSinceEpoch }
+        if let timestamp = Timestamp(text + "T00:00:00Z") { return timestamp.secondsSinceEpoch }
+        return nil
+    }
+
+    /// A duration in seconds (`120s`, `2m`, `0`).
+    public static func seconds(_ text: String) -> Double? {
+        if let plain = Double(text) { return plain >= 0 ? plain : nil }
+        guard let value = parse(text, now: 0, past: false), value >= 0 else { return nil }
+        return value
+    }
+}

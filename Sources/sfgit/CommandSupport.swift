@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import SFGit
+
+/// `--store NAME`.
+struct StoreOption: ParsableArguments {
+    @Option(name: .long, help: "The store to act on (default: all stores for reads, the only store for writes).")
+    var store: String?
+}
+
+/// `--author`, `--host`, `--key`: override config.yaml and SFGIT_AUTHOR/SFGIT_HOST/SFGIT_SIGNING_KEY.
+struct IdentityOptions: ParsableArguments {
+    @Option(help: "The author half of this host's principal (author@host).")
+    var author: String?
+
+    @Option(help: "The host half of this host's principal.")
+    var host: String?
+
+    @Option(help: "The SSH private key that signs (ed25519 or ECDSA; a .pub of an ssh-agent key).")
+    var key: String?
+
+    var identity: Identity { Identity(author: author, host: host, key: key) }
+}
+
+/// What a command produced: its JSON `data`, exit status, warnings and (for failures) message.
+struct Outcome<Payload: Encodable> {
+    var data: Payload
+    var exit: ExitStatus = .ok
+    var warnings: [(code: String, message: String)] = []
+    var message: String?
+}
+
+/// The path of this executable, re-run as the child of each network step.
+let executablePath: String = {
+    if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
+    return Bundle.main.executablePath ?? CommandLine.arguments[0]
+}()
+
+/// Opens the home with this identity; network steps run in a child killed at the deadline.
+func openWorkspace(_ identity: Identity = Identity()) throws(SFGitError) -> Workspace {
+    try Workspace(home: Home.fromEnvironment(), identityOverrides: identity, transport: .childProcess(executable: executablePath))
+}
+
+/// Runs a command body and renders its outcome: one JSON envelope with `--json`, else text on
+/// stdout and diagnostics on stderr; then exits with the outcome's status.
+func perform<Payload: Encodable>(
+    _ command: String, _ output: OutputOptions, quiet: Bool = false,
+    _ body: () throws(SFGitError) -> Outcome<Payload>, text: (Payload) -> Void
+) throws {
+    let outcome: Outcome<Payload>
+    do {
+        outcome = try body()
+    } catch {
+        if output.json {
+            Envelope<Payload>(command: command, exit: error.status, data: nil, errorMessage: error.message).print()
+        } else {
+            printError("sfgit \(command): \(error.message)")
+        }
+        throw ExitCode(error.status.rawValue)
+    }
+    if output.json {
+        Envelope(command: command, exit: outcome.exit, warnings: outcome.warnings.map { .init(code: $0.code, message: $0.message) },
+                 data: outcome.data, errorMessage: outcome.message).print()
+    } else {
+        if !quiet || outcome.exit != .ok { text(outcome.data) }
+        for warning in outcome.warnings { printError("warning: \(warning.message)") }
+        if let message = outcome.message, outcome.exit != .ok { printError("sfgit \(command): \(message)") }
+    }
+    if outcome.exit != .ok { throw ExitCode(outcome.exit.rawValue) }
+}
+
+/// Parses `120s`, `2m`, `0` for --timeout and --wait.
+func seconds(_ text: String, _ flag: String) throws -> Double {
+    guard let value = TimeSpec.seconds(text) else { throw ValidationError("\(flag) '\(text)' is not a duration (120s, 2m, 0)") }
+    return value
+}

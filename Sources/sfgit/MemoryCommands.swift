@@ -1,0 +1,233 @@
+import ArgumentParser
+import Foundation
+import SFGit
+
+
+/// `sfgit remember`.
+struct RememberCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remember",
+        abstract: "Write one memory: validated, signed, committed to the local outbox, indexed; prints its id.")
+
+    @Argument(help: "The kind: learning, anti-pattern, contract, benchmark, circuit-breaker, note (or a new kind name).")
+    var kind: String
+
+    @Option(help: "The one-line title.")
+    var title: String
+
+    @Option(help: "The body text (Markdown).")
+    var body: String?
+
+    @Option(name: .customLong("body-file"), help: "Read the body from a file ('-' for stdin).")
+    var bodyFile: String?
+
+    @Option(name: .customLong("tag"), help: "A tag (repeatable).")
+    var tags: [String] = []
+
+    @Option(name: .customLong("field"), help: "A body field key=value (repeatable): instead, subject, metric, value, unit, samples, state, resets_at, or a new one.")
+    var fields: [String] = []
+
+    @Option(help: "When it stops being served: a duration (30d) or a date (2026-12-31).")
+    var expires: String?
+
+    @Option(name: .customLong("supersedes"), help: "An id this memory replaces (repeatable).")
+    var supersedes: [String] = []
+
+    @Option(help: "The agent instance on this host.")
+    var instance: String?
+
+    @Option(help: "The product and version writing (sf/3.2.0).")
+    var agent: String?
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var identity: IdentityOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if body != nil && bodyFile != nil { throw ValidationError("--body and --body-file exclude each other") }
+        for field in fields where !field.contains("=") { throw ValidationError("--field '\(field)' is not key=value") }
+    }
+
+    func run() throws {
+        var draft = MemoryDraft(kind: kind, title: title, body: body)
+        if let bodyFile {
+            let data = bodyFile == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: bodyFile)
+            guard let data, let text = String(data: data, encoding: .utf8) else { throw ValidationError("cannot read --body-file \(bodyFile) as UTF-8 text") }
+            draft.body = text
+        }
+        draft.tags = tags
+        draft.fields = fields.map { field in
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), String(parts[1]))
+        }
+        draft.expires = expires
+        draft.supersedes = supersedes
+        var overrides = identity.identity
+        overrides.instance = instance
+        overrides.agent = agent
+        try perform("remember", output, { () throws(SFGitError) in
+            let report = try openWorkspace(overrides).remember(draft, store: storeOption.store)
+            return Outcome(data: report, warnings: report.warnings.map { ("REMEMBER", $0) })
+        }, text: { report in printOut(report.id) })
+    }
+}
+
+/// `sfgit retract`.
+struct RetractCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retract", abstract: "Withdraw a memory with a retraction memory naming it.")
+
+    @Argument(help: "The memory's id (or an unambiguous prefix).")
+    var id: String
+
+    @Option(help: "Why it is withdrawn.")
+    var reason: String
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var identity: IdentityOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try perform("retract", output, { () throws(SFGitError) in
+            let report = try openWorkspace(identity.identity).retract(id, reason: reason, store: storeOption.store)
+            return Outcome(data: report, warnings: report.warnings.map { ("RETRACT", $0) })
+        }, text: { report in printOut(report.id) })
+    }
+}
+
+/// `sfgit recall`.
+struct RecallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recall",
+        abstract: "Ranked answers from the local cache, with provenance and trust on every item (offline).")
+
+    @Argument(help: "What to look for (no query: newest first).")
+    var query: [String] = []
+
+    @Option(name: .customLong("kind"), help: "Only this kind (repeatable).")
+    var kinds: [String] = []
+
+    @Option(name: .customLong("tag"), help: "Only memories with this tag (repeatable).")
+    var tags: [String] = []
+
+    @Option(name: .customLong("author"), help: "Only this author or principal (repeatable).")
+    var authors: [String] = []
+
+    @Option(help: "Only memories from this host.")
+    var host: String?
+
+    @Option(help: "Only memories recorded since a duration ago (7d) or a date.")
+    var since: String?
+
+    @Option(help: "At most this many answers.")
+    var limit: Int = 10
+
+    @Flag(name: .customLong("include-stale"), help: "Include expired memories.")
+    var includeStale = false
+
+    @Flag(name: .customLong("include-superseded"), help: "Include superseded and retracted memories.")
+    var includeSuperseded = false
+
+    @Flag(name: .customLong("include-untrusted"), help: "Include memories held back by the store's rate limits (deferred).")
+    var includeUntrusted = false
+
+    @Flag(help: "Show how each score was made.")
+    var explain = false
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        let now = Date().timeIntervalSince1970
+        var request = RecallQuery(text: query.isEmpty ? nil : query.joined(separator: " "), now: now)
+        request.kinds = kinds
+        request.tags = tags
+        request.authors = authors
+        request.host = host
+        if let since {
+            guard let start = TimeSpec.parse(since, now: now, past: true) else {
+                throw ValidationError("--since '\(since)' is neither a duration (7d) nor a date (2026-05-01)")
+            }
+            request.since = start
+        }
+        request.limit = limit
+        request.includeStale = includeStale
+        request.includeSuperseded = includeSuperseded
+        request.includeDeferred = includeUntrusted
+        try perform("recall", output, { () throws(SFGitError) in
+            Outcome(data: try openWorkspace().recall(request, store: storeOption.store))
+        }, text: { items in
+            if items.isEmpty { printOut("no memories match") }
+            for (position, item) in items.enumerated() { MemoryText.print(item, position: position + 1, explain: explain) }
+        })
+    }
+}
+
+/// `sfgit show`.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "One memory by id or unambiguous prefix: fields, provenance, links.")
+
+    @Argument(help: "The id or an unambiguous prefix.")
+    var id: String
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try perform("show", output, { () throws(SFGitError) in
+            Outcome(data: try openWorkspace().show(id, store: storeOption.store))
+        }, text: { item in MemoryText.print(item, position: nil, explain: false, full: true) })
+    }
+}
+
+/// Memories as text: a provenance line, then every line of the memory quoted with `> ` so that
+/// no reader (human or agent) takes it for instructions.
+enum MemoryText {
+    static func print(_ item: RecallItem, position: Int?, explain: Bool, full: Bool = false) {
+        let number = position.map { "\($0). " } ?? ""
+        var flags: [String] = []
+        if item.stale { flags.append("STALE") }
+        if !item.supersededBy.isEmpty { flags.append("SUPERSEDED by \(item.supersededBy.joined(separator: ", "))") }
+        if item.retracted { flags.append("RETRACTED") }
+        if item.deferred { flags.append("DEFERRED (over quota)") }
+        let store = item.store.map { " · store \($0)" } ?? ""
+        printOut("\(number)\(item.kind) \(item.id) · \(item.tier.rawValue) · signed by \(item.signer) (\(item.key)) · recorded \(item.recordedAt)\(store)"
+                 + (flags.isEmpty ? "" : " · " + flags.joined(separator: " · ")))
+        if full {
+            printOut("   path \(item.path) · commit \(item.commit)" + (item.instance.map { " · instance \($0)" } ?? "") + (item.agent.map { " · agent \($0)" } ?? ""))
+            if !item.supersedes.isEmpty { printOut("   supersedes \(item.supersedes.joined(separator: ", "))") }
+            if let expires = item.expiresAt { printOut("   expires \(expires)") }
+        }
+        if explain {
+            let e = item.explanation
+            let bm25 = e.bm25.map { String(format: ", bm25 %.3f", $0) } ?? ""
+            printOut(String(format: "   score %.4f = 0.7 × relevance %.3f + 0.3 × recency %.3f (half-life %.0f d%@)", item.score, e.relevance, e.recency, e.halfLifeDays, bm25))
+        }
+        var lines = ["title: \(item.title)"]
+        if !item.tags.isEmpty { lines.append("tags: \(item.tags.joined(separator: ", "))") }
+        if !item.body.isEmpty { lines += item.body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+        if case .object(let pairs) = item.fields {
+            for (key, value) in pairs { lines.append("\(key): \(value.displayText)") }
+        }
+        while lines.last == "" { lines.removeLast() }
+        for line in lines { printOut("   > \(line)") }
+    }
+}
+
+extension JSONValue {
+    /// A field value as one line of text.
+    var displayText: String {
+        switch self {
+        case .string(let text): return text
+        default:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import SFGit
+
+/// `sfgit _remote`: one fetch or push, read as JSON from stdin, answered as JSON on stdout. The
+/// parent sync runs it as a child process and kills it at `--timeout`.
+struct RemoteStepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_remote", abstract: "Internal: one network step for sync (JSON on stdin and stdout).", shouldDisplay: false)
+
+    func run() throws {
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let response: RemoteResponse
+        if let request = try? JSONDecoder().decode(RemoteRequest.self, from: input) {
+            response = RemoteStep.perform(request)
+        } else {
+            response = RemoteResponse(failure: "the network step received no valid request")
+        }
+        FileHandle.standardOutput.write((try? JSONEncoder().encode(response)) ?? Data())
+    }
+}

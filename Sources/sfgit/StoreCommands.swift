@@ -1,0 +1,210 @@
+import ArgumentParser
+import Foundation
+import SFGit
+
+/// `sfgit init`: the introduction commit of a new store.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a store on an empty remote: the signed introduction commit others pin to.")
+
+    @Option(help: "The shared repository's URL (an empty bare repository).")
+    var remote: String
+
+    @Option(help: "The local name of the store (default: the remote's last path component).")
+    var store: String?
+
+    @Option(help: "The shared branch.")
+    var branch: String = "main"
+
+    @Option(help: "Deadline of each network step (120s, 2m).")
+    var timeout: String = "120s"
+
+    @OptionGroup var identity: IdentityOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let deadline = try seconds(timeout, "--timeout")
+        try perform("init", output, { () throws(SFGitError) in
+            Outcome(data: try openWorkspace(identity.identity).initStore(remote: remote, name: store, branch: branch, timeout: deadline))
+        }, text: { report in
+            printOut("Created store \(report.store) on \(report.remote).")
+            printOut("introduction: \(report.introduction.commit)")
+            printOut("signer:       \(report.introduction.signer)")
+            printOut("Others join with:")
+            printOut("  sfgit clone \(report.remote) --introduction \(report.introduction.commit) --signer \(report.introduction.signer)")
+        })
+    }
+}
+
+/// `sfgit clone`: join a store pinned to its introduction.
+struct CloneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clone",
+        abstract: "Join a store: register it pinned to its introduction and run the first sync.")
+
+    @Argument(help: "The shared repository's URL.")
+    var url: String
+
+    @Option(help: "The store's introduction commit (given out of band).")
+    var introduction: String
+
+    @Option(help: "The SHA256: fingerprint of the key that signed the introduction.")
+    var signer: String
+
+    @Option(help: "The local name of the store (default: the remote's last path component).")
+    var store: String?
+
+    @Option(help: "Deadline of each network step (120s, 2m).")
+    var timeout: String = "120s"
+
+    @OptionGroup var identity: IdentityOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        var options = SyncOptions()
+        options.timeout = try seconds(timeout, "--timeout")
+        try perform("clone", output, { () throws(SFGitError) in
+            let report = try openWorkspace(identity.identity).cloneStore(remote: url, introduction: introduction, signer: signer, name: store, options: options)
+            return Outcome(data: report, exit: report.sync.status, warnings: report.sync.warnings.map { ($0.code, $0.message) },
+                           message: report.sync.blocked?.reason ?? report.sync.warnings.first?.message)
+        }, text: { report in
+            printOut("Joined store \(report.store) (\(report.remote)).")
+            SyncCommand.printText(report.sync)
+        })
+    }
+}
+
+/// `sfgit sync`: fetch, verify, index, publish the outbox.
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Fetch, verify every new commit, index, and publish this host's pending memories.",
+        discussion: """
+            Exit 0 done; 3 DEGRADED (a remote step failed: local phases done, writes kept); 4 BUSY \
+            (another sync holds the lock); 5 UNTRUSTED (fetched history refused, not indexed); 6 \
+            CONFLICT (needs a human; the outbox is kept or parked, never lost).
+            """)
+
+    @Flag(help: "Sync every store (the default without --store).")
+    var all = false
+
+    @Flag(name: .customLong("no-push"), help: "Do not publish the outbox.")
+    var noPush = false
+
+    @Flag(help: "Touch no network: index and replay locally.")
+    var offline = false
+
+    @Option(help: "Deadline of each network step (120s, 2m).")
+    var timeout: String = "120s"
+
+    @Option(help: "How long to wait for another sync of the same store (0: exit BUSY at once).")
+    var wait: String = "0s"
+
+    @Flag(help: "Print nothing on success (for cron).")
+    var quiet = false
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if all && storeOption.store != nil { throw ValidationError("--all and --store exclude each other") }
+    }
+
+    func run() throws {
+        var options = SyncOptions()
+        options.noPush = noPush
+        options.offline = offline
+        options.timeout = try seconds(timeout, "--timeout")
+        options.wait = try seconds(wait, "--wait")
+        try perform("sync", output, quiet: quiet, { () throws(SFGitError) in
+            let reports = try openWorkspace().sync(store: storeOption.store, options: options)
+            let exit = combinedStatus(reports)
+            let warnings = reports.flatMap { report in report.warnings.map { ($0.code, "\(report.store): \($0.message)") } }
+            let message = reports.compactMap { report in report.blocked.map { "\(report.store): \($0.reason)" } }.first
+                ?? (exit == .busy ? "another sync holds the lock" : warnings.first?.1)
+            return Outcome(data: SyncData(stores: reports), exit: exit, warnings: warnings, message: message)
+        }, text: { data in data.stores.forEach(Self.printText) })
+    }
+
+    /// One store's sync as a line of text.
+    static func printText(_ report: StoreSyncReport) {
+        var parts = ["\(report.store): \(report.result)"]
+        if let tip = report.verifiedTip { parts.append("verified \(tip.prefix(12))") }
+        let indexed = report.indexed
+        if indexed.added + indexed.removed + indexed.quarantined > 0 {
+            parts.append("indexed +\(indexed.added)" + (indexed.quarantined > 0 ? " (\(indexed.quarantined) quarantined)" : ""))
+        }
+        if report.pushed > 0 { parts.append("pushed \(report.pushed)") }
+        if report.pending > 0 { parts.append("\(report.pending) pending") }
+        printOut(parts.joined(separator: ", "))
+        if let blocked = report.blocked { printOut("  BLOCKED at \(blocked.commit.prefix(12)): \(blocked.reason)") }
+    }
+}
+
+/// `sync`'s JSON data.
+struct SyncData: Encodable {
+    var stores: [StoreSyncReport]
+}
+
+/// `sfgit status`.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Per store: verified tip, remote tip seen, pending outbox, last fetch, blocked and quarantined items.")
+
+    @Flag(help: "Print nothing unless a store needs attention.")
+    var quiet = false
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try perform("status", output, { () throws(SFGitError) in
+            let stores = try openWorkspace().status(store: storeOption.store)
+            return Outcome(data: StatusData(stores: stores))
+        }, text: { data in
+            for store in data.stores where !quiet || store.needsAttention {
+                printOut("\(store.store) (\(store.remote))")
+                printOut("  verified tip:  \(store.verifiedTip ?? "none")")
+                printOut("  remote tip:    \(store.remoteTip ?? "unknown")")
+                printOut("  cache commit:  \(store.cacheCommit ?? "none")")
+                printOut("  pending:       \(store.pending) outbox commit\(store.pending == 1 ? "" : "s")")
+                printOut("  last fetch:    \(store.lastFetchAt ?? "never")\(store.lastFetchError.map { " FAILED: \($0)" } ?? " ok")")
+                if let error = store.lastPushError { printOut("  last push:     FAILED: \(error)") }
+                if let blocked = store.blocked { printOut("  BLOCKED:       \(blocked.commit.prefix(12)): \(blocked.reason)") }
+                for parked in store.parked { printOut("  parked:        \(parked) (needs a human)") }
+                let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                let tiers = store.counts.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                printOut("  memories:      \(kinds.isEmpty ? "none" : kinds)")
+                if !tiers.isEmpty { printOut("  tiers:         \(tiers)\(store.counts.deferred > 0 ? ", deferred \(store.counts.deferred)" : "")") }
+                for file in store.quarantined { printOut("  quarantined:   \(file.path) (\(file.reason)): \(file.detail)") }
+            }
+        })
+    }
+}
+
+/// `status`'s JSON data.
+struct StatusData: Encodable {
+    var stores: [StoreStatus]
+}
+
+/// `sfgit reindex`.
+struct ReindexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reindex", abstract: "Rebuild the cache from the verified tip (the cache is disposable).")
+
+    @OptionGroup var storeOption: StoreOption
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try perform("reindex", output, { () throws(SFGitError) in
+            Outcome(data: StatusData(stores: try openWorkspace().reindex(store: storeOption.store)))
+        }, text: { data in
+            for store in data.stores {
+                let total = store.counts.byKind.values.reduce(0, +)
+                printOut("\(store.store): reindexed \(total) memories at \(store.cacheCommit?.prefix(12) ?? "nothing")")
+            }
+        })
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import SFGit
+
+/// `sfgit trust list|add|remove`: signed changes to a store's trust files.
+struct TrustCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trust",
+        abstract: "List, add or remove the principals and keys a store trusts (admin commits, published by the next sync).",
+        subcommands: [List.self, Add.self, Remove.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The principals, their roles and keys.")
+        @OptionGroup var storeOption: StoreOption
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try perform("trust list", output, { () throws(SFGitError) in
+                Outcome(data: try openWorkspace().trustList(store: storeOption.store))
+            }, text: { entries in
+                for entry in entries {
+                    printOut("\(entry.principal)  [\(entry.roles.joined(separator: ", "))]\(entry.pending ? "  (pending sync)" : "")")
+                    for key in entry.keys { printOut("    \(key)") }
+                }
+            })
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Authorize a principal's key with a role.")
+        @Argument(help: "The principal, author@host.") var principal: String
+        @Argument(help: "Its public key file (KEY.pub).") var key: String
+        @Option(name: .customLong("role"), help: "write, review or admin (repeatable).") var roles: [String] = []
+        @OptionGroup var storeOption: StoreOption
+        @OptionGroup var identity: IdentityOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if roles.isEmpty { throw ValidationError("give at least one --role (write, review or admin)") }
+            for role in roles where Role(rawValue: role) == nil { throw ValidationError("--role '\(role)' is not write, review or admin") }
+        }
+
+        func run() throws {
+            let set = Set(roles.compactMap(Role.init(rawValue:)))
+            try perform("trust add", output, { () throws(SFGitError) in
+                Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, store: storeOption.store))
+            }, text: { report in printOut("\(report.principal) added in the outbox of \(report.store) (commit \(report.commit.prefix(12))); sfgit sync publishes it") })
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a principal and its keys.")
+        @Argument(help: "The principal, author@host.") var principal: String
+        @OptionGroup var storeOption: StoreOption
+        @OptionGroup var identity: IdentityOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try perform("trust remove", output, { () throws(SFGitError) in
+                Outcome(data: try openWorkspace(identity.identity).trustRemove(principal: principal, store: storeOption.store))
+            }, text: { report in printOut("\(report.principal) removed in the outbox of \(report.store) (commit \(report.commit.prefix(12))); sfgit sync publishes it") })
+        }
+    }
+}
