@@ -149,7 +149,7 @@ extension Workspace {
     }
 
     /// Adds a principal's key with roles, as a signed admin commit in the outbox.
-    public func trustAdd(principal: String, publicKeyPath: String, roles: Set<Role>, store name: String?) throws(SFGitError) -> TrustChangeReport {
+    public func trustAdd(principal: String, publicKeyPath: String, roles: Set<Role>, quotaPerDay: Int? = nil, store name: String?) throws(SFGitError) -> TrustChangeReport {
         guard Principal.isValid(principal) else { throw SFGitError(.usage, "'\(principal)' is not a principal (author@host, lower-case)") }
         guard let text = try? String(contentsOfFile: publicKeyPath, encoding: .utf8) else {
             throw SFGitError(.usage, "cannot read the public key \(publicKeyPath)")
@@ -165,8 +165,9 @@ extension Workspace {
             }
             if let index = policy.principals.firstIndex(where: { $0.name == principal }) {
                 policy.principals[index].roles.formUnion(roles)
+                if let quotaPerDay { policy.principals[index].quotaPerDay = quotaPerDay }
             } else {
-                policy.principals.append(.init(name: principal, roles: roles))
+                policy.principals.append(.init(name: principal, roles: roles, quotaPerDay: quotaPerDay))
             }
             if signers.entry(for: key) == nil {
                 signers.entries.append(.init(principal: principal, key: key, line: signers.entries.count + 1))

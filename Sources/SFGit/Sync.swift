@@ -203,6 +203,7 @@ struct SyncRun {
     private mutating func verifyFetched(_ repository: Repository, _ index: MemoryIndex) throws -> Bool {
         let started = Date()
         let verified = try repository.reference(Store.verifiedRef)
+        report.verifiedTip = verified?.hex
         guard let fetched = try repository.reference(Store.fetchedRef) else {
             state.fetchedTip = nil
             store.saveState(state)

@@ -74,6 +74,26 @@ public enum ProcessRunner {
 
     private static let launchLock = NSLock()
 
+    /// Starts a program without waiting (servers, a sync to kill); its output goes to `log`, or nowhere.
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String?] = [:], log: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : try which(executable))
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        try launchLock.withLock { try process.run() }
+        return process
+    }
+
     /// The absolute path of a program on PATH.
     public static func which(_ name: String) throws -> String {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {

@@ -31,11 +31,13 @@ struct TrustCommand: ParsableCommand {
         @Argument(help: "The principal, author@host.") var principal: String
         @Argument(help: "Its public key file (KEY.pub).") var key: String
         @Option(name: .customLong("role"), help: "write, review or admin (repeatable).") var roles: [String] = []
+        @Option(help: "Memories per day this principal may add (default: the store's quota).") var quota: Int?
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var identity: IdentityOptions
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            if let quota, quota < 1 { throw ValidationError("--quota must be at least 1") }
             if roles.isEmpty { throw ValidationError("give at least one --role (write, review or admin)") }
             for role in roles where Role(rawValue: role) == nil { throw ValidationError("--role '\(role)' is not write, review or admin") }
         }
@@ -43,7 +45,7 @@ struct TrustCommand: ParsableCommand {
         func run() throws {
             let set = Set(roles.compactMap(Role.init(rawValue:)))
             try perform("trust add", output, { () throws(SFGitError) in
-                Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, store: storeOption.store))
+                Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, quotaPerDay: quota, store: storeOption.store))
             }, text: { report in printOut("\(report.principal) added in the outbox of \(report.store) (commit \(report.commit.prefix(12))); sfgit sync publishes it") })
         }
     }
