@@ -26,7 +26,7 @@ public final class Federation: @unchecked Sendable {
     /// The bare remote repository.
     public let remotePath: String
     /// The URL members use (file:// unless changed).
-    public let remoteURL: String
+    public var remoteURL: String
     /// The admin who made the store.
     public private(set) var admin: Member
     /// The other members, by principal.
@@ -88,10 +88,20 @@ public final class Federation: @unchecked Sendable {
         signer = intro["signer"] as! String
     }
 
+    /// Makes a member's identity without adding it to the store.
+    public func newMember(_ principal: String, keyType: String = "ed25519") throws -> Member {
+        var member = try Self.member(principal, in: scratch)
+        if keyType != "ed25519" {
+            member.key = try TestKey.generate(in: scratch.url("keys"), name: principal.replacingOccurrences(of: "@", with: "-") + "-" + keyType, type: keyType)
+        }
+        return member
+    }
+
     /// Adds a member: the admin trusts its key with `roles` and publishes; the member clones.
     @discardableResult
-    public func join(_ principal: String, roles: [String] = ["write"], clone: Bool = true) throws -> Member {
+    public func join(_ principal: String, roles: [String] = ["write"], clone: Bool = true, prepare: (Member) throws -> Void = { _ in }) throws -> Member {
         let member = try Self.member(principal, in: scratch)
+        try prepare(member)
         members[principal] = member
         let added = try run(admin, ["trust", "add", principal, member.key.publicPath] + roles.flatMap { ["--role", $0] })
         guard added.exitCode == 0 else { throw GitCLIError(arguments: ["trust add"], exitCode: added.exitCode, stderr: added.stderr) }

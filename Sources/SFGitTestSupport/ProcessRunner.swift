@@ -74,24 +74,28 @@ public enum ProcessRunner {
 
     private static let launchLock = NSLock()
 
-    /// Starts a program without waiting (servers, a sync to kill); its output goes to `log`, or nowhere.
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String?] = [:], log: String? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : try which(executable))
-        process.arguments = arguments
+    /// Starts a program without waiting (servers, a sync to kill); its output goes to `log`, or
+    /// nowhere. Uses posix_spawn rather than Foundation's Process: Foundation watches a child
+    /// through an inherited socket, and a daemon such as sshd that closes inherited descriptors
+    /// makes Foundation block in waitpid on it, after which no other child is ever reaped.
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String?] = [:], log: String? = nil) throws -> SpawnedProcess {
+        let path = executable.contains("/") ? executable : try which(executable)
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
-            process.standardOutput = handle
-            process.standardError = handle
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        }
-        try launchLock.withLock { try process.run() }
-        return process
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let output = log ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard result == 0 else { throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: path]) }
+        return SpawnedProcess(pid: pid)
     }
 
     /// The absolute path of a program on PATH.
@@ -112,4 +116,42 @@ public enum ProcessRunner {
             if isOut { out = data } else { err = data }
         }
     }
+}
+
+/// A child started with `ProcessRunner.spawn`.
+public final class SpawnedProcess: @unchecked Sendable {
+    /// Its process id.
+    public let pid: pid_t
+    private var reaped = false
+    private let lock = NSLock()
+
+    init(pid: pid_t) { self.pid = pid }
+
+    /// Sends a signal.
+    public func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits for it to end and returns its wait status.
+    @discardableResult
+    public func wait() -> Int32 {
+        lock.lock(); defer { lock.unlock() }
+        guard !reaped else { return 0 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        reaped = true
+        return status
+    }
+
+    /// SIGTERM, then SIGKILL if it is still there after a second; always reaped.
+    public func stop() {
+        signal(SIGTERM)
+        for _ in 0..<100 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { lock.withLock { reaped = true }; return }
+            usleep(10_000)
+        }
+        signal(SIGKILL)
+        wait()
+    }
+
+    deinit { if !reaped { stop() } }
 }

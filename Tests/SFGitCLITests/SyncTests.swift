@@ -204,8 +204,8 @@ struct SyncTests {
             written.insert(try #require(Self.data(result.1)["id"] as? String))
             let sync = try ProcessRunner.spawn(PackagePaths.sfgitBinary, ["sync"], environment: federation.environment(laptop))
             usleep(UInt32.random(in: 0...120_000, using: &generator))
-            kill(sync.processIdentifier, SIGKILL)
-            sync.waitUntilExit()
+            sync.signal(SIGKILL)
+            sync.wait()
         }
         let final = try federation.json(laptop, ["sync"])
         #expect(final.0.exitCode == 0, "\(final.0.stdout)\(final.0.stderr)")

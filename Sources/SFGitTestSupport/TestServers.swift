@@ -1,0 +1,154 @@
+import Foundation
+
+/// A free TCP port on 127.0.0.1 (bound, read, released; the server binds it next).
+public func freeLoopbackPort() throws -> UInt16 {
+    let listener = try LoopbackListener()
+    return listener.port
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts or answers: the kernel completes handshakes
+/// into its backlog, so a client connects and then waits forever — the case `--timeout` exists for.
+public final class LoopbackListener: @unchecked Sendable {
+    /// The socket.
+    public let descriptor: Int32
+    /// Its port.
+    public let port: UInt16
+
+    /// Binds and listens on an ephemeral port.
+    public init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 16) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    deinit { close(descriptor) }
+}
+
+/// A real OpenSSH `sshd` on 127.0.0.1 with its own config, host key and authorized keys,
+/// stopped when released.
+public final class SSHServer: @unchecked Sendable {
+    /// The port it listens on.
+    public let port: UInt16
+    /// Its host key.
+    public let hostKey: TestKey
+    private let process: SpawnedProcess
+    /// Its log.
+    public let logPath: String
+    private let authorizedPath: String
+
+    /// Starts sshd authorizing `authorizedKeys` (public key lines) for the current user.
+    public init(in directory: String, authorizedKeys: [String]) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        hostKey = try TestKey.generate(in: directory, name: "ssh_host_ed25519_key")
+        let authorized = directory + "/authorized_keys"
+        authorizedPath = authorized
+        try (authorizedKeys.joined(separator: "\n") + "\n").write(toFile: authorized, atomically: true, encoding: .utf8)
+        port = try freeLoopbackPort()
+        let config = directory + "/sshd_config"
+        try """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(hostKey.privatePath)
+            AuthorizedKeysFile \(authorized)
+            PidFile \(directory)/sshd.pid
+            StrictModes no
+            UsePAM no
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PermitRootLogin prohibit-password
+            PubkeyAcceptedAlgorithms +ssh-rsa
+            LogLevel VERBOSE
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        // sshd needs its privilege-separation directory.
+        try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        logPath = directory + "/sshd.log"
+        process = try ProcessRunner.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], log: logPath)
+        try waitForPort(port)
+    }
+
+    /// Authorizes one more public key line (sshd reads the file at each login).
+    public func authorize(_ publicKeyLine: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: authorizedPath))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((publicKeyLine + "\n").utf8))
+    }
+
+    /// The `known_hosts` line for this server.
+    public var knownHostsLine: String { "[127.0.0.1]:\(port) \(hostKey.publicKey)\n" }
+
+    deinit {
+        process.stop()
+    }
+}
+
+/// A real smart-HTTP git server: lighttpd running `git http-backend` as CGI on 127.0.0.1, with
+/// basic authentication; stopped when released.
+public final class HTTPGitServer: @unchecked Sendable {
+    /// The port.
+    public let port: UInt16
+    private let process: SpawnedProcess
+
+    /// Serves the repositories under `root` at `http://127.0.0.1:PORT/git/NAME`, requiring `user`/`password`.
+    public init(in directory: String, root: String, user: String, password: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
+        try "\(user):\(password)\n".write(toFile: directory + "/users", atomically: true, encoding: .utf8)
+        let backend = FileManager.default.fileExists(atPath: "/usr/lib/git-core/git-http-backend")
+            ? "/usr/lib/git-core/git-http-backend" : "/usr/libexec/git-core/git-http-backend"
+        let config = directory + "/lighttpd.conf"
+        try """
+            server.modules = ("mod_alias", "mod_cgi", "mod_setenv", "mod_auth", "mod_authn_file")
+            server.document-root = "\(directory)"
+            server.bind = "127.0.0.1"
+            server.port = \(port)
+            server.errorlog = "\(directory)/error.log"
+            alias.url = ("/git" => "\(backend)")
+            $HTTP["url"] =~ "^/git" {
+                cgi.assign = ("" => "")
+                setenv.add-environment = ("GIT_PROJECT_ROOT" => "\(root)", "GIT_HTTP_EXPORT_ALL" => "1")
+            }
+            auth.backend = "plain"
+            auth.backend.plain.userfile = "\(directory)/users"
+            auth.require = ("/git" => ("method" => "basic", "realm" => "git", "require" => "valid-user"))
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        process = try ProcessRunner.spawn("/usr/sbin/lighttpd", ["-D", "-f", config], log: directory + "/lighttpd.log")
+        try waitForPort(port)
+    }
+
+    deinit {
+        process.stop()
+    }
+}
+
+/// Waits (bounded) until something accepts connections on 127.0.0.1:port.
+func waitForPort(_ port: UInt16) throws {
+    for _ in 0..<200 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(descriptor)
+        if connected == 0 { return }
+        usleep(25_000)
+    }
+    throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "nothing listens on 127.0.0.1:\(port)"])
+}

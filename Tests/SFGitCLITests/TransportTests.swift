@@ -1,0 +1,135 @@
+import Foundation
+import SFGitTestSupport
+import Testing
+
+/// Sync over real servers started on 127.0.0.1 by the test: OpenSSH `sshd` and smart HTTP
+/// (lighttpd + `git http-backend`), plus a listener that accepts and never answers.
+@Suite("transports: ssh, smart HTTP, deadlines", .serialized)
+struct TransportTests {
+    static func stores(_ envelope: [String: Any]) -> [[String: Any]] {
+        (envelope["data"] as? [String: Any])?["stores"] as? [[String: Any]] ?? []
+    }
+
+    /// A federation whose remote is served by sshd; every member's key is authorized and its known_hosts holds the server.
+    static func sshFederation() throws -> (Federation, SSHServer) {
+        let federation = try Federation()
+        let server = try SSHServer(in: federation.scratch.url("sshd"), authorizedKeys: [])
+        federation.remoteURL = "ssh://\(NSUserName())@127.0.0.1:\(server.port)\(federation.remotePath)"
+        try trust(federation.admin, on: server)
+        try federation.initialise()
+        return (federation, server)
+    }
+
+    static func trust(_ member: Federation.Member, on server: SSHServer) throws {
+        try server.authorize(member.key.publicKey)
+        try server.knownHostsLine.write(toFile: member.userHome + "/.ssh/known_hosts", atomically: true, encoding: .utf8)
+    }
+
+    @Test("ssh://: init, clone, remember, push and fetch through a real sshd, with known_hosts checked")
+    func sshRoundTrip() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let laptop = try federation.join("me@laptop") { try Self.trust($0, on: server) }
+        let reader = try federation.join("srv@server") { try Self.trust($0, on: server) }
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "ssh works"]).exitCode == 0)
+        let pushed = try federation.json(laptop, ["sync"])
+        #expect(pushed.0.exitCode == 0, "\(pushed.0.stdout)\(pushed.0.stderr)")
+        #expect(Self.stores(pushed.1).first?["pushed"] as? Int == 1)
+        #expect(try federation.run(reader, ["sync"]).exitCode == 0)
+        #expect((try federation.json(reader, ["recall", "ssh"]).1["data"] as? [Any])?.count == 1)
+    }
+
+    @Test("ssh://: an unknown host key and a changed one are refused with a message that says what to do")
+    func sshHostKeys() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let stranger = try federation.join("me@laptop", clone: false) { try server.authorize($0.key.publicKey) }
+        let unknown = try federation.run(stranger, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer, "--store", "a"])
+        #expect(unknown.exitCode == 3)
+        #expect(unknown.stderr.contains("unknown or has changed"))
+        #expect(unknown.stderr.contains("known_hosts"))
+
+        let impostor = try TestKey.generate(in: federation.scratch.path, name: "impostor_host_key")
+        try "[127.0.0.1]:\(server.port) \(impostor.publicKey)\n".write(toFile: stranger.userHome + "/.ssh/known_hosts", atomically: true, encoding: .utf8)
+        let changed = try federation.run(stranger, ["sync", "--store", "a"])
+        #expect(changed.exitCode == 3)
+        #expect(changed.stderr.contains("unknown or has changed"))
+        #expect(try federation.json(stranger, ["status"]).1["status"] as? String == "ok")
+    }
+
+    @Test("ssh://: an RSA user key fails with a message that says libssh2 cannot sign with it")
+    func sshRSAKey() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let member = try federation.join("me@laptop", clone: false) { try Self.trust($0, on: server) }
+        let rsa = try TestKey.generate(in: federation.scratch.path, name: "rsa_user", type: "rsa", bits: 3072)
+        try server.authorize(rsa.publicKey)
+        let result = try federation.run(member, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer],
+                                        environment: ["SFGIT_SSH_KEY": rsa.privatePath])
+        #expect(result.exitCode == 3)
+        #expect(result.stderr.contains("RSA key"))
+        #expect(result.stderr.contains("ed25519 or ECDSA"))
+    }
+
+    @Test("smart HTTP: credentials from the environment; a wrong password fails; a declining pre-receive hook is caught though libgit2 returns success")
+    func http() throws {
+        let federation = try Federation()
+        let server = try HTTPGitServer(in: federation.scratch.url("http"), root: federation.scratch.path, user: "agent", password: "s3cret")
+        defer { withExtendedLifetime(server) {} }
+        federation.remoteURL = "http://127.0.0.1:\(server.port)/git/remote.git"
+        let credentials: [String: String?] = ["SFGIT_HTTP_USERNAME": "agent", "SFGIT_HTTP_PASSWORD": "s3cret"]
+        let made = try federation.run(federation.admin, ["init", "--remote", federation.remoteURL, "--store", "shared"], environment: credentials)
+        #expect(made.exitCode == 0, "\(made.stdout)\(made.stderr)")
+        let introduction = try federation.remoteTip()
+        let laptop = try federation.newMember("me@laptop")
+        #expect(try federation.run(federation.admin, ["trust", "add", laptop.principal, laptop.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"], environment: credentials).exitCode == 0)
+
+        let refused = try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", introduction, "--signer", federation.admin.key.fingerprint, "--store", "shared"],
+                                         environment: ["SFGIT_HTTP_USERNAME": "agent", "SFGIT_HTTP_PASSWORD": "wrong"])
+        #expect(refused.exitCode == 3)
+        #expect(refused.stderr.contains("refused the user name and password") || refused.stderr.contains("authentication"))
+        #expect(try federation.run(laptop, ["sync"], environment: credentials).exitCode == 0)
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "over http"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"], environment: credentials).exitCode == 0)
+        #expect(try federation.remoteMemoryPaths().count == 1)
+
+        // The server's hook declines: the push "succeeds" for libgit2, the status callback says no.
+        let hook = federation.remotePath + "/hooks/pre-receive"
+        try "#!/bin/sh\necho 'memories are frozen today' >&2\nexit 1\n".write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "refused by the hook"]).exitCode == 0)
+        let declined = try federation.json(laptop, ["sync"], environment: credentials)
+        #expect(declined.0.exitCode == 3)
+        let report = try #require(Self.stores(declined.1).first)
+        #expect(report["pending"] as? Int == 1)
+        #expect((report["warnings"] as? [[String: Any]])?.contains { ($0["message"] as? String)?.contains("pre-receive hook declined") == true } == true)
+        #expect(try federation.remoteMemoryPaths().count == 1)
+    }
+
+    @Test("--timeout bounds a remote that accepts connections and never answers (http and ssh)")
+    func timeout() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let listener = try LoopbackListener()
+        defer { withExtendedLifetime(listener) {} }
+        for url in ["http://127.0.0.1:\(listener.port)/x.git", "ssh://git@127.0.0.1:\(listener.port)/x.git"] {
+            let config = laptop.home + "/config.yaml"
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+                .replacingOccurrences(of: #"remote: .*"#, with: "remote: \(url)", options: .regularExpression)
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            #expect(try federation.run(laptop, ["remember", "note", "--title", "written while the remote hangs"]).exitCode == 0)
+            let started = Date()
+            let result = try federation.json(laptop, ["sync", "--timeout", "2s"])
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(result.0.exitCode == 3)
+            #expect((result.1["warnings"] as? [[String: Any]])?.first?["code"] as? String == "FETCH_TIMEOUT")
+            #expect(elapsed < 20, "sync took \(elapsed) s with --timeout 2s")
+            // The repository is sound after the killed step, and recall still answers.
+            let fsck = try ProcessRunner.run("git", ["--git-dir", laptop.home + "/stores/shared/repo.git", "fsck", "--no-dangling"])
+            #expect(fsck.exitCode == 0)
+            #expect(try federation.run(laptop, ["recall", "hangs"]).exitCode == 0)
+        }
+    }
+}
