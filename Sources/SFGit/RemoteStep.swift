@@ -63,6 +63,9 @@ let httpPasswordVariable = "SFGIT_HTTP_PASSWORD"
 
 /// Performs a network step in this process (what the hidden `sfgit _remote` child runs).
 public enum RemoteStep {
+    /// Ties this process's life to its parent's; false when the parent is already gone.
+    public static func bindToParent() -> Bool { NetworkChildProcess.dieWithParent() }
+
     /// Runs the request to completion, however long it takes.
     public static func perform(_ request: RemoteRequest) -> RemoteResponse {
         let credentials = RemoteCredentials(

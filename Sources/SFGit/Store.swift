@@ -85,8 +85,9 @@ public struct Store: Sendable {
         if let data = try? encoder.encode(state) { try? data.write(to: URL(fileURLWithPath: statePath), options: .atomic) }
     }
 
-    /// Removes lock files a killed libgit2 step left behind under `refs/sfgit/` (only old ones:
-    /// a `remember` running right now holds its lock for milliseconds).
+    /// Removes lock files a killed sync left behind. Called under the sync lock: the refs only a
+    /// sync writes (fetched, verified, quarantine) cannot be locked by anyone alive; the outbox and
+    /// packed-refs may be held by a `remember` for milliseconds, so only old locks of theirs go.
     func removeStaleLocks() {
         let manager = FileManager.default
         let refs = repositoryPath + "/refs/sfgit"
@@ -96,7 +97,10 @@ public struct Store: Sendable {
         }
         let cutoff = Date().addingTimeInterval(-30)
         for path in candidates {
-            guard let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff else { continue }
+            let syncOnly = path.hasSuffix("/fetched.lock") || path.hasSuffix("/verified.lock") || path.contains("/refs/sfgit/quarantine/")
+            if !syncOnly {
+                guard let modified = (try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff else { continue }
+            }
             try? manager.removeItem(atPath: path)
         }
     }

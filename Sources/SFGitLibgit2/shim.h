@@ -25,4 +25,10 @@ static inline int sfgit_opts_set_cache_object_limit(git_object_t type, size_t si
 static inline int sfgit_opts_set_cache_max_size(ssize_t size) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, size);
 }
+#include <sys/prctl.h>
+#include <signal.h>
+/* prctl is variadic too: a network step run in a child process dies with its parent. */
+static inline int sfgit_kill_on_parent_death(void) {
+    return prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
 #endif

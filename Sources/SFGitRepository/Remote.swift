@@ -205,6 +205,17 @@ extension Repository {
     }
 }
 
+/// The process a fetch or push runs in when its caller bounds it with a deadline.
+public enum NetworkChildProcess {
+    /// Makes the kernel kill this process when its parent dies (a sync killed with -9 must not
+    /// leave its network step writing refs on alone); false when the parent is already gone.
+    public static func dieWithParent() -> Bool {
+        let parent = getppid()
+        _ = sfgit_kill_on_parent_death()
+        return getppid() == parent
+    }
+}
+
 /// Calls `body` with a `git_strarray` of `strings` that lives for the duration of the call.
 private func withStringArray<R>(_ strings: [String], _ body: (inout git_strarray) -> R) -> R {
     var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }

@@ -9,6 +9,8 @@ struct RemoteStepCommand: ParsableCommand {
         commandName: "_remote", abstract: "Internal: one network step for sync (JSON on stdin and stdout).", shouldDisplay: false)
 
     func run() throws {
+        // A sync killed with -9 must not leave its network step running on alone.
+        guard RemoteStep.bindToParent() else { return }
         let input = FileHandle.standardInput.readDataToEndOfFile()
         let response: RemoteResponse
         if let request = try? JSONDecoder().decode(RemoteRequest.self, from: input) {

@@ -240,6 +240,19 @@ struct IndexTests {
         _ = kept
     }
 
+    @Test("a cache with tags and links is kept when reopened (SQLite 3.40's quick_check must pass on it)")
+    func reopenKeepsCache() throws {
+        var f = Fixture()
+        let original = f.memory(title: "first", tags: ["provider", "kimi"])
+        let correction = f.memory(title: "second", tags: ["provider"], supersedes: [original.memory.id])
+        let (dir, index) = try makeIndex([original, correction])
+        defer { withExtendedLifetime(dir) {} }
+        let before = try index.snapshot()
+        let reopened = try MemoryIndex(path: index.path)
+        #expect(!reopened.isFresh)
+        #expect(try reopened.snapshot() == before)
+    }
+
     @Test("readers answer while a write transaction is open")
     func readersDuringWrite() throws {
         var f = Fixture()
