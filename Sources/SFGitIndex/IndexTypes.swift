@@ -180,6 +180,36 @@ public struct RecallItem: Sendable, Hashable, Encodable {
         case recordedAt = "recorded_at", expiresAt = "expires_at", supersedes, path, commit, signer, key, tier
         case stale, supersededBy = "superseded_by", retracted, deferred, score, explanation = "explain", store
     }
+
+    /// Optional fields are written as explicit nulls: every item has every key SPEC.md lists.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(title, forKey: .title)
+        try c.encode(body, forKey: .body)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(fields, forKey: .fields)
+        try c.encode(author, forKey: .author)
+        try c.encode(host, forKey: .host)
+        try c.encode(instance, forKey: .instance)
+        try c.encode(agent, forKey: .agent)
+        try c.encode(recordedAt, forKey: .recordedAt)
+        try c.encode(expiresAt, forKey: .expiresAt)
+        try c.encode(supersedes, forKey: .supersedes)
+        try c.encode(path, forKey: .path)
+        try c.encode(commit, forKey: .commit)
+        try c.encode(signer, forKey: .signer)
+        try c.encode(key, forKey: .key)
+        try c.encode(tier, forKey: .tier)
+        try c.encode(stale, forKey: .stale)
+        try c.encode(supersededBy, forKey: .supersededBy)
+        try c.encode(retracted, forKey: .retracted)
+        try c.encode(deferred, forKey: .deferred)
+        try c.encode(score, forKey: .score)
+        try c.encode(explanation, forKey: .explanation)
+        try c.encode(store, forKey: .store)
+    }
 }
 
 /// The result of looking a memory up by id or prefix.

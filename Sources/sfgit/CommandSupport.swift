@@ -64,7 +64,7 @@ func perform<Payload: Encodable>(
     } else {
         if !quiet || outcome.exit != .ok { text(outcome.data) }
         for warning in outcome.warnings { printError("warning: \(warning.message)") }
-        if let message = outcome.message, outcome.exit != .ok { printError("sfgit \(command): \(message)") }
+        if let message = outcome.message, outcome.exit != .ok, !outcome.warnings.contains(where: { $0.message == message }) { printError("sfgit \(command): \(message)") }
     }
     if outcome.exit != .ok { throw ExitCode(outcome.exit.rawValue) }
 }
