@@ -36,6 +36,7 @@ demo: setup
 
 ## bench: release build, then print throughput figures next to their baselines
 bench: setup
+	$(SWIFT) build -c release --product sfgit
 	$(SWIFT) build -c release --product sfgit-bench
 	"$$($(SWIFT) build -c release --show-bin-path)/sfgit-bench"
 

@@ -96,7 +96,7 @@ extension Workspace {
         // The peers' quota counts by their own first-seen clock; refusing here first means this
         // host never writes what they would hold back.
         let quota = policy.quotaPerDay(of: principal)
-        let recent = try index.countFirstSeen(signer: principal, since: now - 86_400)
+        let recent = try index.countRecorded(signer: principal, since: now - 86_400)
         if recent >= quota {
             throw SFGitError(.rateLimited, "\(principal) has written \(recent) memories in the last 24 hours; the store's quota is \(quota) per day")
         }

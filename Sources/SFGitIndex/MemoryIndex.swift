@@ -379,11 +379,13 @@ public final class MemoryIndex: Sendable {
         try pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE path = ?)", arguments: [path]) ?? false }
     }
 
-    /// How many memories signed by `signer` this host first saw after `since` (its own included):
-    /// what `remember`'s local quota counts.
-    public func countFirstSeen(signer: String, since: Double) throws -> Int {
+    /// How many memories signed by `signer` were recorded after `since`: what `remember`'s local
+    /// quota counts for this host's own principal. Its own clock wrote those dates, so they can be
+    /// trusted here (peers count by their first-seen time instead); a fresh clone's view of the
+    /// writer's old history does not count against today's budget.
+    public func countRecorded(signer: String, since: Double) throws -> Int {
         try pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND first_seen > ?", arguments: [signer, since]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND recorded_epoch > ?", arguments: [signer, since]) ?? 0
         }
     }
 

@@ -9,6 +9,7 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("memory-parse", MemoryParseBenchmark.run),
     ("verify", VerifyBenchmark.run),
     ("index", IndexBenchmark.run),
+    ("sync", SyncBenchmark.run),
 ]
 
 let selected = CommandLine.arguments.dropFirst()

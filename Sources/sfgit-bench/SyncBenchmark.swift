@@ -1,0 +1,109 @@
+import Foundation
+import SFGit
+import SFGitMemory
+import SFGitRepository
+import SFGitTestSupport
+import SFGitTrust
+
+/// Sync over file:// with the release `sfgit` binary, next to the git CLI on the same data in the
+/// same run: clone + verify + index, an incremental sync of 100 new memories, a no-op sync, a
+/// push of 100 outbox memories, and `recall` as a whole CLI process. 10,000 memories by default;
+/// `SFGIT_BENCH_LARGE=1` adds the 100,000-memory store.
+enum SyncBenchmark {
+    static let perCommit = 100
+
+    static func run() throws {
+        try measure(memories: 10_000)
+        if ProcessInfo.processInfo.environment["SFGIT_BENCH_LARGE"] != nil {
+            print("")
+            try measure(memories: 100_000)
+        }
+    }
+
+    static func measure(memories count: Int) throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sfgit").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            print("sync: skipped, no sfgit binary next to sfgit-bench (make bench builds it)")
+            return
+        }
+        let scratch = try TemporaryDirectory(prefix: "sfgit-bench-sync")
+        let remote = scratch.url("remote.git")
+        _ = try ProcessRunner.run("git", ["init", "-q", "--bare", "--initial-branch=main", remote])
+        _ = try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", scratch.url("key")])
+        let principal = "bench@box"
+        let environment: [String: String?] = [
+            "SFGIT_HOME": scratch.url("writer"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key"),
+        ]
+        // The store: an introduction by sfgit init, then the memories in signed commits of 100.
+        let start = DispatchTime.now().uptimeNanoseconds
+        let made = try ProcessRunner.run(binary, ["init", "--remote", "file://" + remote, "--store", "bench"], environment: environment)
+        precondition(made.exitCode == 0, made.stderr)
+        let introduction = try ProcessRunner.run("git", ["--git-dir", remote, "rev-parse", "main"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let signer = try SigningKey.load(scratch.url("key"))
+        GitSettings.setFsync(false)
+        let repository = try Repository.open(remote)
+        var tip = try repository.resolveCommit("main")
+        func addCommit(_ offset: Int) throws {
+            var rng = SeededGenerator(seed: UInt64(offset) &+ 7)
+            var updates: [Repository.TreeUpdate] = []
+            for i in offset..<(offset + perCommit) {
+                let memory = SyntheticMemories.memory(index: i, milliseconds: 1_767_225_600_000 + UInt64(i) * 60_000, kind: SyntheticMemories.kinds[i % 6],
+                                                      author: "bench", host: "box", using: &rng)
+                updates.append(.upsert(path: memory.path.description, id: try repository.writeBlob(try MemorySerializer().serialize(memory))))
+            }
+            let tree = try repository.updateTree(try repository.commit(tip).treeID, updates)
+            let author = GitSignature(name: principal, email: principal, time: 1_767_225_600 + Int64(offset))
+            tip = try SignedCommitWriter(repository: repository, signer: signer).commit(tree: tree, parents: [tip], author: author, message: "bench \(offset)\n")
+            try repository.setReference("refs/heads/main", to: tip, message: "bench")
+        }
+        for offset in stride(from: 0, to: count, by: perCommit) { try addCommit(offset) }
+        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"])
+        GitSettings.setFsync(true)
+        print("sync over file://: \(count) memories in \(count / perCommit) signed commits (built in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s)")
+
+        let reader: [String: String?] = ["SFGIT_HOME": scratch.url("reader"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key")]
+        let fingerprint = signer.publicKey.fingerprint
+        let gitClone = try timed { _ = try ProcessRunner.run("git", ["clone", "-q", "--no-checkout", "file://" + remote, scratch.url("git-clone")]) }
+        let clone = try timed {
+            let result = try ProcessRunner.run(binary, ["clone", "file://" + remote, "--introduction", introduction, "--signer", fingerprint, "--store", "bench"], environment: reader)
+            precondition(result.exitCode == 0, result.stdout + result.stderr)
+        }
+        Report.row("clone + verify + index", value: clone, unit: "s", note: String(format: "git clone --no-checkout: %.3f s (%.1f×)", gitClone, clone / gitClone))
+
+        let noop = try best(of: 5) { _ = try ProcessRunner.run(binary, ["sync"], environment: reader) }
+        let lsRemote = try best(of: 5) { _ = try ProcessRunner.run("git", ["ls-remote", "file://" + remote]) }
+        Report.row("no-op sync", value: noop * 1000, unit: "ms", note: String(format: "git ls-remote (one ref advertisement): %.1f ms", lsRemote * 1000))
+
+        try addCommit(count)
+        let gitFetch = try timed { _ = try ProcessRunner.run("git", ["-C", scratch.url("git-clone"), "fetch", "-q", "origin"]) }
+        let incremental = try timed {
+            let result = try ProcessRunner.run(binary, ["sync"], environment: reader)
+            precondition(result.exitCode == 0, result.stdout + result.stderr)
+        }
+        Report.row("incremental sync of +100", value: incremental * 1000, unit: "ms", note: String(format: "git fetch of the same commit: %.1f ms (%.1f×)", gitFetch * 1000, incremental / gitFetch))
+
+        for n in 0..<100 {
+            let result = try ProcessRunner.run(binary, ["remember", "note", "--title", "outbox memory \(n)"], environment: reader)
+            precondition(result.exitCode == 0, result.stderr)
+        }
+        let push = try timed {
+            let result = try ProcessRunner.run(binary, ["sync"], environment: reader)
+            precondition(result.exitCode == 0, result.stdout + result.stderr)
+        }
+        Report.row("sync pushing 100 outbox memories", value: push * 1000, unit: "ms")
+
+        var samples: [Double] = []
+        let queries = ["provider outage", "latency", "kimi-coding/k2p5", "retry budget", "timeout", "gpt-4.1"]
+        for round in 0..<30 {
+            samples.append(try timed { _ = try ProcessRunner.run(binary, ["recall", queries[round % queries.count], "--json"], environment: reader) })
+        }
+        samples.sort()
+        Report.row("recall as a CLI process, p50", value: samples[samples.count / 2] * 1000, unit: "ms", note: String(format: "p99 %.1f ms", samples[samples.count - 1] * 1000))
+    }
+
+    static func timed(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}
