@@ -43,3 +43,15 @@ public struct SFGitError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+/// Runs a workflow's body: an `SFGitError` passes through, anything else (a libgit2 or SQLite
+/// failure) becomes INTERNAL, prefixed with what was being done.
+func workflow<T>(_ context: String? = nil, _ body: () throws -> T) throws(SFGitError) -> T {
+    do {
+        return try body()
+    } catch let error as SFGitError {
+        throw error
+    } catch {
+        throw SFGitError(.internalError, (context.map { "\($0): " } ?? "") + "\(error)")
+    }
+}

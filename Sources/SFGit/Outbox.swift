@@ -103,7 +103,7 @@ struct Outbox {
             try repository.updateReference(Store.outboxRef, to: id, expected: expected, message: message)
             return true
         } catch {
-            if error.isModified || error.code == -4 /* GIT_EEXISTS */ { return false }
+            if error.isModified || error.isExists { return false }
             throw error
         }
     }

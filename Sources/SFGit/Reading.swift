@@ -60,22 +60,16 @@ public struct StoreStatus: Sendable, Codable {
 
 extension Workspace {
     /// Ranked answers from the caches of the chosen stores, merged by score. Reads never touch
-    /// the network or take the sync lock; a missing or corrupt cache is rebuilt from the
-    /// verified tip first (locally, through the verifier).
+    /// the network and never wait for the sync lock; a missing or damaged cache is rebuilt from
+    /// the verified tip first (locally, through the verifier).
     public func recall(_ query: RecallQuery, store name: String?) throws(SFGitError) -> [RecallItem] {
-        let stores = try self.stores(named: name)
         var items: [RecallItem] = []
-        for store in stores {
-            do {
-                let index = try readyIndex(store)
-                for var item in try index.recall(query) {
-                    item.store = store.name
-                    items.append(item)
-                }
-            } catch let error as SFGitError {
-                throw error
-            } catch {
-                throw SFGitError(.internalError, "store \(store.name): \(error)")
+        for store in try stores(named: name) {
+            let answers = try workflow("store \(store.name)") { try reading(store) { try $0.recall(query) } }
+            items += answers.map { item in
+                var item = item
+                item.store = store.name
+                return item
             }
         }
         // Each store already caps per signer; merged, the cap holds across stores too.
@@ -90,19 +84,14 @@ extension Workspace {
     public func show(_ id: String, store name: String?) throws(SFGitError) -> RecallItem {
         var found: [RecallItem] = []
         var candidates: [String] = []
+        let now = Date().timeIntervalSince1970
         for store in try stores(named: name) {
-            do {
-                switch try readyIndex(store).show(id, now: Date().timeIntervalSince1970) {
-                case .found(var item):
-                    item.store = store.name
-                    found.append(item)
-                case .ambiguous(let ids): candidates += ids
-                case .notFound: break
-                }
-            } catch let error as SFGitError {
-                throw error
-            } catch {
-                throw SFGitError(.internalError, "store \(store.name): \(error)")
+            switch try workflow("store \(store.name)", { try reading(store) { try $0.show(id, now: now) } }) {
+            case .found(var item):
+                item.store = store.name
+                found.append(item)
+            case .ambiguous(let ids): candidates += ids
+            case .notFound: break
             }
         }
         if found.count == 1, candidates.isEmpty { return found[0] }
@@ -114,24 +103,22 @@ extension Workspace {
     /// The state of each chosen store.
     public func status(store name: String?) throws(SFGitError) -> [StoreStatus] {
         try stores(named: name).map { (store) throws(SFGitError) in
-            do {
+            try workflow("store \(store.name)") {
                 let repository = try store.openRepository()
-                let index = try store.openIndex()
                 let state = store.loadState()
                 let verified = try repository.reference(Store.verifiedRef)
+                let (cacheCommit, quarantined, counts) = try reading(store) { index in
+                    (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts())
+                }
                 return StoreStatus(
                     store: store.name, remote: store.config.remote, verifiedTip: verified?.hex,
-                    remoteTip: state.fetchedTip, cacheCommit: try index.state(StoreIndexer.indexedCommitKey),
+                    remoteTip: state.fetchedTip, cacheCommit: cacheCommit,
                     pending: try Outbox(repository: repository).pending(verified: verified).count,
                     lastFetchAt: state.lastFetchAt, lastFetchError: state.lastFetchError,
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
-                    quarantined: try index.quarantined().map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
+                    quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
                     parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    counts: try index.counts())
-            } catch let error as SFGitError {
-                throw error
-            } catch {
-                throw SFGitError(.internalError, "store \(store.name): \(error)")
+                    counts: counts)
             }
         }
     }
@@ -142,28 +129,36 @@ extension Workspace {
             guard let lock = try StoreLock.acquire(store.lockPath, wait: wait) else {
                 throw SFGitError(.busy, "a sync holds \(store.lockPath); try again, or pass --wait")
             }
-            do {
-                try withExtendedLifetime(lock) {
-                    try? FileManager.default.removeItem(atPath: store.cachePath)
-                    for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.cachePath + suffix) }
-                    try rebuild(store, try store.openIndex())
-                }
-            } catch let error as SFGitError {
-                throw error
-            } catch {
-                throw SFGitError(.internalError, "store \(store.name): \(error)")
+            try withExtendedLifetime(lock) { () throws(SFGitError) in
+                MemoryIndex.discard(path: store.cachePath)
+                try workflow("store \(store.name)") { try rebuild(store, try store.openIndex()) }
             }
         }
         return try status(store: name)
     }
 
-    /// The store's cache, rebuilt first when it is new (deleted, corrupt, of another version).
+    /// Runs a read on a store's cache. A cache that turns out damaged is discarded, rebuilt from
+    /// the verified tip and read again, once.
+    private func reading<T>(_ store: Store, _ body: (MemoryIndex) throws -> T) throws -> T {
+        do {
+            return try body(try readyIndex(store))
+        } catch {
+            guard MemoryIndex.isCorruption(error) else { throw error }
+            MemoryIndex.discard(path: store.cachePath)
+            return try body(try readyIndex(store))
+        }
+    }
+
+    /// The store's cache, rebuilt first when it reflects no commit (new, deleted, damaged, of
+    /// another version, or recreated by a reader that could not rebuild it). The rebuild takes
+    /// the sync lock only if it is free: a sync holding it rebuilds the cache itself, and a read
+    /// never waits for a sync.
     private func readyIndex(_ store: Store) throws -> MemoryIndex {
         let index = try store.openIndex()
-        if index.isFresh, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD") {
-            if let lock = try StoreLock.acquire(store.lockPath, wait: 30) {
-                try withExtendedLifetime(lock) { try rebuild(store, index) }
-            }
+        let reflectsNothing = try index.isFresh || index.state(StoreIndexer.indexedCommitKey) == nil
+        if reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD"),
+           let lock = try StoreLock.acquire(store.lockPath, wait: 0) {
+            try withExtendedLifetime(lock) { try rebuild(store, index) }
         }
         return index
     }
@@ -172,7 +167,7 @@ extension Workspace {
         let repository = try store.openRepository()
         let verified = try repository.reference(Store.verifiedRef)
         if let verified {
-            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(repository), index: index).update(to: verified)
+            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: index).update(to: verified)
         }
         if let principal = identity.principal {
             try OwnMemories.index(repository, index, verified: verified, principal: principal, key: (try? signer())?.publicKey.fingerprint)

@@ -49,12 +49,8 @@ extension Workspace {
     /// Writes one memory: validated like any file of the store, signed, committed to the outbox
     /// (fsynced) and indexed at tier `self` before returning. Never overwrites anything.
     public func remember(_ draft: MemoryDraft, store name: String?) throws(SFGitError) -> RememberReport {
-        do {
+        return try workflow {
             return try rememberThrowing(draft, store: name)
-        } catch let error as SFGitError {
-            throw error
-        } catch {
-            throw SFGitError(.internalError, "\(error)")
         }
     }
 
@@ -134,49 +130,40 @@ extension Workspace {
 
     /// The memory file a draft becomes, written by the same emitter as every sfgit file.
     private func render(_ draft: MemoryDraft, id: ULID, principal: String, now: Double) throws -> [UInt8] {
-        guard MemoryKind(draft.kind) != nil else {
+        guard let kind = MemoryKind(draft.kind) else {
             throw SFGitError(.usage, "'\(draft.kind)' is not a kind name ([a-z][a-z0-9-]{0,31})")
         }
-        var front: [YAMLField] = [
-            YAMLField(key: "schema", value: .scalar(YAMLScalar(text: "1", kind: .integer))),
-            YAMLField(key: "id", value: .string(id.description)),
-            YAMLField(key: "kind", value: .string(draft.kind)),
-            YAMLField(key: "author", value: .string(identity.author ?? "")),
-            YAMLField(key: "host", value: .string(identity.host ?? "")),
-        ]
-        if let instance = identity.instance { front.append(YAMLField(key: "instance", value: .string(instance))) }
-        if let agent = identity.agent { front.append(YAMLField(key: "agent", value: .string(agent))) }
-        front.append(YAMLField(key: "recorded_at", value: .string(Timestamp(secondsSinceEpoch: Int64(now)).text)))
-        if !draft.tags.isEmpty { front.append(YAMLField(key: "tags", value: .sequence(draft.tags.map { .string($0) }))) }
+        var supersedes: [ULID] = []
+        for text in draft.supersedes {
+            guard let target = ULID(text) else { throw SFGitError(.usage, "--supersedes '\(text)' is not a memory id (a ULID)") }
+            supersedes.append(target)
+        }
+        var expiresAt: Timestamp?
         if let expires = draft.expires {
             guard let at = TimeSpec.parse(expires, now: now, past: false) else {
                 throw SFGitError(.usage, "--expires '\(expires)' is neither a duration (30d, 12h) nor a date (2026-12-31)")
             }
-            front.append(YAMLField(key: "expires_at", value: .string(Timestamp(secondsSinceEpoch: Int64(at)).text)))
+            expiresAt = Timestamp(secondsSinceEpoch: Int64(at))
         }
-        if !draft.supersedes.isEmpty {
-            front.append(YAMLField(key: "supersedes", value: .sequence(draft.supersedes.map { .string($0) })))
-        }
+        let frontMatter = FrontMatter(
+            id: id, kind: kind, author: identity.author ?? "", host: identity.host ?? "", instance: identity.instance, agent: identity.agent,
+            recordedAt: Timestamp(secondsSinceEpoch: Int64(now)), tags: draft.tags, expiresAt: expiresAt, supersedes: supersedes)
+        // The body goes through the parser as YAML text would: `--field value=12.5` is a number
+        // and per-kind fields are checked and typed by the same code that reads every peer's files.
         var body: [YAMLField] = [YAMLField(key: "title", value: .string(draft.title))]
         if let text = draft.body { body.append(YAMLField(key: "body", value: .string(text))) }
         for (key, value) in draft.fields {
             guard !key.isEmpty, key != "title", key != "body", !body.contains(where: { $0.key == key }) else {
                 throw SFGitError(.usage, "--field \(key)=… is empty, repeated or names title/body")
             }
-            // Typed as YAML would type the plain text: `value=12.5` is a number, `state=open` a string.
             body.append(YAMLField(key: key, value: .scalar(YAMLScalar(text: value, kind: YAMLScalar.resolvePlain(value)))))
         }
-        return try YAMLWriter().write(documents: [front, body])
+        return try YAMLWriter().write(documents: [MemorySerializer().frontMatterFields(frontMatter), body])
     }
 
     /// The policy in force for this host's next commit: the outbox's (it may hold a pending trust
     /// change), else the verified tip's.
     func currentPolicy(_ repository: Repository, verified: ObjectID) throws -> Policy {
-        let tip = try repository.reference(Store.outboxRef) ?? verified
-        let tree = try repository.commit(tip).treeID
-        guard let entry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree) else {
-            throw SFGitError(.internalError, "the verified tree has no .sfgit/policy.yaml")
-        }
-        return try Policy.parse(try repository.blob(entry.id))
+        try policy(repository, at: try repository.reference(Store.outboxRef) ?? verified)
     }
 }

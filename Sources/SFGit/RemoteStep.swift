@@ -63,8 +63,15 @@ let httpPasswordVariable = "SFGIT_HTTP_PASSWORD"
 
 /// Performs a network step in this process (what the hidden `sfgit _remote` child runs).
 public enum RemoteStep {
-    /// Ties this process's life to its parent's; false when the parent is already gone.
-    public static func bindToParent() -> Bool { NetworkChildProcess.dieWithParent() }
+    /// Ties this process's life to the sync that started it; false when that sync is already
+    /// gone (or this process was not started by one).
+    public static func bindToParent() -> Bool {
+        guard let text = ProcessInfo.processInfo.environment[parentVariable], let parent = Int32(text) else { return false }
+        return NetworkChildProcess.dieWithParent(parent)
+    }
+
+    /// The environment variable naming the parent of a network step.
+    static let parentVariable = "SFGIT_NETWORK_PARENT"
 
     /// Runs the request to completion, however long it takes.
     public static func perform(_ request: RemoteRequest) -> RemoteResponse {
@@ -84,7 +91,7 @@ public enum RemoteStep {
                     rejections: rejections, serverMessages: messages)
             }
         } catch {
-            return RemoteResponse(failure: error.message, nonFastForward: error.code == -11)
+            return RemoteResponse(failure: error.message, nonFastForward: error.isNonFastForward)
         }
     }
 }
@@ -112,6 +119,7 @@ public enum RemoteTransport: Sendable {
         process.arguments = ["_remote"]
         var environment = ProcessInfo.processInfo.environment
         environment[httpPasswordVariable] = httpPassword
+        environment[RemoteStep.parentVariable] = String(getpid())
         process.environment = environment
         let input = Pipe(), output = Pipe()
         process.standardInput = input

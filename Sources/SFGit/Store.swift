@@ -31,6 +31,9 @@ public struct Store: Sendable {
     public static let outboxRef = "refs/sfgit/outbox"
     /// Refused remote tips, kept for forensics.
     public static let quarantinePrefix = "refs/sfgit/quarantine/"
+    /// Where the first fetch of a store puts every remote branch, before the introduction's
+    /// policy says which one is shared.
+    public static let headsPrefix = "refs/sfgit/heads/"
     /// Outboxes set aside because they need a human.
     public static let parkedPrefix = "refs/sfgit/parked/"
 
@@ -41,7 +44,7 @@ public struct Store: Sendable {
     }
 
     /// The pinned introduction.
-    public func introduction(_ repository: Repository) throws(SFGitError) -> Introduction {
+    public func introduction() throws(SFGitError) -> Introduction {
         guard let commit = ObjectID(hex: config.introduction) else {
             throw SFGitError(.usage, "store \(name): introduction '\(config.introduction)' is not a commit id")
         }

@@ -57,12 +57,13 @@ extension Workspace {
         if FileManager.default.fileExists(atPath: directory) {
             throw SFGitError(.usage, "\(directory) already exists; remove it or choose another --store")
         }
-        do {
+        return try workflow {
             let draftConfig = StoreConfig(name: storeName, remote: remote, introduction: String(repeating: "0", count: 40), signer: signer.publicKey.fingerprint)
             let draft = Store(config: draftConfig, home: home)
             let repository = try draft.openRepository()
             // The remote must be empty: a store has exactly one introduction.
-            let probe = runRemote(.fetch, draft, refspecs: ["+refs/heads/\(branch):\(Store.fetchedRef)"], timeout: timeout)
+            let credentials = remoteCredentials(for: draft)
+            let probe = runRemote(.fetch, draft, refspecs: ["+refs/heads/\(branch):\(Store.fetchedRef)"], timeout: timeout, credentials: credentials)
             if let failure = probe.failure {
                 try? FileManager.default.removeItem(atPath: directory)
                 throw SFGitError(.degraded, "cannot reach \(remote): \(failure)")
@@ -84,7 +85,7 @@ extension Workspace {
             let introduction = try SignedCommitWriter(repository: repository, signer: signer)
                 .commit(tree: tree, parents: [], author: Outbox.signature(principal), message: "sfgit: introduction of the store by \(principal)\n")
             try repository.setReference(Store.outboxRef, to: introduction, message: "sfgit: introduction")
-            let pushed = runRemote(.push, draft, refspecs: ["\(Store.outboxRef):refs/heads/\(branch)"], timeout: timeout)
+            let pushed = runRemote(.push, draft, refspecs: ["\(Store.outboxRef):refs/heads/\(branch)"], timeout: timeout, credentials: credentials)
             if let failure = pushed.failure {
                 try? FileManager.default.removeItem(atPath: directory)
                 throw SFGitError(.degraded, "cannot push the introduction to \(remote): \(failure)")
@@ -96,12 +97,8 @@ extension Workspace {
             if config.identity.author == nil { config.identity = identity }
             try home.saveConfig(config)
             let store = Store(config: entry, home: home)
-            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(repository), index: try store.openIndex()).update(to: introduction)
+            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: try store.openIndex()).update(to: introduction)
             return InitReport(store: storeName, remote: remote, introduction: .init(commit: introduction.hex, signer: signer.publicKey.fingerprint))
-        } catch let error as SFGitError {
-            throw error
-        } catch {
-            throw SFGitError(.internalError, "\(error)")
         }
     }
 
@@ -128,23 +125,19 @@ extension Workspace {
     /// The principals, roles and keys of a store's policy (the outbox's pending version, if any).
     public func trustList(store name: String?) throws(SFGitError) -> [TrustEntry] {
         let store = try self.store(named: name)
-        do {
+        return try workflow {
             let repository = try store.openRepository()
             guard let verified = try repository.reference(Store.verifiedRef) else {
                 throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
             }
             let outbox = try repository.reference(Store.outboxRef)
-            let (policy, signers) = try trustFiles(repository, verified: outbox ?? verified)
-            let published = try trustFiles(repository, verified: verified)
+            let (policy, signers) = try trustFiles(repository, at: outbox ?? verified)
+            let published = try trustFiles(repository, at: verified)
             let pending = policy != published.0 || signers != published.1
             return policy.principals.map { entry in
                 TrustEntry(principal: entry.name, roles: entry.roles.sorted().map(\.rawValue),
                            keys: signers.entries.filter { $0.principal == entry.name }.map(\.key.description), pending: pending)
             }
-        } catch let error as SFGitError {
-            throw error
-        } catch {
-            throw SFGitError(.internalError, "\(error)")
         }
     }
 
@@ -194,12 +187,12 @@ extension Workspace {
         let store = try self.store(named: name)
         let me = try identity.requirePrincipal()
         let signer = try self.signer()
-        do {
+        return try workflow {
             let repository = try store.openRepository()
             guard let verified = try repository.reference(Store.verifiedRef) else {
                 throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
             }
-            var (policy, signers) = try trustFiles(repository, verified: try repository.reference(Store.outboxRef) ?? verified)
+            var (policy, signers) = try trustFiles(repository, at: try repository.reference(Store.outboxRef) ?? verified)
             guard policy.roles(of: me).contains(.admin) else {
                 throw SFGitError(.usage, "\(me) is not an admin of store \(store.name): only admins change its trust files")
             }
@@ -209,21 +202,15 @@ extension Workspace {
                 .upsert(path: ".sfgit/allowed_signers", id: try repository.writeBlob(Array(signers.render().utf8))),
             ], message: "sfgit: \(message)\n", principal: me, signer: signer, verified: verified)
             return TrustChangeReport(store: store.name, commit: commit.hex, state: "committed_local", principal: principal)
-        } catch let error as SFGitError {
-            throw error
-        } catch {
-            throw SFGitError(.internalError, "\(error)")
         }
     }
 
     /// The policy and allowed_signers of a commit's tree.
-    private func trustFiles(_ repository: Repository, verified commit: ObjectID) throws -> (Policy, AllowedSigners) {
-        let tree = try repository.commit(commit).treeID
-        guard let policyEntry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree),
-              let signersEntry = try repository.entry(at: ".sfgit/allowed_signers", inTree: tree) else {
-            throw SFGitError(.internalError, "commit \(commit.short()) has no trust files")
+    private func trustFiles(_ repository: Repository, at commit: ObjectID) throws -> (Policy, AllowedSigners) {
+        guard let signers = try repository.entry(at: ".sfgit/allowed_signers", inTree: try repository.commit(commit).treeID) else {
+            throw SFGitError(.internalError, "commit \(commit.short()) has no .sfgit/allowed_signers")
         }
-        return (try Policy.parse(try repository.blob(policyEntry.id)), try AllowedSigners.parse(try repository.blob(signersEntry.id)))
+        return (try policy(repository, at: commit), try AllowedSigners.parse(try repository.blob(signers.id)))
     }
 
     /// A store name from a remote URL: its last path component without `.git`.

@@ -41,8 +41,8 @@ public struct StoreSyncReport: Sendable, Codable {
     }
 
     public var store: String
-    /// `ok`, `degraded`, `busy`, `untrusted` or `conflict`.
-    public var result: String
+    /// How the sync ended.
+    public var result: SyncResult
     public var verifiedTip: String?
     public var fetchedTip: String?
     public var indexed = Indexed()
@@ -74,13 +74,21 @@ public struct StoreSyncReport: Sendable, Codable {
     }
 
     /// The exit status this result maps to.
+    public var status: ExitStatus { result.status }
+}
+
+/// How one store's sync ended (`result` in the JSON).
+public enum SyncResult: String, Sendable, Codable {
+    case ok, degraded, busy, untrusted, conflict
+
+    /// The exit status SPEC.md gives it.
     public var status: ExitStatus {
-        switch result {
-        case "untrusted": return .untrusted
-        case "conflict": return .conflict
-        case "busy": return .busy
-        case "degraded": return .degraded
-        default: return .ok
+        switch self {
+        case .ok: return .ok
+        case .degraded: return .degraded
+        case .busy: return .busy
+        case .untrusted: return .untrusted
+        case .conflict: return .conflict
         }
     }
 }
@@ -120,83 +128,116 @@ struct SyncRun {
     let options: SyncOptions
     var report: StoreSyncReport
     var state: SyncState
+    /// The remote's credentials, looked up once per sync (a credential helper is a process).
+    private var credentials: RemoteCredentialSet?
     private let logger = Logger(label: "sfgit.sync")
+
+    /// What a fetch and the verification of what it brought came to.
+    private enum FetchOutcome {
+        case verified
+        case fetchFailed
+        case untrusted
+    }
 
     init(workspace: Workspace, store: Store, options: SyncOptions) {
         self.workspace = workspace
         self.store = store
         self.options = options
-        self.report = StoreSyncReport(store: store.name, result: "ok")
+        self.report = StoreSyncReport(store: store.name, result: .ok)
         self.state = store.loadState()
     }
 
     mutating func execute() -> StoreSyncReport {
-        var started = Date()
+        let started = Date()
         let lock: StoreLock?
         do {
             try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
             lock = try StoreLock.acquire(store.lockPath, wait: options.wait)
         } catch {
-            return finish(result: "degraded", warning: SyncWarning(code: "LOCK_FAILED", message: "\(error)"))
+            return finish(.degraded, SyncWarning(code: "LOCK_FAILED", message: "\(error)"))
         }
         guard let lock else {
             phase("lock", "failed", since: started, "another sync holds \(store.lockPath)")
-            return finish(result: "busy", warning: nil)
+            return finish(.busy)
         }
         phase("lock", "ok", since: started)
-        defer { withExtendedLifetime(lock) {} }
-        do {
-            let repository = try store.openRepository()
-            store.removeStaleLocks()
-            let index = try store.openIndex()
-            let signer = try? workspace.signer()
-            started = Date()
-
-            // Local phases first: the cache reflects the verified tip even when the network is down.
-            if let verified = try repository.reference(Store.verifiedRef) {
-                try indexTo(verified, repository, index)
+        return withExtendedLifetime(lock) {
+            do {
+                return try runLocked()
+            } catch {
+                // A damaged cache is discarded; the next read or sync rebuilds it from git.
+                if MemoryIndex.isCorruption(error) { MemoryIndex.discard(path: store.cachePath) }
+                let status = (error as? SFGitError)?.status
+                return finish(status == .conflict ? .conflict : .degraded,
+                              SyncWarning(code: status?.name ?? "INTERNAL", message: (error as? SFGitError)?.message ?? "\(error)"))
             }
-
-            if !options.offline {
-                guard try fetchAndVerify(repository, index) else { return finish(result: "untrusted", warning: nil) }
-            } else {
-                phase("fetch", "skipped", since: Date(), "--offline")
-            }
-            guard let verified = try repository.reference(Store.verifiedRef) else {
-                try indexOwnMemories(repository, index, verified: nil)
-                return finish(result: report.warnings.isEmpty ? "ok" : "degraded", warning: nil)
-            }
-            let review = (try? workspace.currentPolicy(repository, verified: verified).mode) == .review
-            let outcome = try publish(repository, index, signer: signer, review: review)
-            try indexOwnMemories(repository, index, verified: try repository.reference(Store.verifiedRef))
-            report.pending = try Outbox(repository: repository).pending(verified: try repository.reference(Store.verifiedRef)).count
-            report.verifiedTip = try repository.reference(Store.verifiedRef)?.hex
-            if let outcome { return finish(result: outcome, warning: nil) }
-            return finish(result: report.warnings.isEmpty ? "ok" : "degraded", warning: nil)
-        } catch let error as SFGitError {
-            return finish(result: error.status == .conflict ? "conflict" : "degraded", warning: SyncWarning(code: error.status.name, message: error.message))
-        } catch {
-            return finish(result: "degraded", warning: SyncWarning(code: "INTERNAL", message: "\(error)"))
         }
     }
 
-    /// Fetches into the quarantine ref, then verifies and indexes; false when the remote's
-    /// history was refused.
-    private mutating func fetchAndVerify(_ repository: Repository, _ index: MemoryIndex) throws -> Bool {
+    private mutating func runLocked() throws -> StoreSyncReport {
+        let repository = try store.openRepository()
+        store.removeStaleLocks()
+        let index = try store.openIndex()
+        let signer = try? workspace.signer()
+
+        // Local phases first: the cache reflects the verified tip even when the network is down.
+        if let verified = try repository.reference(Store.verifiedRef) {
+            try indexTo(verified, repository, index)
+        }
+        var fetched = FetchOutcome.fetchFailed
+        if options.offline {
+            phase("fetch", "skipped", since: Date(), "--offline")
+        } else {
+            fetched = try fetchAndVerify(repository, index)
+            if fetched == .untrusted { return finish(.untrusted) }
+        }
+        var result: SyncResult?
+        if let verified = try repository.reference(Store.verifiedRef) {
+            // The verified tip's policy names the shared branch and the mode (a pending trust
+            // change in the outbox counts only once it is published and verified).
+            let policy = try workspace.policy(repository, at: verified)
+            result = try publish(repository, index, signer: signer, policy: policy, canPush: fetched == .verified)
+        }
+        let verified = try repository.reference(Store.verifiedRef)
+        try OwnMemories.index(repository, index, verified: verified, principal: workspace.identity.principal, key: signer?.publicKey.fingerprint)
+        report.pending = try Outbox(repository: repository).pending(verified: verified).count
+        report.verifiedTip = verified?.hex
+        return finish(result ?? (report.warnings.isEmpty ? .ok : .degraded))
+    }
+
+    /// Fetches into the quarantine ref, then verifies and indexes what arrived.
+    private mutating func fetchAndVerify(_ repository: Repository, _ index: MemoryIndex) throws -> FetchOutcome {
         let started = Date()
         state.lastFetchAt = isoNow()
+        let verified = try repository.reference(Store.verifiedRef)
+        // Before anything is verified the branch is not known yet (the introduction's policy
+        // names it): the first fetch takes every branch, and the policy picks one.
+        let refspec = verified == nil ? "+refs/heads/*:\(Store.headsPrefix)*"
+            : "+refs/heads/\(try workspace.policy(repository, at: verified!).branch):\(Store.fetchedRef)"
         try? repository.deleteReference(Store.fetchedRef)
-        let response = workspace.runRemote(.fetch, store, refspecs: ["+refs/heads/\(try branch(repository)):\(Store.fetchedRef)"], timeout: options.timeout)
+        let response = runRemote(.fetch, refspecs: [refspec])
+        if verified == nil { try adoptIntroducedBranch(repository) }
         if let failure = response.failure {
             state.lastFetchError = failure
-            store.saveState(state)
             phase("fetch", "failed", since: started, failure)
             report.warnings.append(SyncWarning(code: response.timedOut ? "FETCH_TIMEOUT" : "FETCH_FAILED", message: failure))
-            return true
+            return .fetchFailed
         }
         state.lastFetchError = nil
         phase("fetch", "ok", since: started)
-        return try verifyFetched(repository, index)
+        return try verifyFetched(repository, index) ? .verified : .untrusted
+    }
+
+    /// After a first fetch of every branch, keeps the one the introduction's policy names as
+    /// `refs/sfgit/fetched` (nothing, when the introduction has not arrived).
+    private func adoptIntroducedBranch(_ repository: Repository) throws {
+        let heads = try repository.references(matching: Store.headsPrefix + "*")
+        defer { for head in heads { try? repository.deleteReference(head.name) } }
+        let introduction = try store.introduction()
+        guard repository.contains(introduction.commit),
+              let policy = try? workspace.policy(repository, at: introduction.commit),
+              let head = heads.first(where: { $0.name == Store.headsPrefix + policy.branch }) else { return }
+        try repository.setReference(Store.fetchedRef, to: head.id, message: "sfgit: fetched")
     }
 
     /// Judges what the last fetch brought: descends from the verified tip, every commit authentic.
@@ -206,27 +247,22 @@ struct SyncRun {
         report.verifiedTip = verified?.hex
         guard let fetched = try repository.reference(Store.fetchedRef) else {
             state.fetchedTip = nil
-            store.saveState(state)
-            if verified != nil {
-                return refuse(repository, nil, BlockedCommit(reason: "the remote no longer has the store's branch (freeze or deletion)", commit: verified!.hex), since: started)
+            if let verified {
+                return refuse(repository, nil, BlockedCommit(reason: "the remote no longer has the store's branch (freeze or deletion)", commit: verified.hex), since: started)
             }
             phase("verify", "skipped", since: started, "the remote has no history yet")
-            report.warnings.append(SyncWarning(code: "REMOTE_EMPTY", message: "the remote has no branch yet"))
+            report.warnings.append(SyncWarning(code: "REMOTE_EMPTY", message: "the remote has no branch with this store's introduction yet"))
             return true
         }
         state.fetchedTip = fetched.hex
         report.fetchedTip = fetched.hex
-        if let verified, verified != fetched {
-            if try repository.isDescendant(verified, of: fetched) {
-                return refuse(repository, fetched, BlockedCommit(reason: "the fetched tip \(fetched.short()) is an ancestor of the verified tip \(verified.short()): refusing to roll back", commit: fetched.hex), since: started)
-            }
-            if try !repository.isDescendant(fetched, of: verified) {
-                return refuse(repository, fetched, BlockedCommit(reason: "the fetched tip \(fetched.short()) does not descend from the verified tip \(verified.short()): history was rewritten or replaced", commit: fetched.hex), since: started)
-            }
+        // Rollback and divergence are judged against the verified tip, whatever the cache holds.
+        let verifier = Verifier(repository: repository, introduction: try store.introduction())
+        if let refusal = try verifier.ancestryRefusal(from: verified, to: fetched)?.blocked {
+            return refuse(repository, fetched, BlockedCommit(reason: refusal.reason, commit: fetched.hex), since: started)
         }
         if verified == fetched {
             state.blocked = nil
-            store.saveState(state)
             phase("verify", "ok", since: started, "nothing new")
             return true
         }
@@ -239,7 +275,6 @@ struct SyncRun {
             return refuse(repository, fetched, BlockedCommit(reason: "commit \(blocked.commit.short()) is \(blocked.status.rawValue): \(blocked.reason)", commit: blocked.commit.hex), since: started)
         }
         state.blocked = nil
-        store.saveState(state)
         phase("verify", "ok", since: started)
         return true
     }
@@ -250,7 +285,6 @@ struct SyncRun {
             try? repository.setReference(Store.quarantinePrefix + String(Int(Date().timeIntervalSince1970)), to: fetched, message: "sfgit: refused")
         }
         state.blocked = blocked
-        store.saveState(state)
         report.blocked = blocked
         phase("verify", "failed", since: started, blocked.reason)
         return false
@@ -261,8 +295,7 @@ struct SyncRun {
     @discardableResult
     private mutating func indexTo(_ tip: ObjectID, _ repository: Repository, _ index: MemoryIndex) throws -> StoreIndexer.Update {
         let started = Date()
-        let indexer = StoreIndexer(repository: repository, introduction: try store.introduction(repository), index: index)
-        let update = try indexer.update(to: tip)
+        let update = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: index).update(to: tip)
         report.indexed.added += update.added
         report.indexed.removed += update.removed
         report.indexed.quarantined += update.quarantined
@@ -272,76 +305,80 @@ struct SyncRun {
 
     /// Replays the outbox onto the verified tip, checks it with the verifier, pushes it (or, in
     /// review mode, proposes it) and confirms the remote shows it. Returns a non-ok result, or nil.
-    private mutating func publish(_ repository: Repository, _ index: MemoryIndex, signer: (any CommitSigner)?, review: Bool) throws -> String? {
+    private mutating func publish(_ repository: Repository, _ index: MemoryIndex, signer: (any CommitSigner)?, policy: Policy, canPush: Bool) throws -> SyncResult? {
         let outbox = Outbox(repository: repository)
+        let review = policy.mode == .review
         for attempt in 1...max(1, options.pushAttempts) {
             guard let verified = try repository.reference(Store.verifiedRef) else { return nil }
             var started = Date()
-            let replay = try outbox.replay(onto: verified, signer: signer)
             let tip: ObjectID, count: Int
-            switch replay {
+            switch try outbox.replay(onto: verified, signer: signer) {
             case .empty:
                 return nil
             case .conflict(let why):
                 let parked = try outbox.park()
                 phase("replay", "failed", since: started, why)
                 report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
-                return "conflict"
+                return .conflict
             case .ready(let readyTip, let commits):
                 tip = readyTip
                 count = commits
             }
             // Publish only what every peer will accept.
-            let selfCheck = try Verifier(repository: repository, introduction: try store.introduction(repository),
+            let selfCheck = try Verifier(repository: repository, introduction: try store.introduction(),
                                          options: .init(enforceReviewMode: !review)).verify(from: verified, to: tip)
             if let refused = selfCheck.blocked {
                 phase("replay", "failed", since: started, refused.reason)
                 report.warnings.append(SyncWarning(code: "OUTBOX_REFUSED", message: "this host's pending commit \(refused.commit.short()) would be refused by peers (\(refused.status.rawValue): \(refused.reason)); it stays in the outbox"))
-                return "conflict"
+                return .conflict
             }
             phase("replay", "ok", since: started)
-            let fetchFailed = report.warnings.contains { $0.code.hasPrefix("FETCH") }
-            if options.offline || options.noPush || fetchFailed {
+            guard canPush, !options.noPush else {
                 phase("push", "skipped", since: Date(), options.offline ? "--offline" : options.noPush ? "--no-push" : "the fetch failed")
                 return nil
             }
             started = Date()
             let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
-            let target = review ? "+\(Store.outboxRef):refs/heads/sfgit/proposals/\(principal)" : "\(Store.outboxRef):refs/heads/\(try branch(repository))"
-            let response = workspace.runRemote(.push, store, refspecs: [target], timeout: options.timeout)
-            let rejectedAsStale = response.nonFastForward || response.rejections.contains {
-                $0.status.contains("non-fast-forward") || $0.status.contains("fetch first") || $0.status.contains("stale")
-            }
+            let target = review ? "+\(Store.outboxRef):refs/heads/sfgit/proposals/\(principal)" : "\(Store.outboxRef):refs/heads/\(policy.branch)"
+            let response = runRemote(.push, refspecs: [target])
             if response.succeeded {
                 state.lastPushAt = isoNow()
                 state.lastPushError = nil
-                store.saveState(state)
                 phase("push", "ok", since: started, review ? "proposed on sfgit/proposals/\(principal)" : nil)
                 report.pushed += count
                 return review ? nil : try confirm(tip, repository, index)
             }
             let failure = response.failure ?? "push refused"
-            state.lastPushError = failure + (response.serverMessages.isEmpty ? "" : " (\(response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)))")
-            store.saveState(state)
+            let server = response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)
+            state.lastPushError = failure + (server.isEmpty ? "" : " (\(server))")
             phase("push", "failed", since: started, state.lastPushError)
-            guard rejectedAsStale, attempt < options.pushAttempts else {
+            let someonePushedFirst = response.nonFastForward || response.rejections.contains {
+                $0.status.contains("non-fast-forward") || $0.status.contains("fetch first") || $0.status.contains("stale")
+            }
+            guard someonePushedFirst, attempt < options.pushAttempts else {
                 report.warnings.append(SyncWarning(code: response.timedOut ? "PUSH_TIMEOUT" : "PUSH_FAILED", message: state.lastPushError ?? failure))
                 return nil
             }
-            // Someone pushed first: take their commits (verified), then replay on top and retry.
+            // Take their commits (verified), then replay on top and try again.
             usleep(useconds_t.random(in: 20_000...120_000) * useconds_t(attempt))
-            guard try fetchAndVerify(repository, index) else { return "untrusted" }
-            if report.warnings.contains(where: { $0.code.hasPrefix("FETCH") }) { return nil }
+            switch try fetchAndVerify(repository, index) {
+            case .verified: continue
+            case .fetchFailed: return nil
+            case .untrusted: return .untrusted
+            }
         }
         return nil
     }
 
     /// After a push, fetches again and checks the pushed commit is really on the branch (a
     /// remote can accept a push and never show it), then indexes it as shared.
-    private mutating func confirm(_ pushed: ObjectID, _ repository: Repository, _ index: MemoryIndex) throws -> String? {
+    private mutating func confirm(_ pushed: ObjectID, _ repository: Repository, _ index: MemoryIndex) throws -> SyncResult? {
         let started = Date()
-        guard try fetchAndVerify(repository, index) else { return "untrusted" }
-        if report.warnings.contains(where: { $0.code.hasPrefix("FETCH") }) { return nil }
+        switch try fetchAndVerify(repository, index) {
+        case .verified: break
+        case .fetchFailed: return nil
+        case .untrusted: return .untrusted
+        }
         let fetched = try repository.reference(Store.fetchedRef)
         var visible = fetched == pushed
         if !visible, let fetched { visible = try repository.isDescendant(fetched, of: pushed) }
@@ -354,17 +391,10 @@ struct SyncRun {
         return nil
     }
 
-    /// Own pending memories are searchable (tier `self`) even after the cache was rebuilt.
-    private func indexOwnMemories(_ repository: Repository, _ index: MemoryIndex, verified: ObjectID?) throws {
-        guard let principal = workspace.identity.principal else { return }
-        try OwnMemories.index(repository, index, verified: verified, principal: principal, key: (try? workspace.signer())?.publicKey.fingerprint)
-    }
-
-    /// The shared branch the verified policy names (`main` before there is one).
-    private func branch(_ repository: Repository) throws -> String {
-        guard let verified = try repository.reference(Store.verifiedRef),
-              let policy = try? workspace.currentPolicy(repository, verified: verified) else { return "main" }
-        return policy.branch
+    /// Runs one network step with this sync's deadline and credentials.
+    private mutating func runRemote(_ operation: RemoteRequest.Operation, refspecs: [String]) -> RemoteResponse {
+        if credentials == nil { credentials = workspace.remoteCredentials(for: store) }
+        return workspace.runRemote(operation, store, refspecs: refspecs, timeout: options.timeout, credentials: credentials!)
     }
 
     private mutating func phase(_ name: String, _ status: String, since: Date, _ message: String? = nil) {
@@ -372,8 +402,10 @@ struct SyncRun {
         logger.debug("\(store.name): \(name) \(status)\(message.map { ": \($0)" } ?? "")")
     }
 
-    private mutating func finish(result: String, warning: SyncWarning?) -> StoreSyncReport {
+    /// Ends the sync: the state `status` shows is written once, here (a busy sync leaves it alone).
+    private mutating func finish(_ result: SyncResult, _ warning: SyncWarning? = nil) -> StoreSyncReport {
         if let warning { report.warnings.append(warning) }
+        if result != .busy { store.saveState(state) }
         report.result = result
         return report
     }
@@ -381,7 +413,8 @@ struct SyncRun {
 
 /// Indexes this host's pending outbox memories at tier `self`.
 enum OwnMemories {
-    static func index(_ repository: Repository, _ index: MemoryIndex, verified: ObjectID?, principal: String, key: String?) throws {
+    static func index(_ repository: Repository, _ index: MemoryIndex, verified: ObjectID?, principal: String?, key: String?) throws {
+        guard let principal else { return }
         let pending = try Outbox(repository: repository).pending(verified: verified)
         guard !pending.isEmpty else { return }
         var batch = IndexBatch()

@@ -62,27 +62,43 @@ public struct Workspace: Sendable {
 
     /// The credentials of a store's remote: its SSH key, else the signing key; HTTP from the
     /// environment or git's credential helpers.
-    func remoteRequest(_ operation: RemoteRequest.Operation, _ store: Store, refspecs: [String]) -> (RemoteRequest, password: String?) {
+    func remoteCredentials(for store: Store) -> RemoteCredentialSet {
         var sshKey = environment["SFGIT_SSH_KEY"] ?? store.config.sshKey
         if sshKey == nil, let key = identity.key, !key.hasSuffix(".pub") { sshKey = key }
         var user = environment["SFGIT_HTTP_USERNAME"]
         var password = environment[httpPasswordVariable]
         let remote = store.config.remote
-        if (remote.hasPrefix("http://") || remote.hasPrefix("https://")), user == nil || password == nil,
+        if remote.hasPrefix("http://") || remote.hasPrefix("https://"), user == nil || password == nil,
            let helper = CredentialHelper.fill(url: remote, environment: environment) {
             user = user ?? helper.username
             password = password ?? helper.password
         }
-        let request = RemoteRequest(operation: operation, repository: store.repositoryPath, url: remote, refspecs: refspecs,
-                                    sshKeyPath: sshKey, httpUsername: user)
-        return (request, password)
+        return RemoteCredentialSet(sshKey: sshKey, httpUsername: user, httpPassword: password)
     }
 
     /// Runs one network step for a store.
-    func runRemote(_ operation: RemoteRequest.Operation, _ store: Store, refspecs: [String], timeout: Double) -> RemoteResponse {
-        let (request, password) = remoteRequest(operation, store, refspecs: refspecs)
-        return transport.run(request, timeout: timeout, httpPassword: password)
+    func runRemote(_ operation: RemoteRequest.Operation, _ store: Store, refspecs: [String], timeout: Double,
+                   credentials: RemoteCredentialSet) -> RemoteResponse {
+        let request = RemoteRequest(operation: operation, repository: store.repositoryPath, url: store.config.remote, refspecs: refspecs,
+                                    sshKeyPath: credentials.sshKey, httpUsername: credentials.httpUsername)
+        return transport.run(request, timeout: timeout, httpPassword: credentials.httpPassword)
     }
+
+    /// The policy of a commit's tree.
+    func policy(_ repository: Repository, at commit: ObjectID) throws -> Policy {
+        let tree = try repository.commit(commit).treeID
+        guard let entry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree) else {
+            throw SFGitError(.internalError, "commit \(commit.short()) has no .sfgit/policy.yaml")
+        }
+        return try Policy.parse(try repository.blob(entry.id))
+    }
+}
+
+/// The credentials one sync uses for its remote.
+struct RemoteCredentialSet {
+    var sshKey: String?
+    var httpUsername: String?
+    var httpPassword: String?
 }
 
 /// git's credential helpers (`git credential fill`), for HTTP remotes: the only place sfgit
@@ -126,19 +142,20 @@ enum CredentialHelper {
 public enum TimeSpec {
     /// Seconds since the epoch `text` names; durations count back from (`past`) or forward from `now`.
     public static func parse(_ text: String, now: Double, past: Bool) -> Double? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
-        if let unit = text.last, let scale = units[unit], let count = Double(text.dropLast()), count >= 0 {
-            return past ? now - count * scale : now + count * scale
+        if let span = seconds(text), text.last?.isLetter == true {
+            return past ? now - span : now + span
         }
         if let timestamp = Timestamp(text) { return timestamp.secondsSinceEpoch }
         if let timestamp = Timestamp(text + "T00:00:00Z") { return timestamp.secondsSinceEpoch }
         return nil
     }
 
-    /// A duration in seconds (`120s`, `2m`, `0`).
+    /// A duration in seconds (`120s`, `2m`, `0`); nil for anything else, dates included.
     public static func seconds(_ text: String) -> Double? {
         if let plain = Double(text) { return plain >= 0 ? plain : nil }
-        guard let value = parse(text, now: 0, past: false), value >= 0 else { return nil }
-        return value
+        guard let unit = text.last, let scale = units[unit], let count = Double(text.dropLast()), count >= 0 else { return nil }
+        return count * scale
     }
+
+    private static let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
 }

@@ -17,8 +17,8 @@ public final class MemoryIndex: Sendable {
     /// Whether the file was (re)created on open, so the caller must index from scratch.
     public let isFresh: Bool
 
-    /// Opens (or creates) the cache. A file that is corrupt or of an unknown version is deleted and
-    /// recreated empty; `isFresh` then tells the caller to rebuild it from git.
+    /// Opens (or creates) the cache. A file that is not a database, or of another version, is
+    /// deleted and recreated empty; `isFresh` then tells the caller to rebuild it from git.
     public init(path: String) throws {
         self.path = path
         do {
@@ -39,7 +39,6 @@ public final class MemoryIndex: Sendable {
     }
 
     private static func openChecked(_ path: String) throws -> (DatabasePool, Bool) {
-        let existed = FileManager.default.fileExists(atPath: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.foreignKeysEnabled = true
@@ -49,27 +48,34 @@ public final class MemoryIndex: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        var fresh = !existed
-        try pool.write { db in
-            let integrity = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? ""
-            guard integrity == "ok" else { throw IndexError.corrupt(integrity) }
-            let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-            let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0
-            // Version 1 put primary-key columns of WITHOUT ROWID tables out of declaration order, which
-            // SQLite 3.40's quick_check misreports as NULLs: such a cache is rebuilt, like any other version.
-            if version == 0 && tables > 0 || version != 0 && version != Self.cacheVersion {
-                throw IndexError.unknownVersion(version)
-            }
-            if version == 0 { fresh = true }
+        // A cache of this version opens with one read and no write transaction: recall runs this
+        // on every call, so opening must neither scan the file nor wait for a sync's write. A
+        // damaged page shows up later as a corruption error (see `isCorruption`).
+        let (version, tables) = try pool.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0)
         }
+        if version == Self.cacheVersion { return (pool, false) }
+        // Version 1 put primary-key columns of WITHOUT ROWID tables out of declaration order, which
+        // SQLite 3.40's quick_check misreports as NULLs: such a cache is rebuilt, like any other version.
+        if version != 0 || tables > 0 { throw IndexError.unknownVersion(version) }
         try migrator.migrate(pool)
         try pool.write { db in try db.execute(sql: "PRAGMA user_version = \(Self.cacheVersion)") }
-        return (pool, fresh)
+        return (pool, true)
+    }
+
+    /// Whether an error means the cache file is damaged: the caller discards it and rebuilds.
+    public static func isCorruption(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    }
+
+    /// Deletes a cache's files (a damaged cache is rebuilt from git; it holds nothing else).
+    public static func discard(path: String) {
+        deleteFiles(path)
     }
 
     /// Why the cache could not be used as it was.
     enum IndexError: Error {
-        case corrupt(String)
         case unknownVersion(Int)
     }
 

@@ -23,6 +23,10 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
     public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
     /// A compare-and-swap lost: the reference moved since it was read.
     public var isModified: Bool { code == GIT_EMODIFIED.rawValue }
+    /// A reference that had to be new already exists.
+    public var isExists: Bool { code == GIT_EEXISTS.rawValue }
+    /// libgit2 refused a push as not fast-forward from the refs the remote advertised.
+    public var isNonFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
 
     public var description: String { "\(function) failed (\(code)): \(message)" }
 }

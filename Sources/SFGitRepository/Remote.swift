@@ -105,7 +105,7 @@ private final class RemoteSession {
         guard let cert else { return GIT_PASSTHROUGH.rawValue }
         guard cert.pointee.cert_type == GIT_CERT_HOSTKEY_LIBSSH2 else {
             // TLS: libgit2 has already checked the chain against the system's CA bundle.
-            return valid != 0 ? 0 : fail(GIT_ERROR_NET, "the TLS certificate of \(host) is not trusted")
+            return valid != 0 ? 0 : fail(GIT_ERROR_NET, "the TLS certificate of \(host) is not trusted", code: GIT_ECERTIFICATE)
         }
         // libgit2 has matched the key against ~/.ssh/known_hosts; returning 0 for an unmatched key
         // would override that check, so an unknown or changed key is always refused.
@@ -114,15 +114,17 @@ private final class RemoteSession {
         let digest = withUnsafeBytes(of: hostKey.hash_sha256) { Data($0) }
         let fingerprint = "SHA256:" + digest.base64EncodedString().replacingOccurrences(of: "=", with: "")
         let home = ProcessInfo.processInfo.environment["HOME"] ?? "~"
-        return fail(GIT_ERROR_SSH, """
+        let message = """
             the SSH host key of \(host) (\(fingerprint)) is unknown or has changed: it is not in \(home)/.ssh/known_hosts; \
             check the fingerprint with the server's owner, then add it (ssh-keyscan -p PORT \(host) >> \(home)/.ssh/known_hosts)
-            """)
+            """
+        return fail(GIT_ERROR_SSH, message, code: GIT_ECERTIFICATE)
     }
 
-    private func fail(_ errorClass: git_error_t, _ message: String) -> Int32 {
+    /// Sets the message libgit2's caller will see and returns `code` (an authentication failure by default).
+    private func fail(_ errorClass: git_error_t, _ message: String, code: git_error_code = GIT_EAUTH) -> Int32 {
         git_error_set_str(Int32(errorClass.rawValue), message)
-        return GIT_EAUTH.rawValue
+        return code.rawValue
     }
 }
 
@@ -135,8 +137,7 @@ private let credentialCallback: git_credential_acquire_cb = { out, _, username, 
 private let certificateCallback: git_transport_certificate_check_cb = { cert, valid, host, payload in
     guard let payload else { return -1 }
     let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
-    let result = session.checkCertificate(cert, valid: valid, host: host.map { String(cString: $0) } ?? "?")
-    return result == GIT_EAUTH.rawValue ? GIT_ECERTIFICATE.rawValue : result
+    return session.checkCertificate(cert, valid: valid, host: host.map { String(cString: $0) } ?? "?")
 }
 
 private let pushUpdateCallback: git_push_update_reference_cb = { reference, status, payload in
@@ -208,9 +209,9 @@ extension Repository {
 /// The process a fetch or push runs in when its caller bounds it with a deadline.
 public enum NetworkChildProcess {
     /// Makes the kernel kill this process when its parent dies (a sync killed with -9 must not
-    /// leave its network step writing refs on alone); false when the parent is already gone.
-    public static func dieWithParent() -> Bool {
-        let parent = getppid()
+    /// leave its network step writing refs on alone); false when `parent` is already gone. The
+    /// parent's pid comes from the parent itself: read here, it could already be init's.
+    public static func dieWithParent(_ parent: Int32) -> Bool {
         _ = sfgit_kill_on_parent_death()
         return getppid() == parent
     }

@@ -40,13 +40,12 @@ public struct Verifier {
         self.options = options
     }
 
-    /// Verifies the commits between `verifiedTip` (nil: from the introduction) and `newTip`.
-    public func verify(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult {
-        // Rollback and divergence are judged on the graph before any commit is read.
+    /// Refuses, on the commit graph alone and before any commit is read, a tip that does not
+    /// descend from the verified tip (a rollback, rewritten or replaced history) or, with no
+    /// verified tip, from the introduction; nil when the tip may be verified.
+    public func ancestryRefusal(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult? {
         if let old = verifiedTip {
-            if newTip == old {
-                return VerificationResult(outcomes: [], verifiedTip: old, blocked: nil, quarantined: [], accepted: [])
-            }
+            if newTip == old { return nil }
             if try repository.isDescendant(old, of: newTip) {
                 return refused(newTip, .rollback, "the fetched tip \(newTip.short()) is an ancestor of the verified tip \(old.short()): refusing to roll back", keep: old)
             }
@@ -56,6 +55,15 @@ public struct Verifier {
         } else if newTip != introduction.commit, try !repository.isDescendant(newTip, of: introduction.commit) {
             return refused(newTip, .diverged, "\(newTip.short()) does not descend from the introduction \(introduction.commit.short())", keep: nil)
         }
+        return nil
+    }
+
+    /// Verifies the commits between `verifiedTip` (nil: from the introduction) and `newTip`.
+    public func verify(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult {
+        if verifiedTip == newTip {
+            return VerificationResult(outcomes: [], verifiedTip: newTip, blocked: nil, quarantined: [], accepted: [])
+        }
+        if let refusal = try ancestryRefusal(from: verifiedTip, to: newTip) { return refusal }
 
         let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
         var context = Context(repository: repository)

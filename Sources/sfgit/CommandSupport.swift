@@ -22,6 +22,15 @@ struct IdentityOptions: ParsableArguments {
     var identity: Identity { Identity(author: author, host: host, key: key) }
 }
 
+/// `--timeout`: the deadline of each network step.
+struct TimeoutOption: ParsableArguments {
+    @Option(help: "Deadline of each network step (120s, 2m).")
+    var timeout: String = "120s"
+
+    /// The deadline in seconds.
+    func seconds() throws -> Double { try parseDuration(timeout, flag: "--timeout") }
+}
+
 /// What a command produced: its JSON `data`, exit status, warnings and (for failures) message.
 struct Outcome<Payload: Encodable> {
     var data: Payload
@@ -70,7 +79,7 @@ func perform<Payload: Encodable>(
 }
 
 /// Parses `120s`, `2m`, `0` for --timeout and --wait.
-func seconds(_ text: String, _ flag: String) throws -> Double {
+func parseDuration(_ text: String, flag: String) throws -> Double {
     guard let value = TimeSpec.seconds(text) else { throw ValidationError("\(flag) '\(text)' is not a duration (120s, 2m, 0)") }
     return value
 }

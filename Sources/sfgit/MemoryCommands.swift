@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import SFGit
 
-
 /// `sfgit remember`.
 struct RememberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -17,14 +17,13 @@ struct InitCommand: ParsableCommand {
     @Option(help: "The shared branch.")
     var branch: String = "main"
 
-    @Option(help: "Deadline of each network step (120s, 2m).")
-    var timeout: String = "120s"
+    @OptionGroup var timeout: TimeoutOption
 
     @OptionGroup var identity: IdentityOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let deadline = try seconds(timeout, "--timeout")
+        let deadline = try timeout.seconds()
         try perform("init", output, { () throws(SFGitError) in
             Outcome(data: try openWorkspace(identity.identity).initStore(remote: remote, name: store, branch: branch, timeout: deadline))
         }, text: { report in
@@ -55,15 +54,14 @@ struct CloneCommand: ParsableCommand {
     @Option(help: "The local name of the store (default: the remote's last path component).")
     var store: String?
 
-    @Option(help: "Deadline of each network step (120s, 2m).")
-    var timeout: String = "120s"
+    @OptionGroup var timeout: TimeoutOption
 
     @OptionGroup var identity: IdentityOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         var options = SyncOptions()
-        options.timeout = try seconds(timeout, "--timeout")
+        options.timeout = try timeout.seconds()
         try perform("clone", output, { () throws(SFGitError) in
             let report = try openWorkspace(identity.identity).cloneStore(remote: url, introduction: introduction, signer: signer, name: store, options: options)
             return Outcome(data: report, exit: report.sync.status, warnings: report.sync.warnings.map { ($0.code, $0.message) },
@@ -95,8 +93,7 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Touch no network: index and replay locally.")
     var offline = false
 
-    @Option(help: "Deadline of each network step (120s, 2m).")
-    var timeout: String = "120s"
+    @OptionGroup var timeout: TimeoutOption
 
     @Option(help: "How long to wait for another sync of the same store (0: exit BUSY at once).")
     var wait: String = "0s"
@@ -115,8 +112,8 @@ struct SyncCommand: ParsableCommand {
         var options = SyncOptions()
         options.noPush = noPush
         options.offline = offline
-        options.timeout = try seconds(timeout, "--timeout")
-        options.wait = try seconds(wait, "--wait")
+        options.timeout = try timeout.seconds()
+        options.wait = try parseDuration(wait, flag: "--wait")
         try perform("sync", output, quiet: quiet, { () throws(SFGitError) in
             let reports = try openWorkspace().sync(store: storeOption.store, options: options)
             let exit = combinedStatus(reports)

@@ -1,4 +1,5 @@
 import Foundation
+import SFGitIndex
 import SFGitTestSupport
 import Testing
 
@@ -282,5 +283,149 @@ struct SyncTests {
         #expect(try answers() == before)
         #expect(try federation.run(member, ["reindex"]).exitCode == 0)
         #expect(try answers() == before)
+    }
+}
+
+/// Claims of the README that need their own proof: review mode, conflicts, --offline, other branches, damaged caches.
+@Suite("sync: review mode, conflicts and other paths")
+struct SyncPathTests {
+    static func data(_ envelope: [String: Any]) -> [String: Any] { envelope["data"] as? [String: Any] ?? [:] }
+    static func stores(_ envelope: [String: Any]) -> [[String: Any]] { data(envelope)["stores"] as? [[String: Any]] ?? [] }
+
+    /// A work-tree clone of the remote, as a human admin or reviewer uses it.
+    static func humanClone(_ federation: Federation, _ name: String) throws -> GitCLI {
+        let work = federation.scratch.url(name)
+        let git = GitCLI(directory: work, home: federation.scratch.path)
+        _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
+        return git
+    }
+
+    @Test("review mode: a writer's sync proposes on its own branch; a reviewer's signed merge brings it in as reviewed and empties the outbox")
+    func reviewMode() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        // The admin switches the store to review mode with plain git and a signed commit.
+        let admin = try Self.humanClone(federation, "admin-clone")
+        let policyPath = admin.directory + "/.sfgit/policy.yaml"
+        let policy = try String(contentsOfFile: policyPath, encoding: .utf8).replacingOccurrences(of: "mode: direct", with: "mode: review")
+        try policy.write(toFile: policyPath, atomically: true, encoding: .utf8)
+        _ = try admin.run(["add", "-A"])
+        _ = try admin.signedCommit("review mode", key: federation.admin.key.privatePath)
+        _ = try admin.run(["push", "-q", "origin", "HEAD:main"])
+
+        let id = try #require(Self.data(try federation.json(laptop, ["remember", "learning", "--title", "needs a review"]).1)["id"] as? String)
+        let proposed = try federation.json(laptop, ["sync"])
+        #expect(proposed.0.exitCode == 0, "\(proposed.0.stdout)")
+        #expect(Self.stores(proposed.1).first?["pushed"] as? Int == 1)
+        #expect(Self.stores(proposed.1).first?["pending"] as? Int == 1)
+        #expect(try federation.remoteMemoryPaths().isEmpty)
+        #expect(try federation.remoteMemoryPaths("sfgit/proposals/me@laptop").count == 1)
+
+        // The reviewer (the admin holds the review role) merges the proposal with a signed merge commit.
+        _ = try admin.run(["fetch", "-q", "origin", "sfgit/proposals/me@laptop"])
+        _ = try admin.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(federation.admin.key.privatePath)",
+                           "merge", "-q", "--no-ff", "-S", "-m", "review: merge me@laptop", "FETCH_HEAD"])
+        _ = try admin.run(["push", "-q", "origin", "HEAD:main"])
+
+        let merged = try federation.json(laptop, ["sync"])
+        #expect(merged.0.exitCode == 0, "\(merged.0.stdout)")
+        #expect(Self.stores(merged.1).first?["pending"] as? Int == 0)
+        let shown = try federation.json(laptop, ["show", id])
+        #expect(Self.data(shown.1)["tier"] as? String == "reviewed")
+    }
+
+    @Test("a pending trust change that no longer applies is parked (exit 6), never lost, and writes go on")
+    func parkedConflict() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let second = try federation.join("root@ops", roles: ["admin"])
+        let ana = try federation.newMember("ana@desk")
+        let bob = try federation.newMember("bob@desk")
+        // Both admins change the trust files at once; the admin@hq change lands first.
+        #expect(try federation.run(federation.admin, ["trust", "add", ana.principal, ana.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(second, ["trust", "add", bob.principal, bob.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        let conflicted = try federation.json(second, ["sync"])
+        #expect(conflicted.0.exitCode == 6)
+        #expect(Self.stores(conflicted.1).first?["result"] as? String == "conflict")
+        let status = try #require(Self.stores(try federation.json(second, ["status"]).1).first)
+        let parked = try #require((status["parked"] as? [String])?.first)
+        let kept = try ProcessRunner.run("git", ["--git-dir", second.home + "/stores/shared/repo.git", "log", "--format=%s", parked])
+        #expect(kept.stdout.contains("trust add bob@desk"))
+        #expect(status["pending"] as? Int == 0)
+        // The human redoes the change on the new policy; it publishes.
+        #expect(try federation.run(second, ["trust", "add", bob.principal, bob.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(second, ["sync"]).exitCode == 0)
+        let listed = try federation.json(second, ["trust", "list"])
+        let principals = (listed.1["data"] as? [[String: Any]] ?? []).compactMap { $0["principal"] as? String }
+        #expect(Set(principals) == ["admin@hq", "root@ops", "ana@desk", "bob@desk"])
+    }
+
+    @Test("--offline touches no network: local phases only, the outbox kept")
+    func offline() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "written on a plane"]).exitCode == 0)
+        let moved = federation.scratch.url("away.git")
+        try FileManager.default.moveItem(atPath: federation.remotePath, toPath: moved)
+        let offline = try federation.json(laptop, ["sync", "--offline"])
+        #expect(offline.0.exitCode == 0)
+        let report = try #require(Self.stores(offline.1).first)
+        #expect(report["pending"] as? Int == 1)
+        let phases = (report["phases"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "") \($0["status"] ?? "")" }
+        #expect(phases.contains("fetch skipped"))
+        #expect(phases.contains("push skipped"))
+        #expect(Self.stores(try federation.json(laptop, ["status"]).1).first?["last_fetch_error"] is NSNull)
+    }
+
+    @Test("a store whose shared branch is not main is cloned from its introduction's policy")
+    func otherBranch() throws {
+        let federation = try Federation()
+        let made = try federation.run(federation.admin, ["init", "--remote", federation.remoteURL, "--store", "shared", "--branch", "memories"])
+        #expect(made.exitCode == 0, "\(made.stderr)")
+        let introduction = try federation.remoteTip("memories")
+        let laptop = try federation.newMember("me@laptop")
+        #expect(try federation.run(federation.admin, ["trust", "add", laptop.principal, laptop.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        let cloned = try federation.json(laptop, ["clone", federation.remoteURL, "--introduction", introduction, "--signer", federation.admin.key.fingerprint, "--store", "shared"])
+        #expect(cloned.0.exitCode == 0, "\(cloned.0.stdout)")
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "on the memories branch"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.remoteMemoryPaths("memories").count == 1)
+        let refs = try ProcessRunner.run("git", ["--git-dir", laptop.home + "/stores/shared/repo.git", "for-each-ref", "refs/sfgit/heads/"])
+        #expect(refs.stdout.isEmpty)
+    }
+
+    @Test("a cache with damaged pages is discarded and rebuilt on the next recall, with the same answers")
+    func damagedCache() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        for n in 0..<30 { #expect(try federation.run(laptop, ["remember", "note", "--title", "circuit breaker lesson \(n)", "--body", String(repeating: "text ", count: 100)]).exitCode == 0) }
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        func ids() throws -> [String] {
+            (try federation.json(laptop, ["recall", "breaker", "--limit", "50"]).1["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        }
+        let before = try ids()
+        #expect(before.count == 3)  // the per-signer cap
+        // Overwrite the root page of the memory table (found with Python's own sqlite3): the
+        // schema stays readable, so the cache opens and the damage shows only when a query reaches it.
+        let path = laptop.home + "/stores/shared/cache.sqlite"
+        let root = try ProcessRunner.run("python3", ["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT rootpage FROM sqlite_master WHERE name = 'memory'\").fetchone()[0])", path])
+        let page = try #require(Int(root.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(root.stderr)")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        for i in ((page - 1) * 4096)..<(page * 4096) { bytes[i] = 0x5A }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let probe = try MemoryIndex(path: path)
+        #expect(!probe.isFresh)
+        #expect(throws: (any Error).self) { try probe.recall(RecallQuery(text: "breaker", now: Date().timeIntervalSince1970)) }
+        #expect(try ids() == before)
+        // A reader that recreated the cache without rebuilding it leaves it reflecting no commit:
+        // the next recall rebuilds it all the same.
+        try FileManager.default.removeItem(atPath: path)
+        _ = try MemoryIndex(path: path)
+        #expect(try ids() == before)
     }
 }

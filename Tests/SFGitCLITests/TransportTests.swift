@@ -107,6 +107,71 @@ struct TransportTests {
         #expect(try federation.remoteMemoryPaths().count == 1)
     }
 
+    @Test("smart HTTP: credentials from git's credential helper; a remote that accepts a push and hides it is caught (split view)")
+    func httpHelperAndSplitView() throws {
+        let federation = try Federation()
+        let server = try HTTPGitServer(in: federation.scratch.url("http"), root: federation.scratch.path, user: "agent", password: "s3cret")
+        defer { withExtendedLifetime(server) {} }
+        federation.remoteURL = "http://127.0.0.1:\(server.port)/git/remote.git"
+        let credentials: [String: String?] = ["SFGIT_HTTP_USERNAME": "agent", "SFGIT_HTTP_PASSWORD": "s3cret"]
+        #expect(try federation.run(federation.admin, ["init", "--remote", federation.remoteURL, "--store", "shared"], environment: credentials).exitCode == 0)
+        let introduction = try federation.remoteTip()
+        let laptop = try federation.newMember("me@laptop")
+        #expect(try federation.run(federation.admin, ["trust", "add", laptop.principal, laptop.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"], environment: credentials).exitCode == 0)
+
+        // No credentials in the environment: git's credential helper answers.
+        try "[credential]\n\thelper = store --file=\(laptop.userHome)/.git-credentials\n".write(toFile: laptop.userHome + "/.gitconfig", atomically: true, encoding: .utf8)
+        try "http://agent:s3cret@127.0.0.1:\(server.port)\n".write(toFile: laptop.userHome + "/.git-credentials", atomically: true, encoding: .utf8)
+        let cloned = try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", introduction, "--signer", federation.admin.key.fingerprint, "--store", "shared"])
+        #expect(cloned.exitCode == 0, "\(cloned.stdout)\(cloned.stderr)")
+
+        // The server takes the push, then quietly puts the branch back.
+        let hook = federation.remotePath + "/hooks/post-receive"
+        try "#!/bin/sh\nwhile read old new ref; do git update-ref \"$ref\" \"$old\"; done\n".write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "hidden by the server"]).exitCode == 0)
+        let hidden = try federation.json(laptop, ["sync"])
+        #expect(hidden.0.exitCode == 3)
+        let report = try #require(Self.stores(hidden.1).first)
+        #expect((report["warnings"] as? [[String: Any]])?.first?["code"] as? String == "PUSH_NOT_VISIBLE")
+        #expect(report["pending"] as? Int == 1)
+        #expect(try federation.remoteMemoryPaths().isEmpty)
+    }
+
+    @Test("a sync killed with -9 takes its network step down with it")
+    func networkChildDiesWithSync() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let listener = try LoopbackListener()
+        defer { withExtendedLifetime(listener) {} }
+        let config = laptop.home + "/config.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: #"remote: .*"#, with: "remote: http://127.0.0.1:\(listener.port)/x.git", options: .regularExpression)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let sync = try ProcessRunner.spawn(PackagePaths.sfgitBinary, ["sync", "--timeout", "60s"], environment: federation.environment(laptop))
+        // Wait (bounded) for the child that hangs on the listener.
+        var child: pid_t?
+        for _ in 0..<200 where child == nil {
+            let children = (try? String(contentsOfFile: "/proc/\(sync.pid)/task/\(sync.pid)/children", encoding: .utf8)) ?? ""
+            child = children.split(separator: " ").compactMap { pid_t($0) }.first
+            if child == nil { usleep(25_000) }
+        }
+        let networkStep = try #require(child)
+        sync.signal(SIGKILL)
+        sync.wait()
+        var gone = false
+        for _ in 0..<100 where !gone {
+            // Dead, or a zombie waiting for whoever adopted it to reap it.
+            let stat = (try? String(contentsOfFile: "/proc/\(networkStep)/stat", encoding: .utf8)) ?? ""
+            gone = stat.isEmpty || stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+            if !gone { usleep(20_000) }
+        }
+        #expect(gone, "the network step \(networkStep) outlived its sync")
+        if !gone { kill(networkStep, SIGKILL) }
+    }
+
     @Test("--timeout bounds a remote that accepts connections and never answers (http and ssh)")
     func timeout() throws {
         let federation = try Federation()

@@ -273,6 +273,11 @@ struct IndexTests {
         }
         started.wait()
         for _ in 0..<20 { #expect(try recall(index, "steady").count == 1) }
+        // A reader that opens the cache now (each `sfgit recall` does) neither waits for the
+        // write nor mistakes the busy file for a damaged one.
+        let newReader = try MemoryIndex(path: index.path)
+        #expect(!newReader.isFresh)
+        #expect(try recall(newReader, "steady").count == 1)
         release.signal()
         done.wait()
         #expect(try index.state("x") == "y")
