@@ -64,11 +64,15 @@ enum SyncBenchmark {
         let reader: [String: String?] = ["SFGIT_HOME": scratch.url("reader"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key")]
         let fingerprint = signer.publicKey.fingerprint
         let gitClone = try timed { _ = try ProcessRunner.run("git", ["clone", "-q", "--no-checkout", "file://" + remote, scratch.url("git-clone")]) }
+        var phases = ""
         let clone = try timed {
-            let result = try ProcessRunner.run(binary, ["clone", "file://" + remote, "--introduction", introduction, "--signer", fingerprint, "--store", "bench"], environment: reader)
+            let result = try ProcessRunner.run(binary, ["clone", "file://" + remote, "--introduction", introduction, "--signer", fingerprint, "--store", "bench", "--json"],
+                                               environment: reader, timeout: 3_600)
             precondition(result.exitCode == 0, result.stdout + result.stderr)
+            phases = Self.phases(result.stdout)
         }
         Report.row("clone + verify + index", value: clone, unit: "s", note: String(format: "git clone --no-checkout: %.3f s (%.1f×)", gitClone, clone / gitClone))
+        print("    phases: \(phases)")
 
         let noop = try best(of: 5) { _ = try ProcessRunner.run(binary, ["sync"], environment: reader) }
         let lsRemote = try best(of: 5) { _ = try ProcessRunner.run("git", ["ls-remote", "file://" + remote]) }
@@ -77,17 +81,19 @@ enum SyncBenchmark {
         try addCommit(count)
         let gitFetch = try timed { _ = try ProcessRunner.run("git", ["-C", scratch.url("git-clone"), "fetch", "-q", "origin"]) }
         let incremental = try timed {
-            let result = try ProcessRunner.run(binary, ["sync"], environment: reader)
+            let result = try ProcessRunner.run(binary, ["sync", "--json"], environment: reader, timeout: 3_600)
             precondition(result.exitCode == 0, result.stdout + result.stderr)
+            phases = Self.phases(result.stdout)
         }
         Report.row("incremental sync of +100", value: incremental * 1000, unit: "ms", note: String(format: "git fetch of the same commit: %.1f ms (%.1f×)", gitFetch * 1000, incremental / gitFetch))
+        print("    phases: \(phases)")
 
         for n in 0..<100 {
             let result = try ProcessRunner.run(binary, ["remember", "note", "--title", "outbox memory \(n)"], environment: reader)
             precondition(result.exitCode == 0, result.stderr)
         }
         let push = try timed {
-            let result = try ProcessRunner.run(binary, ["sync"], environment: reader)
+            let result = try ProcessRunner.run(binary, ["sync"], environment: reader, timeout: 3_600)
             precondition(result.exitCode == 0, result.stdout + result.stderr)
         }
         Report.row("sync pushing 100 outbox memories", value: push * 1000, unit: "ms")
@@ -99,6 +105,15 @@ enum SyncBenchmark {
         }
         samples.sort()
         Report.row("recall as a CLI process, p50", value: samples[samples.count / 2] * 1000, unit: "ms", note: String(format: "p99 %.1f ms", samples[samples.count - 1] * 1000))
+    }
+
+    /// "fetch 812 ms, index 4100 ms, …" from a sync envelope.
+    static func phases(_ envelope: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(envelope.utf8)) as? [String: Any],
+              let data = object["data"] as? [String: Any],
+              let sync = (data["sync"] as? [String: Any]) ?? (data["stores"] as? [[String: Any]])?.first,
+              let phases = sync["phases"] as? [[String: Any]] else { return "?" }
+        return phases.map { "\($0["name"] ?? "?") \($0["milliseconds"] ?? "?") ms" }.joined(separator: ", ")
     }
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
