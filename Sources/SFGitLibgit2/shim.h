@@ -2,6 +2,19 @@
 #define SFGIT_LIBGIT2_SHIM_H
 #include <git2.h>
 #include <git2/sys/commit.h>
+#include <git2/sys/transport.h>
+
+/* A smart subtransport and its stream with room for a Swift object after libgit2's part:
+   libgit2 hands back the pointer to the first member, so the Swift side finds its context. */
+typedef struct {
+    git_smart_subtransport parent;
+    void *context;
+} sfgit_subtransport;
+
+typedef struct {
+    git_smart_subtransport_stream parent;
+    void *context;
+} sfgit_subtransport_stream;
 
 /* Swift does not import C variadic functions: wrap the git_libgit2_opts calls sfgit uses. */
 static inline int sfgit_opts_enable_strict_object_creation(int enabled) {

@@ -168,6 +168,7 @@ extension Repository {
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
         options.update_fetchhead = 0
         Self.install(&options.callbacks, session)
+        UploadPackTransport.install(on: &options.callbacks, url: url)
         let result = withStringArray(refspecs) { array in
             withExtendedLifetime(session) { git_remote_fetch(remote, &array, &options, "sfgit: fetch") }
         }
