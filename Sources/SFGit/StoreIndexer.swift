@@ -43,7 +43,10 @@ public struct StoreIndexer {
     public func update(to tip: ObjectID) throws -> Update {
         let indexed = try index.state(Self.indexedCommitKey).flatMap { ObjectID(hex: $0) }
         let start = indexed.flatMap { repository.contains($0) ? $0 : nil }
-        let result = try Verifier(repository: repository, introduction: introduction).verify(from: start, to: tip)
+        // The verifier parses every added file anyway: it hands back up to this many parsed, so
+        // that a clone of a 10,000-memory store parses each file once (memory stays bounded).
+        let options = Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept)
+        let result = try Verifier(repository: repository, introduction: introduction, options: options).verify(from: start, to: tip)
         guard let verifiedTip = result.verifiedTip, verifiedTip != start else {
             return Update(indexedCommit: start, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
         }
@@ -80,7 +83,7 @@ public struct StoreIndexer {
             guard position < additions.count else { return nil }
             let addition = additions[position]
             position += 1
-            let memory = try parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
+            let memory = try addition.accepted.memory ?? parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
             return IndexedMemory(
                 memory: memory, path: addition.path, blob: addition.blob.hex, commit: addition.accepted.commit.hex,
                 signer: addition.accepted.principal, key: addition.accepted.key,
@@ -105,6 +108,9 @@ public struct StoreIndexer {
         for principal in policy.principals { if let quota = principal.quotaPerDay { overrides[principal.name] = quota } }
         return QuotaRule(perDay: overrides, defaultPerDay: policy.defaultQuotaPerDay)
     }
+
+    /// How many parsed memories the verifier may hand to the indexer (about 2–3 KB each).
+    static let parsedMemoriesKept = 16_384
 
     /// The store-state key of the commit the cache reflects.
     public static let indexedCommitKey = "indexed_commit"

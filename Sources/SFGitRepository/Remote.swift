@@ -49,6 +49,8 @@ private final class RemoteSession {
     var triedAgent = false
     var rejections: [PushRejection] = []
     var serverMessages = ""
+    /// Set when a `file://` fetch or push goes through git's own services.
+    var localGit: LocalGitConnection?
 
     init(credentials: RemoteCredentials, url: String) {
         self.credentials = credentials
@@ -147,6 +149,14 @@ private let pushUpdateCallback: git_push_update_reference_cb = { reference, stat
     return 0
 }
 
+/// Hands libgit2 a smart transport whose stream is a `git upload-pack` or `receive-pack` child.
+private let localGitTransportCallback: git_transport_cb = { out, owner, payload in
+    guard let payload else { return -1 }
+    let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+    guard let connection = session.localGit else { return -1 }
+    return git_transport_smart(out, owner, UnsafeMutableRawPointer(connection.definition))
+}
+
 private let sidebandCallback: git_transport_message_cb = { text, length, payload in
     guard let payload, let text, length > 0 else { return 0 }
     let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
@@ -158,9 +168,11 @@ private let sidebandCallback: git_transport_message_cb = { text, length, payload
 
 extension Repository {
     /// Fetches `refspecs` from `url` (an anonymous remote: nothing is written to the config).
-    /// Blocks until done: libgit2 1.5 has no network timeout, so callers bound it from outside.
-    public func fetch(url: String, refspecs: [String], credentials: RemoteCredentials) throws(GitError) {
+    /// libgit2 1.5 has no network timeout: `deadline` bounds only fetches that
+    /// `LocalGitTransport.serves`; callers bound the others from outside.
+    public func fetch(url: String, refspecs: [String], credentials: RemoteCredentials, deadline: Date? = nil) throws(GitError) {
         let session = RemoteSession(credentials: credentials, url: url)
+        if LocalGitTransport.serves(url) { session.localGit = LocalGitConnection(deadline: deadline) }
         let remote = try anonymousRemote(url)
         defer { git_remote_free(remote) }
         var options = git_fetch_options()
@@ -168,7 +180,6 @@ extension Repository {
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
         options.update_fetchhead = 0
         Self.install(&options.callbacks, session)
-        UploadPackTransport.install(on: &options.callbacks, url: url)
         let result = withStringArray(refspecs) { array in
             withExtendedLifetime(session) { git_remote_fetch(remote, &array, &options, "sfgit: fetch") }
         }
@@ -180,6 +191,7 @@ extension Repository {
     /// returns success, so the caller must treat any returned rejection as a failed push.
     public func push(url: String, refspecs: [String], credentials: RemoteCredentials) throws(GitError) -> (rejections: [PushRejection], serverMessages: String) {
         let session = RemoteSession(credentials: credentials, url: url)
+        if LocalGitTransport.serves(url) { session.localGit = LocalGitConnection(deadline: nil) }
         let remote = try anonymousRemote(url)
         defer { git_remote_free(remote) }
         var options = git_push_options()
@@ -204,6 +216,7 @@ extension Repository {
         callbacks.certificate_check = certificateCallback
         callbacks.sideband_progress = sidebandCallback
         callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
+        if session.localGit != nil { callbacks.transport = localGitTransportCallback }
     }
 }
 

@@ -268,7 +268,7 @@ struct Judge {
             acceptedIndexByCommit[fact.id, default: []].append(accepted.count)
             accepted.append(AcceptedMemory(
                 path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
-                reviewed: reviewedCommits.contains(fact.id)))
+                reviewed: reviewedCommits.contains(fact.id), memory: memory.memory))
         }
     }
 

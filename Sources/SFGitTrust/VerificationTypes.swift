@@ -1,3 +1,4 @@
+import SFGitMemory
 import SFGitRepository
 
 /// The pinned root of a store's history, given out of band: the first commit and the
@@ -100,6 +101,8 @@ public struct AcceptedMemory: Sendable, Hashable {
     public var key: String
     /// Whether it reached the checked branch through a reviewer's signed merge.
     public var reviewed: Bool
+    /// The parsed memory, when the verifier was asked to keep it (`Options.keepParsedMemories`).
+    public var memory: Memory?
 }
 
 /// What the verifier found between the last verified tip and a new tip.

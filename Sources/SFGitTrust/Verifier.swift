@@ -20,11 +20,16 @@ public struct Verifier {
         public var enforceReviewMode: Bool = true
         /// Threads for signature checks and memory parsing.
         public var parallelism: Int = 2
+        /// How many added memory files may come back parsed in `AcceptedMemory.memory`, so that
+        /// an indexer need not parse them again; bounded because a clone of a large store would
+        /// otherwise hold every memory at once.
+        public var keepParsedMemories: Int = 0
 
-        /// The defaults: review mode enforced, two threads.
-        public init(enforceReviewMode: Bool = true, parallelism: Int = 2) {
+        /// The defaults: review mode enforced, two threads, nothing kept parsed.
+        public init(enforceReviewMode: Bool = true, parallelism: Int = 2, keepParsedMemories: Int = 0) {
             self.enforceReviewMode = enforceReviewMode
             self.parallelism = parallelism
+            self.keepParsedMemories = keepParsedMemories
         }
     }
 
@@ -73,8 +78,11 @@ public struct Verifier {
         var facts: [CommitFacts] = []
         facts.reserveCapacity(order.count)
         var treeOf: [ObjectID: ObjectID] = [:]
+        var added = 0
         for id in order {
             var fact = try readFacts(id, context: &context, treeOf: &treeOf)
+            added += fact.addedBlobs.count
+            fact.keepParsed = added <= options.keepParsedMemories
             checker.submit(fact)
             fact.addedBlobs = [:]  // the checker has them; the judge needs only the rest
             facts.append(fact)
@@ -135,6 +143,8 @@ public struct Verifier {
         var addedBlobs: [String: [UInt8]]
         /// Sizes of added memory files over the limit (never read).
         var oversized: [String: Int]
+        /// Whether the check keeps the parsed memories (within `Options.keepParsedMemories`).
+        var keepParsed = false
     }
 
     private func readFacts(_ id: ObjectID, context: inout Context, treeOf: inout [ObjectID: ObjectID]) throws(GitError) -> CommitFacts {
@@ -173,11 +183,12 @@ public struct Verifier {
         var memories: [String: Result<MemoryIdentity, MemoryFileError>]
     }
 
-    /// What the judge needs of a parsed memory file (the whole memory is not kept: a clone of a
-    /// large store verifies every file, and only these two facts decide its fate).
+    /// What the judge needs of a parsed memory file, and the memory itself only when asked
+    /// (a clone of a large store verifies every file, and only these two facts decide its fate).
     struct MemoryIdentity {
         var id: ULID
         var principal: String
+        var memory: Memory?
     }
 
     enum SignatureFailure: Error {
@@ -212,7 +223,7 @@ public struct Verifier {
         for (path, bytes) in facts.addedBlobs {
             do {
                 let memory = try parser.parse(bytes, storePath: path).memory
-                memories[path] = .success(MemoryIdentity(id: memory.id, principal: memory.frontMatter.principal))
+                memories[path] = .success(MemoryIdentity(id: memory.id, principal: memory.frontMatter.principal, memory: facts.keepParsed ? memory : nil))
             } catch {
                 memories[path] = .failure(error)
             }

@@ -8,7 +8,8 @@ import SFGitTrust
 /// Sync over file:// with the release `sfgit` binary, next to the git CLI on the same data in the
 /// same run: clone + verify + index, an incremental sync of 100 new memories, a no-op sync, a
 /// push of 100 outbox memories, and `recall` as a whole CLI process. 10,000 memories by default;
-/// `SFGIT_BENCH_LARGE=1` adds the 100,000-memory store.
+/// `SFGIT_BENCH_LARGE=1` adds the 100,000-memory store; `SFGIT_BENCH_EXPORT=DIR` copies the
+/// generated remote, its key and the clone arguments there, for profiling a step by hand.
 enum SyncBenchmark {
     static let perCommit = 100
 
@@ -61,6 +62,13 @@ enum SyncBenchmark {
         GitSettings.setFsync(true)
         print("sync over file://: \(count) memories in \(count / perCommit) signed commits (built in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s)")
 
+        if let export = ProcessInfo.processInfo.environment["SFGIT_BENCH_EXPORT"] {
+            // For profiling one step by hand: the remote, its key and what `sfgit clone` needs.
+            _ = try ProcessRunner.run("rm", ["-rf", export])
+            _ = try ProcessRunner.run("mkdir", ["-p", export])
+            _ = try ProcessRunner.run("cp", ["-a", remote, scratch.url("key"), scratch.url("key.pub"), export])
+            try "\(introduction) \(signer.publicKey.fingerprint)\n".write(toFile: export + "/clone-arguments", atomically: true, encoding: .utf8)
+        }
         let reader: [String: String?] = ["SFGIT_HOME": scratch.url("reader"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key")]
         let fingerprint = signer.publicKey.fingerprint
         let gitClone = try timed { _ = try ProcessRunner.run("git", ["clone", "-q", "--no-checkout", "file://" + remote, scratch.url("git-clone")]) }

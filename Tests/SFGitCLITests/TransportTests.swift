@@ -197,4 +197,29 @@ struct TransportTests {
             #expect(try federation.run(laptop, ["recall", "hangs"]).exitCode == 0)
         }
     }
+
+    @Test("--timeout bounds a file:// fetch whose git upload-pack never answers, and leaves nothing running")
+    func fileTimeout() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        #expect(try federation.run(federation.admin, ["remember", "note", "--title", "news for the laptop"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        // A global git config (protected, so upload-pack honours it) whose pack-objects hook hangs.
+        let marker = "31.25"
+        let hook = try federation.scratch.write("hang.sh", "#!/bin/sh\nsleep \(marker)\n")
+        chmod(hook, 0o755)
+        let gitConfig = try federation.scratch.write("hanging.gitconfig", "[uploadpack]\n\tpackObjectsHook = \(hook)\n")
+        let started = Date()
+        let result = try federation.json(laptop, ["sync", "--timeout", "2s"], environment: ["GIT_CONFIG_GLOBAL": gitConfig])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.0.exitCode == 3)
+        #expect((result.1["warnings"] as? [[String: Any]])?.first?["code"] as? String == "FETCH_TIMEOUT", "\(result.1["warnings"] ?? "")")
+        #expect(elapsed < 20, "sync took \(elapsed) s with --timeout 2s")
+        let leftovers = try ProcessRunner.run("pgrep", ["-f", "sleep \(marker)"])
+        #expect(leftovers.stdout.isEmpty, "left running: \(leftovers.stdout)")
+        // Without the hook, the next sync fetches the news.
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["recall", "news"]).stdout.contains("news for the laptop"))
+    }
 }

@@ -78,4 +78,30 @@ struct FileFetchTests {
         #expect(error?.message.contains("safe.directory") == true)
         #expect(throws: GitError.self) { try local.resolveCommit("refs/remotes/origin/main") }
     }
+
+    @Test("a file:// push goes through git receive-pack: the remote's receive settings apply, its hooks never run")
+    func pushThroughReceivePack() throws {
+        let dir = try TemporaryDirectory()
+        let (remote, work) = try Self.makeRemote(in: dir)
+        let remoteGit = GitCLI(directory: remote, home: dir.path)
+        try remoteGit.run(["config", "receive.denyNonFastForwards", "true"])
+        let marker = dir.url("hook-ran")
+        let hook = try dir.write("remote.git/hooks/pre-receive", "#!/bin/sh\ntouch \(marker)\n")
+        chmod(hook, 0o755)
+        let local = try Repository.open(dir.url("work/.git"))
+        // A fast-forward is accepted.
+        _ = try dir.write("work/more.txt", "more\n")
+        try work.run(["add", "."])
+        let ahead = try work.unsignedCommit("more")
+        let pushed = try local.push(url: "file://" + remote, refspecs: ["refs/heads/main:refs/heads/main"], credentials: RemoteCredentials())
+        #expect(pushed.rejections.isEmpty)
+        #expect(try remoteGit.run(["rev-parse", "main"]) == ahead)
+        // A forced rewrite is refused by the remote's setting, and reported as a rejection.
+        try work.run(["reset", "-q", "--hard", "HEAD~2"])
+        let refused = try local.push(url: "file://" + remote, refspecs: ["+refs/heads/main:refs/heads/main"], credentials: RemoteCredentials())
+        #expect(refused.rejections.map(\.reference) == ["refs/heads/main"])
+        #expect(try remoteGit.run(["rev-parse", "main"]) == ahead)
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(!FileManager.default.fileExists(atPath: remote + "/refs/heads/main.lock"))
+    }
 }
