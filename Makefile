@@ -34,11 +34,13 @@ demo: setup
 	$(SWIFT) build --product sfgit
 	@./scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/sfgit"
 
-## bench: release build, then print throughput figures next to their baselines
+## bench: release build (Swift runtime linked in, as for deployment), then print throughput
+## figures next to their baselines
+RELEASE := -c release --static-swift-stdlib
 bench: setup
-	$(SWIFT) build -c release --product sfgit
-	$(SWIFT) build -c release --product sfgit-bench
-	"$$($(SWIFT) build -c release --show-bin-path)/sfgit-bench"
+	$(SWIFT) build $(RELEASE) --product sfgit
+	$(SWIFT) build $(RELEASE) --product sfgit-bench
+	"$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit-bench"
 
 clean:
 	rm -rf .build

@@ -175,6 +175,10 @@ public final class MemoryIndex: Sendable {
                 return .commit
             }
         }
+        // The rebuild wrote the whole file and its WAL without syncing: checkpoint, sync and
+        // empty the WAL now, or flushing them lands on the next small update (≈ 100 ms at 100k).
+        // A reader holding an old snapshot only makes this wait, then give up, harmlessly.
+        if reset { _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
     }
 
     private func loadInTransaction(_ batch: IndexBatch, reset: Bool, next: () throws -> IndexedMemory?, _ db: Database) throws {

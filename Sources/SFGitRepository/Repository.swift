@@ -100,13 +100,20 @@ public final class Repository {
     let pointer: OpaquePointer
     /// The repository's path (the `.git` directory, or the bare repository itself).
     public let path: String
+    /// Recently used trees, held here because libgit2's own cache evicts at random once full:
+    /// in a store with big month directories, verification kept re-inflating and re-hashing
+    /// the same trees from their delta chains (a 100,000-memory clone spent minutes on it).
+    private var recentTrees = RecentTrees()
 
     private init(pointer: OpaquePointer) {
         self.pointer = pointer
         self.path = String(cString: git_repository_path(pointer))
     }
 
-    deinit { git_repository_free(pointer) }
+    deinit {
+        recentTrees.removeAll()
+        git_repository_free(pointer)
+    }
 
     /// Opens an existing repository (bare or with a work tree). With `gitEnvironment`, git's
     /// environment variables are honoured as the git CLI does — inside a pre-receive hook, that
@@ -259,14 +266,24 @@ public final class Repository {
 
     /// The entry at a `/`-separated path inside a tree, or nil when there is none.
     public func entry(at path: String, inTree treeID: ObjectID) throws(GitError) -> TreeEntry? {
+        // Walked here rather than by git_tree_entry_bypath, so that every level comes from the
+        // recent trees.
+        var components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard let last = components.popLast(), !last.isEmpty else { return nil }
+        var current = treeID
+        for component in components {
+            guard let next = try entry(named: String(component), inTree: current), next.mode == .tree else { return nil }
+            current = next.id
+        }
+        return try entry(named: String(last), inTree: current)
+    }
+
+    private func entry(named name: String, inTree treeID: ObjectID) throws(GitError) -> TreeEntry? {
+        guard !name.isEmpty else { return nil }
         let tree = try lookupTree(treeID)
         defer { git_tree_free(tree) }
-        var entry: OpaquePointer?
-        let result = git_tree_entry_bypath(&entry, tree, path)
-        if result == GIT_ENOTFOUND.rawValue { return nil }
-        try check(result, "git_tree_entry_bypath(\(path))")
-        defer { git_tree_entry_free(entry) }
-        return Self.copyEntry(entry!)
+        guard let entry = git_tree_entry_byname(tree, name) else { return nil }
+        return Self.copyEntry(entry)
     }
 
     /// The size of a blob in bytes, read from the object header without loading the content.
@@ -509,11 +526,20 @@ public final class Repository {
         return commit!
     }
 
-    private func lookupTree(_ id: ObjectID) throws(GitError) -> OpaquePointer {
+    /// A tree handle the caller frees with `git_tree_free`.
+    func lookupTree(_ id: ObjectID) throws(GitError) -> OpaquePointer {
+        if let held = recentTrees.handle(id) { return Self.duplicate(held) }
         var tree: OpaquePointer?
         var oid = id.oid
         try check(git_tree_lookup(&tree, pointer, &oid), "git_tree_lookup(\(id))")
+        recentTrees.insert(id, Self.duplicate(tree!))
         return tree!
+    }
+
+    private static func duplicate(_ tree: OpaquePointer) -> OpaquePointer {
+        var copy: OpaquePointer?
+        _ = git_object_dup(&copy, tree)  // a reference count increment: it cannot fail
+        return copy!
     }
 
     private static func signature(_ pointer: UnsafePointer<git_signature>?) -> GitSignature {
@@ -532,5 +558,35 @@ public final class Repository {
     private static func bytes(_ buffer: git_buf) -> [UInt8] {
         guard let base = buffer.ptr, buffer.size > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: base, count: buffer.size))
+    }
+}
+
+/// The most recently used tree handles, each holding a reference of its own. Verification
+/// needs the trees of the commit before (a few per commit); a big month directory parses to
+/// a few hundred KB, so the capacity stays small.
+private struct RecentTrees {
+    private static let capacity = 128
+    private var handles: [ObjectID: (tree: OpaquePointer, used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+
+    mutating func handle(_ id: ObjectID) -> OpaquePointer? {
+        guard let held = handles[id] else { return nil }
+        clock += 1
+        handles[id] = (held.tree, clock)
+        return held.tree
+    }
+
+    mutating func insert(_ id: ObjectID, _ tree: OpaquePointer) {
+        if handles.count >= Self.capacity, let oldest = handles.min(by: { $0.value.used < $1.value.used }) {
+            git_tree_free(oldest.value.tree)
+            handles[oldest.key] = nil
+        }
+        clock += 1
+        if let previous = handles.updateValue((tree, clock), forKey: id) { git_tree_free(previous.tree) }
+    }
+
+    mutating func removeAll() {
+        for held in handles.values { git_tree_free(held.tree) }
+        handles.removeAll()
     }
 }

@@ -31,19 +31,12 @@ extension Repository {
     func diffTrees(_ old: ObjectID?, _ new: ObjectID?, visitedTrees: inout Int) throws(GitError) -> [TreeChange] {
         var changes: [TreeChange] = []
         visitedTrees += (old == nil ? 0 : 1) + (new == nil ? 0 : 1)
-        let oldTree = try old.map { (id) throws(GitError) in try lookupTreeHandle(id) }
+        let oldTree = try old.map { (id) throws(GitError) in try lookupTree(id) }
         defer { if let oldTree { git_tree_free(oldTree) } }
-        let newTree = try new.map { (id) throws(GitError) in try lookupTreeHandle(id) }
+        let newTree = try new.map { (id) throws(GitError) in try lookupTree(id) }
         defer { if let newTree { git_tree_free(newTree) } }
         try diff(oldTree, newTree, prefix: "", into: &changes, visited: &visitedTrees)
         return changes
-    }
-
-    private func lookupTreeHandle(_ id: ObjectID) throws(GitError) -> OpaquePointer {
-        var tree: OpaquePointer?
-        var oid = id.oid
-        try check(git_tree_lookup(&tree, pointer, &oid), "git_tree_lookup(\(id))")
-        return tree!
     }
 
     private func diff(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange], visited: inout Int) throws(GitError) {
@@ -77,9 +70,9 @@ extension Repository {
         let oldIsTree = oldEntry?.mode == .tree
         let newIsTree = newEntry?.mode == .tree
         if oldIsTree || newIsTree {
-            let oldSubtree = try oldIsTree ? lookupTreeHandle(oldEntry!.id) : nil
+            let oldSubtree = try oldIsTree ? lookupTree(oldEntry!.id) : nil
             defer { if let oldSubtree { git_tree_free(oldSubtree) } }
-            let newSubtree = try newIsTree ? lookupTreeHandle(newEntry!.id) : nil
+            let newSubtree = try newIsTree ? lookupTree(newEntry!.id) : nil
             defer { if let newSubtree { git_tree_free(newSubtree) } }
             visited += (oldSubtree == nil ? 0 : 1) + (newSubtree == nil ? 0 : 1)
             try diff(oldSubtree, newSubtree, prefix: path + "/", into: &changes, visited: &visited)

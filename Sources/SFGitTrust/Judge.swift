@@ -260,7 +260,7 @@ struct Judge {
                 quarantine(.duplicateID, "id \(idText) is also added at \(other) in the same commit")
                 continue
             }
-            if let other = try existingPath(of: memory.id, otherThan: file.path, in: parentTree) {
+            if let other = try existingPath(of: memory.id, at: file.path, in: parentTree, fact: fact) {
                 quarantine(.duplicateID, "id \(idText) already exists at \(other)")
                 continue
             }
@@ -270,6 +270,13 @@ struct Judge {
                 path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
                 reviewed: reviewedCommits.contains(fact.id), memory: memory.memory))
         }
+    }
+
+    /// `existingPath(of:otherThan:in:)`, answered from what the reader looked up while the
+    /// parent's trees were fresh when the file's name is its id's (the parser checks it is).
+    private func existingPath(of id: ULID, at path: String, in tree: ObjectID?, fact: Verifier.CommitFacts) throws(GitError) -> String? {
+        if path.hasSuffix("/" + MemoryPath.pathBelowKind(of: id)), let known = fact.sameNameElsewhere[path] { return known }
+        return try existingPath(of: id, otherThan: path, in: tree)
     }
 
     /// The path of a memory with this id under any other kind directory of a tree (a path is a

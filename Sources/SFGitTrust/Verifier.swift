@@ -145,6 +145,10 @@ public struct Verifier {
         var oversized: [String: Int]
         /// Whether the check keeps the parsed memories (within `Options.keepParsedMemories`).
         var keepParsed = false
+        /// For each added memory path, the path of a file with the same name under another kind
+        /// directory of the parent tree (nil: none). Looked up here, while the parent's trees
+        /// are fresh, rather than when judging, after the whole history has been read.
+        var sameNameElsewhere: [String: String?] = [:]
     }
 
     private func readFacts(_ id: ObjectID, context: inout Context, treeOf: inout [ObjectID: ObjectID]) throws(GitError) -> CommitFacts {
@@ -170,6 +174,22 @@ public struct Verifier {
                 facts.oversized[change.path] = size
             } else {
                 facts.addedBlobs[change.path] = try repository.blob(entry.id)
+            }
+        }
+        if let parentTree, !facts.addedBlobs.isEmpty,
+           let memories = try repository.entry(at: "memories", inTree: parentTree), memories.mode == .tree {
+            let kinds = try repository.tree(memories.id).filter { $0.mode == .tree }
+            for path in facts.addedBlobs.keys {
+                let parts = path.split(separator: "/", maxSplits: 2)  // "memories", kind, below
+                guard parts.count == 3 else { continue }
+                var found: String?
+                for kind in kinds where kind.name != parts[1] {
+                    if try repository.entry(at: String(parts[2]), inTree: kind.id) != nil {
+                        found = "memories/\(kind.name)/\(parts[2])"
+                        break
+                    }
+                }
+                facts.sameNameElsewhere[path] = .some(found)
             }
         }
         return facts

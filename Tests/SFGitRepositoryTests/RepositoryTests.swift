@@ -45,6 +45,10 @@ struct RepositoryTests {
         #expect(try repo.signature(of: first) == nil)
         #expect(try repo.entry(at: "memories/learning/2026/01/A.yaml", inTree: tree)?.id == blob)
         #expect(try repo.entry(at: "memories/nope", inTree: tree) == nil)
+        #expect(try repo.entry(at: "memories", inTree: tree)?.mode == .tree)
+        #expect(try repo.entry(at: "README.md/inside", inTree: tree) == nil)  // through a blob
+        #expect(try repo.entry(at: "", inTree: tree) == nil)
+        #expect(try repo.entry(at: "memories//learning", inTree: tree) == nil)
         #expect(try git.result(["fsck", "--strict"]).exitCode == 0)
         // Removing the only file prunes the directories that became empty.
         let pruned = try repo.updateTree(tree, [.remove(path: "memories/learning/2026/01/A.yaml")])
