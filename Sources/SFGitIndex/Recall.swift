@@ -18,6 +18,8 @@ extension MemoryIndex {
 
     /// How many BM25 candidates are re-ranked by recency.
     static let candidateLimit = 500
+    /// What ranking reads of each candidate.
+    static let rankingColumns = "m.rowid AS rowid, m.id AS id, m.kind AS kind, m.recorded_epoch AS recorded_epoch, m.signer AS signer"
 
     /// Above this many matching documents, BM25 is computed only over the newest matches: scoring
     /// every match of a very common word is what makes a query slow, and recency re-ranks anyway.
@@ -97,7 +99,7 @@ extension MemoryIndex {
                 let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || query.host != nil || query.since != nil
                 let sql = filtered
                     ? """
-                        SELECT m.*, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid
+                        SELECT \(Self.rankingColumns), bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid
                         WHERE memory_fts MATCH ? AND \(whereClause) ORDER BY rank LIMIT ?
                         """
                     : """
@@ -105,29 +107,31 @@ extension MemoryIndex {
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
                         )
-                        SELECT m.*, hits.rank AS rank FROM hits JOIN memory m ON m.rowid = hits.rowid WHERE \(whereClause)
+                        SELECT \(Self.rankingColumns), hits.rank AS rank FROM hits JOIN memory m ON m.rowid = hits.rowid WHERE \(whereClause)
                         """
                 let values: [DatabaseValueConvertible?] = filtered ? [pattern] + arguments + [Self.candidateLimit] : [pattern, Self.candidateLimit] + arguments
                 let common = try Self.matchingDocuments(text, db) > Self.commonTermDocuments
                 if common {
                     // Very common words: score only the newest matches (FTS5 yields rowids in order
                     // cheaply), filter them, and keep the best; fall back if too few survive.
+                    // The best of the window are ranked before any memory row is read: joining all
+                    // of it made a cold process read thousands of pages.
                     let windowed = """
                         WITH newest AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
-                        )
-                        SELECT m.*, newest.rank AS rank FROM newest JOIN memory m ON m.rowid = newest.rowid
-                        WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
+                        ), best AS (SELECT rowid, rank FROM newest ORDER BY rank LIMIT ?)
+                        SELECT \(Self.rankingColumns), best.rank AS rank FROM best JOIN memory m ON m.rowid = best.rowid
+                        WHERE \(whereClause) ORDER BY best.rank
                         """
-                    candidates = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments([pattern, Self.commonTermWindow] + arguments + [Self.candidateLimit]))
+                    candidates = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments([pattern, Self.commonTermWindow, Self.candidateLimit] + arguments))
                         .map { ($0, $0["rank"] as Double) }
                 }
                 if !common || candidates.count < query.limit {
                     candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
                 }
             } else {
-                let sql = "SELECT m.* FROM memory m WHERE \(whereClause) ORDER BY m.recorded_epoch DESC, m.id DESC LIMIT ?"
+                let sql = "SELECT \(Self.rankingColumns) FROM memory m WHERE \(whereClause) ORDER BY m.recorded_epoch DESC, m.id DESC LIMIT ?"
                 let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [max(query.limit * 4, query.limit + query.perSignerCap * 8)]))
                 candidates = rows.map { ($0, nil) }
             }
@@ -150,7 +154,11 @@ extension MemoryIndex {
                 let signer: String = entry.row["signer"]
                 guard perSigner[signer, default: 0] < query.perSignerCap else { continue }
                 perSigner[signer, default: 0] += 1
-                items.append(try Self.item(entry.row, score: entry.score, explanation: entry.explanation, now: query.now, db))
+                // Only the answers are read whole (bodies, fields): a cold process pays for every
+                // page it touches, and ranking needs none of them.
+                let whole = try db.cachedStatement(sql: "SELECT * FROM memory WHERE rowid = ?")
+                guard let row = try Row.fetchOne(whole, arguments: [entry.row["rowid"] as Int64]) else { continue }
+                items.append(try Self.item(row, score: entry.score, explanation: entry.explanation, now: query.now, db))
                 if items.count == query.limit { break }
             }
             return items
