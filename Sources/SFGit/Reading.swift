@@ -15,15 +15,15 @@ public struct StoreStatus: Sendable, Codable {
 
     public var store: String
     public var remote: String
-    public var verifiedTip: String?
-    public var remoteTip: String?
-    public var cacheCommit: String?
+    @Nullable public var verifiedTip: String? = nil
+    @Nullable public var remoteTip: String? = nil
+    @Nullable public var cacheCommit: String? = nil
     public var pending: Int
-    public var lastFetchAt: String?
-    public var lastFetchError: String?
-    public var lastPushAt: String?
-    public var lastPushError: String?
-    public var blocked: BlockedCommit?
+    @Nullable public var lastFetchAt: String? = nil
+    @Nullable public var lastFetchError: String? = nil
+    @Nullable public var lastPushAt: String? = nil
+    @Nullable public var lastPushError: String? = nil
+    @Nullable public var blocked: BlockedCommit? = nil
     public var quarantined: [QuarantinedPath]
     public var parked: [String]
     public var counts: IndexCounts
@@ -32,24 +32,6 @@ public struct StoreStatus: Sendable, Codable {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, counts
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(store, forKey: .store)
-        try c.encode(remote, forKey: .remote)
-        try c.encode(verifiedTip, forKey: .verifiedTip)
-        try c.encode(remoteTip, forKey: .remoteTip)
-        try c.encode(cacheCommit, forKey: .cacheCommit)
-        try c.encode(pending, forKey: .pending)
-        try c.encode(lastFetchAt, forKey: .lastFetchAt)
-        try c.encode(lastFetchError, forKey: .lastFetchError)
-        try c.encode(lastPushAt, forKey: .lastPushAt)
-        try c.encode(lastPushError, forKey: .lastPushError)
-        try c.encode(blocked, forKey: .blocked)
-        try c.encode(quarantined, forKey: .quarantined)
-        try c.encode(parked, forKey: .parked)
-        try c.encode(counts, forKey: .counts)
     }
 
     /// Whether anything needs attention (`--quiet` stays silent otherwise).

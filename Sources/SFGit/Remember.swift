@@ -57,17 +57,8 @@ extension Workspace {
     /// Writes a `retraction` of `target` (an id or unambiguous prefix).
     public func retract(_ target: String, reason: String, store name: String?) throws(SFGitError) -> RememberReport {
         let store = try self.store(named: name)
-        let index = try store.openIndex()
-        let found: ShowResult
-        do { found = try index.show(target, now: Date().timeIntervalSince1970) } catch {
-            throw SFGitError(.internalError, "cannot read the cache: \(error)")
-        }
-        let item: RecallItem
-        switch found {
-        case .found(let hit): item = hit
-        case .notFound: throw SFGitError(.notFound, "no memory \(target) in store \(store.name)")
-        case .ambiguous(let ids): throw SFGitError(.usage, "\(target) is ambiguous: \(ids.joined(separator: ", "))")
-        }
+        // The same lookup as `sfgit show`: prefixes, a damaged cache rebuilt, the same messages.
+        let item = try show(target, store: store.name)
         var draft = MemoryDraft(kind: MemoryKind.retraction.name, title: "Retraction of \(item.id): \(item.title)")
         draft.fields = [("target", item.id), ("reason", reason)]
         var report = try remember(draft, store: store.name)

@@ -92,7 +92,7 @@ public enum RemoteStep {
                     rejections: rejections, serverMessages: messages)
             }
         } catch {
-            return RemoteResponse(failure: error.message, nonFastForward: error.isNonFastForward)
+            return RemoteResponse(failure: error.message, timedOut: error.isTimeout, nonFastForward: error.isNonFastForward)
         }
     }
 }
@@ -101,7 +101,9 @@ public enum RemoteStep {
 public enum RemoteTransport: Sendable {
     /// In this process, unbounded (library callers and tests that need no deadline).
     case inProcess
-    /// In a child `executable _remote` killed at the deadline (what the `sfgit` binary uses).
+    /// Bounded by the deadline (what the `sfgit` binary uses): in a child `executable _remote`
+    /// killed at the deadline, except a fetch from a local `file://` remote, whose git
+    /// upload-pack child is killed from this process.
     case childProcess(executable: String)
 
     /// Runs a step, bounded by `timeout` seconds when in a child process.
@@ -113,11 +115,15 @@ public enum RemoteTransport: Sendable {
             // A local fetch talks to a git upload-pack child that can be killed at the deadline
             // from here: no second sfgit process to start (≈ 15 ms of a no-op sync).
             let response = RemoteStep.perform(request, deadline: Date().addingTimeInterval(timeout))
-            guard response.failure?.contains(LocalGitTransport.deadlineMessage) == true else { return response }
-            return RemoteResponse(failure: "fetch from \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
+            return response.timedOut ? Self.timedOut(request, timeout) : response
         case .childProcess(let executable):
             return Self.runChild(executable, request, timeout: timeout, httpPassword: httpPassword)
         }
+    }
+
+    private static func timedOut(_ request: RemoteRequest, _ timeout: Double) -> RemoteResponse {
+        let what = request.operation == .fetch ? "fetch from" : "push to"
+        return RemoteResponse(failure: "\(what) \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
     }
 
     private static func runChild(_ executable: String, _ request: RemoteRequest, timeout: Double, httpPassword: String?) -> RemoteResponse {
@@ -155,12 +161,13 @@ public enum RemoteTransport: Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             reader.wait()
-            let what = request.operation == .fetch ? "fetch from" : "push to"
-            return RemoteResponse(failure: "\(what) \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
+            return timedOut(request, timeout)
         }
         // Its output is closed, so it is exiting: Foundation's waitUntilExit can sleep 50 ms
-        // in its run loop before noticing, a short spin does not.
-        while process.isRunning { usleep(200) }
+        // in its run loop before noticing, a short spin does not (and gives way after a second).
+        let spinEnd = Date().addingTimeInterval(1)
+        while process.isRunning && Date() < spinEnd { usleep(200) }
+        if process.isRunning { process.waitUntilExit() }
         guard let response = try? JSONDecoder().decode(RemoteResponse.self, from: collected.data) else {
             return RemoteResponse(failure: "the network step ended with status \(process.terminationStatus) and no result")
         }

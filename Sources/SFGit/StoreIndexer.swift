@@ -102,8 +102,7 @@ public struct StoreIndexer {
 
     /// The rate limit the verified tree's policy sets (the tree is verified, so its policy parses).
     private func quotaRule(at tree: ObjectID) throws -> QuotaRule? {
-        guard let entry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree),
-              let policy = try? Policy.parse(try repository.blob(entry.id)) else { return nil }
+        guard let policy = try? repository.policy(inTree: tree) else { return nil }
         var overrides: [String: Int] = [:]
         for principal in policy.principals { if let quota = principal.quotaPerDay { overrides[principal.name] = quota } }
         return QuotaRule(perDay: overrides, defaultPerDay: policy.defaultQuotaPerDay)

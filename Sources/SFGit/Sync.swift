@@ -43,34 +43,20 @@ public struct StoreSyncReport: Sendable, Codable {
     public var store: String
     /// How the sync ended.
     public var result: SyncResult
-    public var verifiedTip: String?
-    public var fetchedTip: String?
+    @Nullable public var verifiedTip: String? = nil
+    @Nullable public var fetchedTip: String? = nil
     public var indexed = Indexed()
     /// Outbox commits published by this sync.
     public var pushed = 0
     /// Outbox commits still waiting.
     public var pending = 0
-    public var blocked: BlockedCommit?
+    @Nullable public var blocked: BlockedCommit? = nil
     public var phases: [Phase] = []
     /// Warnings (`FETCH_FAILED`, `PUSH_FAILED`, `PUSH_NOT_VISIBLE`, …) with their messages.
     public var warnings: [SyncWarning] = []
 
     enum CodingKeys: String, CodingKey {
         case store, result, verifiedTip = "verified_tip", fetchedTip = "fetched_tip", indexed, pushed, pending, blocked, phases, warnings
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(store, forKey: .store)
-        try container.encode(result, forKey: .result)
-        try container.encode(verifiedTip, forKey: .verifiedTip)
-        try container.encode(fetchedTip, forKey: .fetchedTip)
-        try container.encode(indexed, forKey: .indexed)
-        try container.encode(pushed, forKey: .pushed)
-        try container.encode(pending, forKey: .pending)
-        try container.encode(blocked, forKey: .blocked)
-        try container.encode(phases, forKey: .phases)
-        try container.encode(warnings, forKey: .warnings)
     }
 
     /// The exit status this result maps to.

@@ -1,4 +1,5 @@
 import Foundation
+import SFGitIndex
 import SFGitRepository
 import SFGitTrust
 
@@ -32,11 +33,11 @@ public struct VerifyReport: Sendable, Codable {
     }
 
     /// The newest commit whose whole history is authentic (nil when none is).
-    public var verifiedTip: String?
+    @Nullable public var verifiedTip: String? = nil
     /// How many commits were judged.
     public var commits: Int
     /// The first refused commit, or nil.
-    public var blocked: Blocked?
+    @Nullable public var blocked: Blocked? = nil
     /// Files quarantined inside authentic commits.
     public var quarantined: [QuarantinedFile]
     /// Every commit's verdict, parents first.
@@ -50,15 +51,6 @@ public struct VerifyReport: Sendable, Codable {
     public var status: ExitStatus {
         if blocked != nil { return .untrusted }
         return quarantined.isEmpty ? .ok : .invalid
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(verifiedTip, forKey: .verifiedTip)
-        try container.encode(commits, forKey: .commits)
-        try container.encode(blocked, forKey: .blocked)
-        try container.encode(quarantined, forKey: .quarantined)
-        try container.encode(outcomes, forKey: .outcomes)
     }
 }
 

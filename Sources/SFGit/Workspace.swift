@@ -86,11 +86,18 @@ public struct Workspace: Sendable {
 
     /// The policy of a commit's tree.
     func policy(_ repository: Repository, at commit: ObjectID) throws -> Policy {
-        let tree = try repository.commit(commit).treeID
-        guard let entry = try repository.entry(at: ".sfgit/policy.yaml", inTree: tree) else {
+        guard let policy = try repository.policy(inTree: try repository.commit(commit).treeID) else {
             throw SFGitError(.internalError, "commit \(commit.short()) has no .sfgit/policy.yaml")
         }
-        return try Policy.parse(try repository.blob(entry.id))
+        return policy
+    }
+}
+
+extension Repository {
+    /// The `.sfgit/policy.yaml` of a tree, parsed; nil when the tree has none.
+    func policy(inTree tree: ObjectID) throws -> Policy? {
+        guard let entry = try entry(at: ".sfgit/policy.yaml", inTree: tree) else { return nil }
+        return try Policy.parse(try blob(entry.id))
     }
 }
 

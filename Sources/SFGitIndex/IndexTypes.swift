@@ -130,6 +130,44 @@ public struct RecallQuery: Sendable {
     }
 }
 
+/// An optional that JSON shows as `null` when empty instead of leaving its key out: SPEC.md's
+/// envelopes list every key of an item, set or not.
+@propertyWrapper
+public struct Nullable<Value> {
+    /// The value, or nil (written as `null`).
+    public var wrappedValue: Value?
+
+    /// Wraps a value.
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+}
+
+extension Nullable: Sendable where Value: Sendable {}
+extension Nullable: Equatable where Value: Equatable {}
+extension Nullable: Hashable where Value: Hashable {}
+
+extension Nullable: Encodable where Value: Encodable {
+    /// Writes the value, or `null`.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
+extension Nullable: Decodable where Value: Decodable {
+    /// Reads the value, or nil from `null`.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// A missing key reads as nil too, as it would for a plain optional.
+    public func decode<Value: Decodable>(_ type: Nullable<Value>.Type, forKey key: Key) throws -> Nullable<Value> {
+        try decodeIfPresent(type, forKey: key) ?? Nullable(wrappedValue: nil)
+    }
+}
+
 /// One answer of `recall` or `show`, with provenance and trust on every item.
 public struct RecallItem: Sendable, Hashable, Encodable {
     /// How the score was made (`--explain`).
@@ -156,10 +194,10 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var fields: JSONValue
     public var author: String
     public var host: String
-    public var instance: String?
-    public var agent: String?
+    @Nullable public var instance: String? = nil
+    @Nullable public var agent: String? = nil
     public var recordedAt: String
-    public var expiresAt: String?
+    @Nullable public var expiresAt: String? = nil
     public var supersedes: [String]
     public var path: String
     public var commit: String
@@ -173,42 +211,12 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var score: Double
     public var explanation: Explanation
     /// The store the item comes from (set when answers from several stores are merged).
-    public var store: String? = nil
+    @Nullable public var store: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, kind, title, body, tags, fields, author, host, instance, agent
         case recordedAt = "recorded_at", expiresAt = "expires_at", supersedes, path, commit, signer, key, tier
         case stale, supersededBy = "superseded_by", retracted, deferred, score, explanation = "explain", store
-    }
-
-    /// Optional fields are written as explicit nulls: every item has every key SPEC.md lists.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(kind, forKey: .kind)
-        try c.encode(title, forKey: .title)
-        try c.encode(body, forKey: .body)
-        try c.encode(tags, forKey: .tags)
-        try c.encode(fields, forKey: .fields)
-        try c.encode(author, forKey: .author)
-        try c.encode(host, forKey: .host)
-        try c.encode(instance, forKey: .instance)
-        try c.encode(agent, forKey: .agent)
-        try c.encode(recordedAt, forKey: .recordedAt)
-        try c.encode(expiresAt, forKey: .expiresAt)
-        try c.encode(supersedes, forKey: .supersedes)
-        try c.encode(path, forKey: .path)
-        try c.encode(commit, forKey: .commit)
-        try c.encode(signer, forKey: .signer)
-        try c.encode(key, forKey: .key)
-        try c.encode(tier, forKey: .tier)
-        try c.encode(stale, forKey: .stale)
-        try c.encode(supersededBy, forKey: .supersededBy)
-        try c.encode(retracted, forKey: .retracted)
-        try c.encode(deferred, forKey: .deferred)
-        try c.encode(score, forKey: .score)
-        try c.encode(explanation, forKey: .explanation)
-        try c.encode(store, forKey: .store)
     }
 }
 

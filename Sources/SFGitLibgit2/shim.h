@@ -4,17 +4,13 @@
 #include <git2/sys/commit.h>
 #include <git2/sys/transport.h>
 
-/* A smart subtransport and its stream with room for a Swift object after libgit2's part:
-   libgit2 hands back the pointer to the first member, so the Swift side finds its context. */
+/* A smart subtransport with room for a Swift object after libgit2's part: libgit2 hands back
+   the pointer to the first member, so the Swift side finds its context. Its streams need no
+   room of their own: they reach the context through their subtransport. */
 typedef struct {
     git_smart_subtransport parent;
     void *context;
 } sfgit_subtransport;
-
-typedef struct {
-    git_smart_subtransport_stream parent;
-    void *context;
-} sfgit_subtransport_stream;
 
 /* Swift does not import C variadic functions: wrap the git_libgit2_opts calls sfgit uses. */
 static inline int sfgit_opts_enable_strict_object_creation(int enabled) {

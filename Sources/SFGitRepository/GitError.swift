@@ -27,6 +27,8 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
     public var isExists: Bool { code == GIT_EEXISTS.rawValue }
     /// libgit2 refused a push as not fast-forward from the refs the remote advertised.
     public var isNonFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
+    /// A network step sfgit stopped at its deadline (`GIT_EUSER`: libgit2 never returns it itself).
+    public var isTimeout: Bool { code == GIT_EUSER.rawValue }
 
     public var description: String { "\(function) failed (\(code)): \(message)" }
 }

@@ -35,9 +35,6 @@ public enum LocalGitTransport {
         return access(path + "/objects", F_OK) == 0
     }
 
-    /// The message of a fetch stopped at its deadline.
-    public static let deadlineMessage = "the local git service did not answer before the deadline; stopped"
-
     /// The directory a `file://` URL names (percent-decoded); nil for `file://host/…` forms.
     static func repositoryPath(_ url: String) -> String? {
         guard url.hasPrefix("file:///") else { return nil }
@@ -54,11 +51,14 @@ public enum LocalGitTransport {
     ]
 }
 
-/// One fetch's or push's use of the local git transport: the subtransport definition libgit2 is handed,
-/// and the deadline every read from the child is bounded by.
+/// One fetch's or push's use of the local git transport: the subtransport definition libgit2 is
+/// handed, the deadline every read from the child is bounded by, and whether it passed.
 final class LocalGitConnection {
     let deadline: Date?
     let definition: UnsafeMutablePointer<git_smart_subtransport_definition>
+    /// Set once the deadline killed the child: whatever libgit2 tries next (it writes a goodbye)
+    /// fails with the deadline's message, not with the broken pipe it causes.
+    var timedOut = false
 
     init(deadline: Date?) {
         self.deadline = deadline
@@ -76,16 +76,13 @@ private final class GitServiceProcess {
     let pid: pid_t
     private var socket: Int32
     private let errors: Int32
-    private let deadline: Date?
-    /// Set once the deadline killed the child: whatever libgit2 tries next (it writes a
-    /// goodbye) fails with the deadline's message, not with the broken pipe it causes.
-    private var stopped = false
+    private let connection: LocalGitConnection
 
     /// `upload-pack` or `receive-pack`, for messages.
     let service: String
 
-    init(git: String, service: String, repository: String, deadline: Date?) throws(GitError) {
-        self.deadline = deadline
+    init(git: String, service: String, repository: String, connection: LocalGitConnection) throws(GitError) {
+        self.connection = connection
         self.service = service
         var pair: [Int32] = [-1, -1]
         var errorPipe: [Int32] = [-1, -1]
@@ -133,18 +130,16 @@ private final class GitServiceProcess {
     /// stops without answering (not a repository, a damaged pack).
     func read(into buffer: UnsafeMutablePointer<CChar>, size: Int, count: inout Int) -> Int32 {
         while true {
-            if let deadline {
+            if let deadline = connection.deadline {
                 var waiting = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
                 let milliseconds = Int32(max(0, min(deadline.timeIntervalSinceNow * 1000, Double(Int32.max))))
                 let ready = poll(&waiting, 1, milliseconds)
                 if ready < 0 && errno == EINTR { continue }
-                if ready == 0 || stopped {
-                    if !stopped { kill(-pid, SIGKILL) }
-                    stopped = true
-                    count = 0
-                    git_error_set_str(Int32(GIT_ERROR_NET.rawValue), LocalGitTransport.deadlineMessage)
-                    return -1
+                if ready == 0 && !connection.timedOut {
+                    kill(-pid, SIGKILL)
+                    connection.timedOut = true
                 }
+                if connection.timedOut { return deadlinePassed(&count) }
             }
             let n = Glibc.read(socket, buffer, size)
             if n > 0 { count = n; return 0 }
@@ -159,10 +154,8 @@ private final class GitServiceProcess {
 
     /// Writes everything or fails.
     func write(_ buffer: UnsafePointer<CChar>, length: Int) -> Int32 {
-        if stopped {
-            git_error_set_str(Int32(GIT_ERROR_NET.rawValue), LocalGitTransport.deadlineMessage)
-            return -1
-        }
+        var none = 0
+        if connection.timedOut { return deadlinePassed(&none) }
         var offset = 0
         while offset < length {
             let n = send(socket, buffer + offset, length - offset, Int32(MSG_NOSIGNAL))
@@ -175,6 +168,12 @@ private final class GitServiceProcess {
             offset += n
         }
         return 0
+    }
+
+    private func deadlinePassed(_ count: inout Int) -> Int32 {
+        count = 0
+        git_error_set_str(Int32(GIT_ERROR_NET.rawValue), "git \(service) did not answer before the deadline; stopped")
+        return -1
     }
 
     /// Closes the connection (the service exits on end of input, or on EPIPE if it was still
@@ -207,11 +206,11 @@ private final class GitServiceProcess {
 /// The Swift side of one subtransport: at most one service child, reused from the reference
 /// listing to the pack transfer as libgit2's stateful subtransports do.
 private final class LocalGitSubtransport {
-    let deadline: Date?
+    let connection: LocalGitConnection
     var process: GitServiceProcess?
-    var stream: UnsafeMutablePointer<sfgit_subtransport_stream>?
+    var stream: UnsafeMutablePointer<git_smart_subtransport_stream>?
 
-    init(deadline: Date?) { self.deadline = deadline }
+    init(connection: LocalGitConnection) { self.connection = connection }
 
     func endStream() {
         process?.finish()
@@ -254,7 +253,7 @@ private let makeSubtransport: git_smart_subtransport_cb = { out, _, param in
         }
         outer.deallocate()
     }
-    outer.pointee.context = Unmanaged.passRetained(LocalGitSubtransport(deadline: connection.deadline)).toOpaque()
+    outer.pointee.context = Unmanaged.passRetained(LocalGitSubtransport(connection: connection)).toOpaque()
     out?.pointee = UnsafeMutableRawPointer(outer).assumingMemoryBound(to: git_smart_subtransport.self)
     return 0
 }
@@ -276,7 +275,7 @@ private let subtransportAction: @convention(c) (
     // goodbye when it closes, which asks for UPLOADPACK even after a push (as git:// and ssh do,
     // the current stream is returned: starting another child would free the one in use).
     if service == GIT_SERVICE_UPLOADPACK || service == GIT_SERVICE_RECEIVEPACK, let stream = owner.stream {
-        out?.pointee = UnsafeMutableRawPointer(stream).assumingMemoryBound(to: git_smart_subtransport_stream.self)
+        out?.pointee = stream
         return 0
     }
     owner.endStream()
@@ -285,29 +284,29 @@ private let subtransportAction: @convention(c) (
         return -1
     }
     do {
-        owner.process = try GitServiceProcess(git: git, service: name, repository: path, deadline: owner.deadline)
+        owner.process = try GitServiceProcess(git: git, service: name, repository: path, connection: owner.connection)
     } catch {
         git_error_set_str(Int32(GIT_ERROR_NET.rawValue), (error as? GitError)?.message ?? "\(error)")
         return -1
     }
-    let stream = UnsafeMutablePointer<sfgit_subtransport_stream>.allocate(capacity: 1)
-    stream.initialize(to: sfgit_subtransport_stream())
-    stream.pointee.parent.subtransport = subtransport
-    stream.pointee.parent.read = { stream, buffer, size, count in
+    let stream = UnsafeMutablePointer<git_smart_subtransport_stream>.allocate(capacity: 1)
+    stream.initialize(to: git_smart_subtransport_stream())
+    stream.pointee.subtransport = subtransport
+    stream.pointee.read = { stream, buffer, size, count in
         guard let process = process(of: stream), let buffer, let count else { return -1 }
         var read = 0
         let result = process.read(into: buffer, size: size, count: &read)
         count.pointee = read
         return result
     }
-    stream.pointee.parent.write = { stream, buffer, length in
+    stream.pointee.write = { stream, buffer, length in
         guard let process = process(of: stream), let buffer else { return -1 }
         return process.write(buffer, length: length)
     }
-    stream.pointee.parent.free = { stream in
+    stream.pointee.free = { stream in
         context(of: stream?.pointee.subtransport)?.endStream()
     }
     owner.stream = stream
-    out?.pointee = UnsafeMutableRawPointer(stream).assumingMemoryBound(to: git_smart_subtransport_stream.self)
+    out?.pointee = stream
     return 0
 }

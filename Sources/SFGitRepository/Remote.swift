@@ -50,11 +50,12 @@ private final class RemoteSession {
     var rejections: [PushRejection] = []
     var serverMessages = ""
     /// Set when a `file://` fetch or push goes through git's own services.
-    var localGit: LocalGitConnection?
+    let localGit: LocalGitConnection?
 
-    init(credentials: RemoteCredentials, url: String) {
+    init(credentials: RemoteCredentials, url: String, deadline: Date? = nil) {
         self.credentials = credentials
         self.url = url
+        localGit = LocalGitTransport.serves(url) ? LocalGitConnection(deadline: deadline) : nil
     }
 
     /// Answers libgit2's request for credentials; returns a libgit2 code.
@@ -171,8 +172,7 @@ extension Repository {
     /// libgit2 1.5 has no network timeout: `deadline` bounds only fetches that
     /// `LocalGitTransport.serves`; callers bound the others from outside.
     public func fetch(url: String, refspecs: [String], credentials: RemoteCredentials, deadline: Date? = nil) throws(GitError) {
-        let session = RemoteSession(credentials: credentials, url: url)
-        if LocalGitTransport.serves(url) { session.localGit = LocalGitConnection(deadline: deadline) }
+        let session = RemoteSession(credentials: credentials, url: url, deadline: deadline)
         let remote = try anonymousRemote(url)
         defer { git_remote_free(remote) }
         var options = git_fetch_options()
@@ -183,6 +183,7 @@ extension Repository {
         let result = withStringArray(refspecs) { array in
             withExtendedLifetime(session) { git_remote_fetch(remote, &array, &options, "sfgit: fetch") }
         }
+        if result < 0, session.localGit?.timedOut == true { throw lastError(GIT_EUSER.rawValue, "git_remote_fetch(\(url))") }
         try check(result, "git_remote_fetch(\(url))")
     }
 
@@ -191,7 +192,6 @@ extension Repository {
     /// returns success, so the caller must treat any returned rejection as a failed push.
     public func push(url: String, refspecs: [String], credentials: RemoteCredentials) throws(GitError) -> (rejections: [PushRejection], serverMessages: String) {
         let session = RemoteSession(credentials: credentials, url: url)
-        if LocalGitTransport.serves(url) { session.localGit = LocalGitConnection(deadline: nil) }
         let remote = try anonymousRemote(url)
         defer { git_remote_free(remote) }
         var options = git_push_options()

@@ -38,6 +38,9 @@ struct SyncTests {
         let localRecall = try federation.json(laptop, ["recall", "k2p5"])
         let localItem = try #require((localRecall.1["data"] as? [[String: Any]])?.first)
         #expect(localItem["tier"] as? String == "self")
+        // Every key SPEC.md lists is there, unset ones as null.
+        #expect(localItem["expires_at"] is NSNull)
+        #expect(Self.stores(offline.1).first?["blocked"] is NSNull)
 
         // Back online: the next sync publishes it, in order, once.
         try FileManager.default.moveItem(atPath: moved, toPath: federation.remotePath)

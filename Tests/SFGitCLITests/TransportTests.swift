@@ -222,4 +222,22 @@ struct TransportTests {
         #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
         #expect(try federation.run(laptop, ["recall", "news"]).stdout.contains("news for the laptop"))
     }
+
+    @Test("file://: git's services ignore GIT_DIR-style variables that would point them at another repository")
+    func fileIgnoresRepositoryVariables() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        #expect(try federation.run(federation.admin, ["remember", "note", "--title", "news through a clean environment"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        let elsewhere = federation.scratch.url("elsewhere")
+        let misleading: [String: String?] = [
+            "GIT_DIR": elsewhere, "GIT_OBJECT_DIRECTORY": elsewhere + "/objects", "GIT_NAMESPACE": "other",
+        ]
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "sent through a clean environment"]).exitCode == 0)
+        let synced = try federation.json(laptop, ["sync"], environment: misleading)
+        #expect(synced.0.exitCode == 0, "\(synced.0.stdout)")
+        #expect(try federation.run(laptop, ["recall", "news"]).stdout.contains("news through a clean environment"))
+        #expect(try federation.remoteMemoryPaths().count == 2)
+    }
 }

@@ -63,6 +63,10 @@ struct VerifyCommandTests {
         #expect(blocked["status"] as? String == "unsigned")
         #expect(blocked["reason"] as? String == "the commit is not signed")
         #expect((data["quarantined"] as? [Any])?.isEmpty == true)
+        // An authentic history still lists `blocked`, as null.
+        let clean = try PackagePaths.runSFGit(["verify", "--json", "--repo", repo, "--introduction", introduction, "--signer", signer, good])
+        let cleanObject = try #require(try JSONSerialization.jsonObject(with: Data(clean.stdout.utf8)) as? [String: Any])
+        #expect((cleanObject["data"] as? [String: Any])?["blocked"] is NSNull)
     }
 
     @Test("only quarantined files: INVALID (exit 7), listing each file")

@@ -69,6 +69,26 @@ struct VerifierHonestTests {
         #expect(incremental.isAuthentic)
     }
 
+    @Test("parsed memories come back for the indexer up to the asked number, and only those")
+    func keepsParsedMemories() throws {
+        let store = try StoreBuilder()
+        try store.setRoles("sf@mikki-bunker", ["write"])
+        try store.commit(as: "admin@hq", "add writer")
+        var paths: [String] = []
+        for _ in 0..<3 {
+            paths.append(try store.addMemory(by: "sf@mikki-bunker"))
+            try store.commit(as: "sf@mikki-bunker")
+        }
+        let repository = try Repository.open(store.gitDirectory)
+        let introduction = Introduction(commit: ObjectID(hex: store.introduction)!, signer: store.introductionSigner)
+        let result = try Verifier(repository: repository, introduction: introduction, options: .init(keepParsedMemories: 2))
+            .verify(from: nil, to: repository.resolveCommit("HEAD"))
+        #expect(result.accepted.map(\.path) == paths)
+        #expect(result.accepted.map { $0.memory != nil } == [true, true, false])
+        #expect(result.accepted.prefix(2).allSatisfy { $0.path.hasSuffix("/\($0.memory!.id).yaml") })
+        #expect(try verify(store).accepted.allSatisfy { $0.memory == nil })  // by default nothing is kept
+    }
+
     @Test("key rotation by an admin: the new key signs, the old one no longer does")
     func keyRotation() throws {
         let store = try StoreBuilder()
