@@ -27,7 +27,7 @@ public enum LocalGitTransport {
     }()
 
     /// Whether fetches from and pushes to `url` go through git's services: a local `file://`
-    /// URL naming an existing repository, and git installed. Such a fetch can be bounded by a
+    /// URL or absolute path naming an existing repository, and git installed. Such a fetch can be bounded by a
     /// deadline in this process (see `Repository.fetch`), without a child process around it.
     public static func serves(_ url: String) -> Bool {
         // A missing directory is left to libgit2, whose message says so (git's would not).
@@ -35,8 +35,10 @@ public enum LocalGitTransport {
         return access(path + "/objects", F_OK) == 0
     }
 
-    /// The directory a `file://` URL names (percent-decoded); nil for `file://host/…` forms.
+    /// The directory a `file://` URL (percent-decoded) or an absolute path names; nil for
+    /// `file://host/…` forms and anything else.
     static func repositoryPath(_ url: String) -> String? {
+        if url.hasPrefix("/") { return url }
         guard url.hasPrefix("file:///") else { return nil }
         return String(url.dropFirst("file://".count)).removingPercentEncoding
     }

@@ -23,18 +23,21 @@ struct FileFetchTests {
         return (dir.url("remote.git"), work)
     }
 
-    @Test("a file:// fetch is answered by git upload-pack, so the remote's upload-pack settings apply")
+    @Test("a file:// or plain-path fetch is answered by git upload-pack, so the remote's upload-pack settings apply")
     func servedByUploadPack() throws {
         let dir = try TemporaryDirectory()
         let (remote, _) = try Self.makeRemote(in: dir)
         // libgit2's local transport ignores uploadpack.hideRefs; upload-pack honours it.
         try GitCLI(directory: remote, home: dir.path).run(["config", "uploadpack.hideRefs", "refs/heads/hidden"])
-        let local = try Repository.initBare(dir.url("local.git"))
-        try local.fetch(url: "file://" + remote, refspecs: ["+refs/heads/*:refs/remotes/origin/*"], credentials: RemoteCredentials())
         let remoteMain = try GitCLI(directory: remote, home: dir.path).run(["rev-parse", "main"])
-        #expect(try local.resolveCommit("refs/remotes/origin/main").hex == remoteMain)
-        #expect(throws: GitError.self) { try local.resolveCommit("refs/remotes/origin/hidden") }
-        #expect(try GitCLI(directory: dir.url("local.git"), home: dir.path).result(["fsck", "--strict"]).exitCode == 0)
+        // A plain absolute path is the same remote as its file:// URL.
+        for (name, url) in [("local.git", "file://" + remote), ("plain.git", remote)] {
+            let local = try Repository.initBare(dir.url(name))
+            try local.fetch(url: url, refspecs: ["+refs/heads/*:refs/remotes/origin/*"], credentials: RemoteCredentials())
+            #expect(try local.resolveCommit("refs/remotes/origin/main").hex == remoteMain)
+            #expect(throws: GitError.self) { try local.resolveCommit("refs/remotes/origin/hidden") }
+            #expect(try GitCLI(directory: dir.url(name), home: dir.path).result(["fsck", "--strict"]).exitCode == 0)
+        }
     }
 
     @Test("a second fetch brings only the new commit, and the result is sound")
