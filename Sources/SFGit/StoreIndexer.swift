@@ -15,7 +15,7 @@ public struct StoreIndexer {
     public let introduction: Introduction
     /// The cache.
     public let index: MemoryIndex
-    /// The clock for first-seen times (injectable for tests).
+    /// The clock for first-seen times and rate limits (injectable for tests).
     public var now: () -> Double = { Date().timeIntervalSince1970 }
 
     /// Creates an indexer.
@@ -37,28 +37,120 @@ public struct StoreIndexer {
         public var quarantined: Int
         /// The verifier's first refused commit, when history could not be fully verified.
         public var blocked: CommitOutcome?
+        /// Whether a fresh cache was written while verifying (its verified tree held exactly the
+        /// memories handed over), rather than after it.
+        public var writtenWhileVerifying = false
     }
 
     /// Indexes up to `tip`; stops at the newest authentic commit if verification refuses one.
     public func update(to tip: ObjectID) throws -> Update {
         let indexed = try index.state(Self.indexedCommitKey).flatMap { ObjectID(hex: $0) }
-        let start = indexed.flatMap { repository.contains($0) ? $0 : nil }
-        // The verifier parses every added file anyway: it hands back up to this many parsed, so
-        // that a clone of a 10,000-memory store parses each file once (memory stays bounded).
+        guard let start = indexed.flatMap({ repository.contains($0) ? $0 : nil }) else {
+            return try rebuild(to: tip)
+        }
+        // The verifier parses every added file anyway: it hands back up to this many parsed.
         let options = Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept)
         let result = try Verifier(repository: repository, introduction: introduction, options: options).verify(from: start, to: tip)
-        guard let verifiedTip = result.verifiedTip, verifiedTip != start else {
+        let seen = now()
+        guard let plan = try plan(result, from: start, now: seen) else {
             return Update(indexedCommit: start, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
         }
+        var batch = plan.batch
+        // Rate limits hold back floods arriving between syncs.
+        batch.quota = try quotaRule(at: plan.tree)
+        try index.load(batch, reset: false, next: parsing(plan.additions, firstSeen: seen))
+        return plan.update(result)
+    }
+
+    /// A fresh cache (a clone, a rebuild) from the introduction to `tip`. Verification and the
+    /// cache's writes run at the same time: each accepted memory goes, parsed, to a writer thread
+    /// as soon as its commit is judged. When the verified tree holds exactly what was handed over
+    /// (any authentic history; not a good side branch whose merge was refused), that transaction
+    /// commits; otherwise it rolls back and the plan is applied the ordinary way. Either way the
+    /// rows are the same. A fresh cache takes the verified history as it is: deferring a whole
+    /// store's past by a daily quota would leave a new host with nothing to serve for weeks.
+    private func rebuild(to tip: ObjectID) throws -> Update {
+        let seen = now()
+        let handOff = MemoryHandOff(capacity: 512)
+        let writer = WriterThread { [index] in
+            defer { handOff.writerDidStop() }
+            try index.rebuild(next: handOff.next, closing: handOff.closing)
+        }
+        var handedOver: [String: HandedOver] = [:]
+        let result: VerificationResult
+        do {
+            result = try Verifier(repository: repository, introduction: introduction).verify(from: nil, to: tip) { accepted in
+                guard handedOver[accepted.path] == nil, let memory = accepted.memory else { return }
+                handedOver[accepted.path] = HandedOver(blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed)
+                handOff.push(Self.record(memory, accepted, firstSeen: seen))
+            }
+        } catch {
+            handOff.close(with: nil)
+            _ = writer.join()
+            throw error
+        }
+        let plan = try plan(result, from: nil, now: seen)
+        let streamed = plan.map { plan in
+            plan.additions.count == handedOver.count && plan.additions.allSatisfy { addition in
+                handedOver[addition.path].map { $0.blob == addition.blob && $0.commit == addition.accepted.commit } ?? false
+            }
+        } ?? false
+        var closing = plan?.batch
+        closing?.reviewedPaths = plan?.additions.filter { $0.accepted.reviewed && handedOver[$0.path]?.reviewed == false }.map(\.path) ?? []
+        handOff.close(with: streamed ? closing : nil)
+        let written = writer.join()
+        if streamed {
+            try written.get()
+            var update = plan!.update(result)
+            update.writtenWhileVerifying = true
+            return update
+        }
+        guard var batch = plan?.batch, let plan else {
+            return Update(indexedCommit: nil, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
+        }
+        batch.reviewedPaths = []
+        try index.load(batch, reset: true, next: parsing(plan.additions, firstSeen: seen))
+        return plan.update(result)
+    }
+
+    /// What one accepted memory file hands to the writer, kept to check against the verified tree.
+    private struct HandedOver {
+        var blob: ObjectID
+        var commit: ObjectID
+        var reviewed: Bool
+    }
+
+    /// What an update will write: the memories to add (in the order they were accepted), the
+    /// rest of the batch, and the verified tip and its tree.
+    private struct Plan {
+        var tip: ObjectID
+        var tree: ObjectID
+        var additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)]
+        var batch: IndexBatch
+
+        func update(_ result: VerificationResult) -> Update {
+            Update(indexedCommit: tip, added: additions.count, removed: batch.removedPaths.count,
+                   quarantined: batch.quarantined.count, blocked: result.blocked)
+        }
+    }
+
+    /// The changes between the indexed tree and the verified tree, matched with the verifier's
+    /// provenance; nil when nothing new was verified.
+    private func plan(_ result: VerificationResult, from start: ObjectID?, now seen: Double) throws -> Plan? {
+        guard let verifiedTip = result.verifiedTip, verifiedTip != start else { return nil }
         let oldTree = try start.map { (id) throws(GitError) in try repository.commit(id).treeID }
         let newTree = try repository.commit(verifiedTip).treeID
         let changes = try repository.diffTrees(oldTree, newTree)
 
-        let provenance = Dictionary(result.accepted.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        // The first acceptance of a path is its provenance; its position orders the additions
+        // (parents first), whichever way they are written.
+        var provenance: [String: (order: Int, accepted: AcceptedMemory)] = [:]
+        for (order, accepted) in result.accepted.enumerated() where provenance[accepted.path] == nil {
+            provenance[accepted.path] = (order, accepted)
+        }
         let quarantinedPaths = Dictionary(result.quarantined.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var batch = IndexBatch()
-        let seen = now()
-        var additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)] = []
+        var additions: [(order: Int, path: String, blob: ObjectID, accepted: AcceptedMemory)] = []
         for change in changes where change.path.hasPrefix("memories/") {
             switch change.kind {
             case .deleted, .modified:
@@ -69,35 +161,37 @@ public struct StoreIndexer {
                 break
             }
             guard let entry = change.new else { continue }
-            if let accepted = provenance[change.path], accepted.blob == entry.id {
-                additions.append((change.path, entry.id, accepted))
+            if let known = provenance[change.path], known.accepted.blob == entry.id {
+                additions.append((known.order, change.path, entry.id, known.accepted))
             } else if let held = quarantinedPaths[change.path] {
                 batch.quarantined.append(QuarantinedFile(
                     path: held.path, blob: held.blob.hex, reason: held.reason.rawValue, detail: held.detail, commit: held.commit.hex))
             }
         }
-        // Parsed one at a time inside the index's transaction: a whole store never sits in memory.
-        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))
+        additions.sort { $0.order < $1.order }
+        batch.state[Self.indexedCommitKey] = verifiedTip.hex
+        batch.now = seen
+        return Plan(tip: verifiedTip, tree: newTree, additions: additions.map { ($0.path, $0.blob, $0.accepted) }, batch: batch)
+    }
+
+    /// The memories to add, parsed one at a time inside the index's transaction (a whole store
+    /// never sits in memory), unless the verifier handed them back parsed.
+    private func parsing(_ additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)], firstSeen seen: Double) -> () throws -> IndexedMemory? {
+        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))  // the verifier judged the size
         var position = 0
-        func nextMemory() throws -> IndexedMemory? {
+        return { [repository] in
             guard position < additions.count else { return nil }
             let addition = additions[position]
             position += 1
             let memory = try addition.accepted.memory ?? parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
-            return IndexedMemory(
-                memory: memory, path: addition.path, blob: addition.blob.hex, commit: addition.accepted.commit.hex,
-                signer: addition.accepted.principal, key: addition.accepted.key,
-                tier: addition.accepted.reviewed ? .reviewed : .authenticated, firstSeen: seen)
+            return Self.record(memory, addition.accepted, firstSeen: seen)
         }
-        batch.state[Self.indexedCommitKey] = verifiedTip.hex
-        // Rate limits hold back floods arriving between syncs. A fresh cache (a new clone or a
-        // rebuild) takes the verified history as it is: deferring a whole store's past by a daily
-        // quota would leave a new host with nothing to serve for weeks.
-        if start != nil { batch.quota = try quotaRule(at: newTree) }
-        batch.now = seen
-        try index.load(batch, reset: start == nil, next: nextMemory)
-        return Update(indexedCommit: verifiedTip, added: additions.count, removed: batch.removedPaths.count,
-                      quarantined: batch.quarantined.count, blocked: result.blocked)
+    }
+
+    private static func record(_ memory: Memory, _ accepted: AcceptedMemory, firstSeen: Double) -> IndexedMemory {
+        IndexedMemory(
+            memory: memory, path: accepted.path, blob: accepted.blob.hex, commit: accepted.commit.hex,
+            signer: accepted.principal, key: accepted.key, tier: accepted.reviewed ? .reviewed : .authenticated, firstSeen: firstSeen)
     }
 
     /// The rate limit the verified tree's policy sets (the tree is verified, so its policy parses).
@@ -113,4 +207,102 @@ public struct StoreIndexer {
 
     /// The store-state key of the commit the cache reflects.
     public static let indexedCommitKey = "indexed_commit"
+}
+
+/// A bounded queue from the verifying thread to the cache's writer thread. The producer waits
+/// while it is full; the writer waits while it is empty, then for the producer's closing batch
+/// (nil: roll back). A writer that has stopped, on an error, no longer holds the producer up.
+final class MemoryHandOff: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [IndexedMemory] = []
+    private var head = 0
+    private let capacity: Int
+    private var closed = false
+    private var closingBatch: IndexBatch?
+    private var writerStopped = false
+    private var writerWaiting = false
+    private var producerWaiting = false
+    /// How many memories wait before a sleeping writer is woken.
+    private static let wakeBatch = 64
+
+    /// Why a rebuild fed through the hand-off rolled back.
+    struct Abandoned: Error {}
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Hands one memory over; waits while the writer is `capacity` behind.
+    func push(_ memory: IndexedMemory) {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count - head >= capacity, !writerStopped {
+            producerWaiting = true
+            condition.wait()
+            producerWaiting = false
+        }
+        guard !writerStopped else { return }
+        if head > capacity { queue.removeFirst(head); head = 0 }
+        queue.append(memory)
+        // Wake the writer only when it sleeps, and then with some work at hand: a wake-up per
+        // memory costs more than the insert.
+        if writerWaiting, queue.count - head >= min(Self.wakeBatch, capacity) { condition.broadcast() }
+    }
+
+    /// No more memories: the writer commits with `batch`, or rolls back when it is nil.
+    func close(with batch: IndexBatch?) {
+        condition.lock()
+        closed = true
+        closingBatch = batch
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The writer's next memory; nil once the queue is closed and empty.
+    func next() -> IndexedMemory? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == queue.count, !closed {
+            writerWaiting = true
+            condition.wait()
+            writerWaiting = false
+        }
+        guard head < queue.count else { return nil }
+        head += 1
+        if producerWaiting, queue.count - head <= capacity / 2 { condition.broadcast() }
+        return queue[head - 1]
+    }
+
+    /// The batch to commit with, or `Abandoned` to roll back.
+    func closing() throws -> IndexBatch {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let closingBatch else { throw Abandoned() }
+        return closingBatch
+    }
+
+    /// Called by the writer when it is done, however it ended.
+    func writerDidStop() {
+        condition.lock()
+        writerStopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// A body run on a thread of its own, joined for its result.
+final class WriterThread: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Void, any Error> = .success(())
+
+    init(_ body: @escaping @Sendable () throws -> Void) {
+        Thread.detachNewThread { [self] in
+            do { try body() } catch { result = .failure(error) }
+            done.signal()
+        }
+    }
+
+    /// Waits for the body to end.
+    func join() -> Result<Void, any Error> {
+        done.wait()
+        return result
+    }
 }

@@ -85,6 +85,9 @@ public struct IndexBatch: Sendable {
     public var removedPaths: [String] = []
     /// Files to record as quarantined.
     public var quarantined: [QuarantinedFile] = []
+    /// Paths, indexed already, whose memories a reviewer's merge has since brought in: their
+    /// tier becomes `reviewed`.
+    public var reviewedPaths: [String] = []
     /// Store state to record (indexed commit, verified tip, …).
     public var state: [String: String] = [:]
     /// The rate limit; nil admits everything.

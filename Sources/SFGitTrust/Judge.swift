@@ -5,8 +5,14 @@ import SFGitRepository
 struct Judge {
     let repository: Repository
     let introduction: Introduction
+    /// Parsed trust state, shared with pass 1 (which reads on the same thread).
     var context: Context
-    let facts: [ObjectID: Verifier.CommitFacts]
+    /// The commits of this run.
+    let walked: Set<ObjectID>
+    /// The tree of each commit read so far (pass 1 fills it, parents first).
+    var trees: [ObjectID: ObjectID] = [:]
+    /// Where each accepted memory goes, parsed, as soon as its commit is judged (optional).
+    var sink: ((AcceptedMemory) -> Void)?
     /// History already verified before this run (hidden from the walk): trusted as a parent.
     var trustedHistory: ObjectID?
     /// Commits on the tip's first-parent chain (review mode applies to them).
@@ -24,11 +30,11 @@ struct Judge {
     private var signerOf: [ObjectID: (principal: String, key: SSHPublicKey)] = [:]
     private var acceptedIndexByCommit: [ObjectID: [Int]] = [:]
 
-    init(verifier: Verifier, context: Context, facts: [ObjectID: Verifier.CommitFacts]) {
+    init(verifier: Verifier, context: Context, walked: Set<ObjectID>) {
         self.repository = verifier.repository
         self.introduction = verifier.introduction
         self.context = context
-        self.facts = facts
+        self.walked = walked
     }
 
     /// The outcome of one commit; its parents have been decided (or are trusted history).
@@ -266,9 +272,14 @@ struct Judge {
             }
             idsInCommit[idText] = file.path
             acceptedIndexByCommit[fact.id, default: []].append(accepted.count)
-            accepted.append(AcceptedMemory(
+            var memoryFile = AcceptedMemory(
                 path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
-                reviewed: reviewedCommits.contains(fact.id), memory: memory.memory))
+                reviewed: reviewedCommits.contains(fact.id), memory: memory.memory)
+            if let sink {
+                sink(memoryFile)
+                memoryFile.memory = nil  // the consumer has it; a whole store's memories never pile up here
+            }
+            accepted.append(memoryFile)
         }
     }
 
@@ -297,11 +308,11 @@ struct Judge {
         if good.contains(commit) { return true }
         if failed.contains(commit) { return false }
         // Not walked in this run: it is part of the history verified before (hidden by the walk).
-        return facts[commit] == nil && trustedHistory != nil
+        return !walked.contains(commit) && trustedHistory != nil
     }
 
     private func treeOf(_ commit: ObjectID) throws(GitError) -> ObjectID {
-        if let fact = facts[commit] { return fact.info.treeID }
+        if let tree = trees[commit] { return tree }
         return try repository.commit(commit).treeID
     }
 

@@ -64,45 +64,55 @@ public struct Verifier {
     }
 
     /// Verifies the commits between `verifiedTip` (nil: from the introduction) and `newTip`.
-    public func verify(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult {
+    ///
+    /// With `accepting`, each memory file fit to index is handed over, parsed, as soon as its
+    /// commit is judged (parents first), so that an indexer can work while later commits are
+    /// still being verified; the result's `accepted` then holds no parsed memories. A memory a
+    /// reviewer's merge brings in later is handed over unreviewed: the result has the final word.
+    /// Memories of a commit outside the verified tip's history can be handed over too (a good
+    /// side branch whose merge was refused): a consumer compares with the verified tree.
+    public func verify(from verifiedTip: ObjectID?, to newTip: ObjectID, accepting sink: ((AcceptedMemory) -> Void)? = nil) throws(GitError) -> VerificationResult {
         if verifiedTip == newTip {
             return VerificationResult(outcomes: [], verifiedTip: newTip, blocked: nil, quarantined: [], accepted: [])
         }
         if let refusal = try ancestryRefusal(from: verifiedTip, to: newTip) { return refusal }
 
         let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
-        var context = Context(repository: repository)
+        let chain = try firstParentChain(from: newTip, downTo: verifiedTip)
+        var judge = Judge(verifier: self, context: Context(repository: repository), walked: Set(order))
+        judge.trustedHistory = verifiedTip
+        if options.enforceReviewMode { judge.firstParentChain = chain }
+        judge.sink = sink
         // Pass 1 reads from libgit2 on this thread while pass 2 checks signatures and memory
-        // files of the commits already read on the other cores.
+        // files of the commits already read on the other cores; pass 3 judges each commit here
+        // as soon as its checks are back (the judge needs only its ancestors).
         let checker = PipelinedChecker(count: order.count, workers: max(0, options.parallelism - 1))
         var facts: [CommitFacts] = []
         facts.reserveCapacity(order.count)
-        var treeOf: [ObjectID: ObjectID] = [:]
+        var outcomes: [CommitOutcome] = []
+        outcomes.reserveCapacity(order.count)
+        func judgeNext(_ checks: [Checked]) throws(GitError) {
+            for check in checks {
+                let fact = facts[outcomes.count]
+                let outcome = try judge.decide(fact, check: check)
+                outcomes.append(outcome)
+                if !outcome.isGood {
+                    logger.debug("commit refused", metadata: ["commit": "\(fact.id)", "status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason)"])
+                }
+            }
+        }
         var added = 0
         for id in order {
-            var fact = try readFacts(id, context: &context, treeOf: &treeOf)
+            var fact = try readFacts(id, judge: &judge)
             added += fact.addedBlobs.count
-            fact.keepParsed = added <= options.keepParsedMemories
+            fact.keepParsed = sink != nil || added <= options.keepParsedMemories
             checker.submit(fact)
             fact.addedBlobs = [:]  // the checker has them; the judge needs only the rest
             facts.append(fact)
+            try judgeNext(checker.takeReady(from: outcomes.count))
         }
-        let checks = checker.finish()
+        try judgeNext(checker.finish(from: outcomes.count))
 
-        let byID = Dictionary(uniqueKeysWithValues: facts.map { ($0.id, $0) })
-        let chain = try firstParentChain(from: newTip, downTo: verifiedTip, known: byID)
-        var judge = Judge(verifier: self, context: context, facts: byID)
-        judge.trustedHistory = verifiedTip
-        if options.enforceReviewMode { judge.firstParentChain = chain }
-        var outcomes: [CommitOutcome] = []
-        outcomes.reserveCapacity(facts.count)
-        for (index, fact) in facts.enumerated() {
-            let outcome = try judge.decide(fact, check: checks[index])
-            outcomes.append(outcome)
-            if !outcome.isGood {
-                logger.debug("commit refused", metadata: ["commit": "\(fact.id)", "status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason)"])
-            }
-        }
         // Good commits have only good ancestors, so the newest good one on the chain is the tip.
         let tip = chain.last { judge.good.contains($0) } ?? verifiedTip
         return VerificationResult(
@@ -116,16 +126,12 @@ public struct Verifier {
     }
 
     /// The first-parent chain from `tip` down to (not including) `bottom`, oldest first.
-    private func firstParentChain(from tip: ObjectID, downTo bottom: ObjectID?, known: [ObjectID: CommitFacts]) throws(GitError) -> [ObjectID] {
+    private func firstParentChain(from tip: ObjectID, downTo bottom: ObjectID?) throws(GitError) -> [ObjectID] {
         var chain: [ObjectID] = []
         var current: ObjectID? = tip
         while let id = current, id != bottom {
             chain.append(id)
-            if let fact = known[id] {
-                current = fact.info.parentIDs.first
-            } else {
-                current = try repository.parents(of: id).first
-            }
+            current = try repository.parents(of: id).first
         }
         return chain.reversed()
     }
@@ -151,20 +157,21 @@ public struct Verifier {
         var sameNameElsewhere: [String: String?] = [:]
     }
 
-    private func readFacts(_ id: ObjectID, context: inout Context, treeOf: inout [ObjectID: ObjectID]) throws(GitError) -> CommitFacts {
+    /// Reads one commit's facts, recording its tree and trust state where the judge finds them.
+    private func readFacts(_ id: ObjectID, judge: inout Judge) throws(GitError) -> CommitFacts {
         let info = try repository.commit(id)
-        treeOf[id] = info.treeID
+        judge.trees[id] = info.treeID
         let signature = try repository.signature(of: id)
         var facts = CommitFacts(id: id, info: info, signature: signature, changes: [], addedBlobs: [:], oversized: [:])
         guard info.parentIDs.count <= 1 else { return facts }
         let parentTree = try info.parentIDs.first.map { (parent) throws(GitError) in
-            if let tree = treeOf[parent] { return tree }
+            if let tree = judge.trees[parent] { return tree }
             return try repository.commit(parent).treeID
         }
         facts.changes = try repository.diffTrees(parentTree, info.treeID)
-        let parentState = try context.state(ofTree: parentTree)
+        let parentState = try judge.context.state(ofTree: parentTree)
         if !facts.changes.contains(where: { $0.path.hasPrefix(".sfgit/") }) {
-            context.inherit(parentState, tree: info.treeID)  // same trust files as the parent
+            judge.context.inherit(parentState, tree: info.treeID)  // same trust files as the parent
         }
         let limit = parentState.policy?.maxFileBytes ?? Policy.defaultMaxFileBytes
         for change in facts.changes where change.kind == .added && change.path.hasPrefix("memories/") {
@@ -179,13 +186,25 @@ public struct Verifier {
         if let parentTree, !facts.addedBlobs.isEmpty,
            let memories = try repository.entry(at: "memories", inTree: parentTree), memories.mode == .tree {
             let kinds = try repository.tree(memories.id).filter { $0.mode == .tree }
+            // A commit's files share a few directories (a month): each other kind's directory is
+            // looked up once per commit, then each name in it.
+            var directories: [String: ObjectID?] = [:]
             for path in facts.addedBlobs.keys {
                 let parts = path.split(separator: "/", maxSplits: 2)  // "memories", kind, below
                 guard parts.count == 3 else { continue }
+                let below = parts[2]
+                let slash = below.lastIndex(of: "/")
+                let directory = slash.map { String(below[..<$0]) } ?? ""
+                let name = String(slash.map { below[below.index(after: $0)...] } ?? below)
                 var found: String?
                 for kind in kinds where kind.name != parts[1] {
-                    if try repository.entry(at: String(parts[2]), inTree: kind.id) != nil {
-                        found = "memories/\(kind.name)/\(parts[2])"
+                    let key = kind.name + "/" + directory
+                    if directories[key] == nil {
+                        let entry = directory.isEmpty ? kind : try repository.entry(at: directory, inTree: kind.id)
+                        directories[key] = .some(entry.flatMap { $0.mode == .tree ? $0.id : nil })
+                    }
+                    if let tree = directories[key]!, try repository.entry(at: name, inTree: tree) != nil {
+                        found = "memories/\(kind.name)/\(below)"
                         break
                     }
                 }
@@ -253,7 +272,8 @@ public struct Verifier {
 }
 
 /// Runs `Verifier.check` on worker threads while the caller keeps reading commits: work is
-/// handed over in small batches, and `finish` lets the caller drain what is left.
+/// handed over in small batches, results are taken in order as they are ready, and `finish`
+/// lets the caller drain what is left.
 private final class PipelinedChecker: @unchecked Sendable {
     private let lock = NSLock()
     private let group = DispatchGroup()
@@ -315,15 +335,31 @@ private final class PipelinedChecker: @unchecked Sendable {
         }
     }
 
-    /// Closes the queue, helps with what is left, waits for the workers, returns results in order.
-    func finish() -> [Verifier.Checked] {
+    /// The results from `start` on that are ready, in order, up to the first one still being
+    /// checked; each is handed out once (and its parsed memories with it).
+    func takeReady(from start: Int) -> [Verifier.Checked] {
+        lock.lock()
+        defer { lock.unlock() }
+        var ready: [Verifier.Checked] = []
+        var index = start
+        while index < results.count, let result = results[index] {
+            ready.append(result)
+            results[index] = nil
+            index += 1
+        }
+        return ready
+    }
+
+    /// Closes the queue, helps with what is left, waits for the workers, and returns the
+    /// results from `start` on, in order.
+    func finish(from start: Int) -> [Verifier.Checked] {
         lock.lock()
         closed = true
         lock.unlock()
         wakeUp.lock(); wakeUp.broadcast(); wakeUp.unlock()
         drain(waitForMore: false)
         group.wait()
-        return results.map { $0! }
+        return takeReady(from: start)
     }
 }
 

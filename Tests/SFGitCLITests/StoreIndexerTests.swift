@@ -1,5 +1,6 @@
 import Foundation
-import SFGit
+@testable import SFGit
+import SFGitMemory
 import SFGitIndex
 import SFGitRepository
 import SFGitTestSupport
@@ -79,6 +80,41 @@ struct StoreIndexerTests {
         #expect(try indexer.index.counts().quarantined == 1)
     }
 
+    @Test("a fresh cache is written while verifying; a good side branch whose merge is refused rolls that back and stays out")
+    func writtenWhileVerifying() throws {
+        let store = try StoreBuilder()
+        try store.setRoles("sf@mikki-bunker", ["write"])
+        try store.commit(as: "admin@hq")
+        try store.addMemory(by: "sf@mikki-bunker", title: "on the shared branch")
+        let shared = try store.commit(as: "sf@mikki-bunker")
+        let dir = try TemporaryDirectory()
+        let early = try Self.indexer(store, cache: dir.url("early.sqlite"))
+        let fresh = try early.update(to: try Self.head(store))
+        #expect(fresh.writtenWhileVerifying)
+        #expect(fresh.added == 1)
+
+        // A good commit on a side branch, merged by a writer, who may not merge: the side
+        // commit is authentic, but it is not in the verified tip's tree.
+        try store.git.run(["checkout", "-q", "-b", "side"])
+        try store.addMemory(by: "sf@mikki-bunker", title: "on a side branch")
+        try store.commit(as: "sf@mikki-bunker")
+        try store.git.run(["checkout", "-q", "main"])
+        try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["sf@mikki-bunker"]!.privatePath)",
+                           "merge", "-q", "--no-ff", "-S", "-m", "merge", "side"])
+        let late = try Self.indexer(store, cache: dir.url("late.sqlite"))
+        let refused = try late.update(to: try Self.head(store))
+        #expect(refused.blocked?.status == .unauthorized)
+        #expect(refused.indexedCommit?.hex == shared)
+        #expect(!refused.writtenWhileVerifying)
+        #expect(refused.added == 1)
+        let titles = try late.index.recall(RecallQuery(text: "branch", now: 1_780_000_000)).map(\.title)
+        #expect(titles == ["on the shared branch"])
+        // The cache indexed before the merge arrived, brought up to the same tip, holds the same rows.
+        let incremental = try early.update(to: try Self.head(store))
+        #expect(incremental.added == 0 && !incremental.writtenWhileVerifying)
+        #expect(try early.index.snapshot() == late.index.snapshot())
+    }
+
     @Test("memories merged by a reviewer are tier reviewed")
     func reviewedTier() throws {
         let store = try StoreBuilder(mode: "review")
@@ -93,11 +129,73 @@ struct StoreIndexerTests {
                            "merge", "-q", "--no-ff", "-S", "-m", "merge", "proposal"])
         let dir = try TemporaryDirectory()
         let indexer = try Self.indexer(store, cache: dir.url("c.sqlite"))
-        #expect(try indexer.update(to: try Self.head(store)).added == 1)
+        let update = try indexer.update(to: try Self.head(store))
+        #expect(update.added == 1)
+        // Handed to the writer unreviewed, when its commit was judged; the merge raised it after.
+        #expect(update.writtenWhileVerifying)
         let item = try #require(try indexer.index.recall(RecallQuery(text: "reviewed", now: 1_780_000_000)).first)
         #expect(item.tier == .reviewed)
         #expect(item.signer == "sf@mikki-bunker")
     }
+}
+
+@Suite("Handing memories from the verifier to the cache's writer")
+struct MemoryHandOffTests {
+    static let parsed = try! MemoryParser().parse(Array(MemoryFixtures.valid.utf8), storePath: MemoryFixtures.validPath).memory
+
+    static func memory(_ n: Int) throws -> IndexedMemory {
+        return IndexedMemory(memory: Self.parsed, path: "p\(n)", blob: "b", commit: "c", signer: "sf@box", key: "k", tier: .authenticated, firstSeen: 0)
+    }
+
+    @Test("the writer gets every memory in order, then the closing batch; without one it rolls back")
+    func inOrder() throws {
+        let handOff = MemoryHandOff(capacity: 8)
+        let received = LockedPaths()
+        let writer = WriterThread {
+            defer { handOff.writerDidStop() }
+            while let memory = handOff.next() { received.append(memory.path) }
+            _ = try handOff.closing()
+        }
+        for n in 0..<200 { handOff.push(try Self.memory(n)) }
+        var closing = IndexBatch()
+        closing.state["indexed_commit"] = "tip"
+        handOff.close(with: closing)
+        #expect(throws: Never.self) { try writer.join().get() }
+        #expect(received.paths == (0..<200).map { "p\($0)" })
+
+        let abandoned = MemoryHandOff(capacity: 8)
+        let rolledBack = WriterThread {
+            defer { abandoned.writerDidStop() }
+            while abandoned.next() != nil {}
+            _ = try abandoned.closing()
+        }
+        abandoned.push(try Self.memory(0))
+        abandoned.close(with: nil)
+        #expect(throws: MemoryHandOff.Abandoned.self) { try rolledBack.join().get() }
+    }
+
+    @Test("a writer that stops early, on an error, no longer holds the verifier up")
+    func writerStopsEarly() throws {
+        let handOff = MemoryHandOff(capacity: 4)
+        struct Failed: Error {}
+        let writer = WriterThread {
+            defer { handOff.writerDidStop() }
+            _ = handOff.next()
+            throw Failed()
+        }
+        // Far more than the queue holds: without the writer's stop, the tenth push would wait forever.
+        for n in 0..<100 { handOff.push(try Self.memory(n)) }
+        handOff.close(with: IndexBatch())
+        #expect(throws: Failed.self) { try writer.join().get() }
+    }
+}
+
+/// Paths collected from another thread.
+final class LockedPaths: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: [String] = []
+    func append(_ path: String) { lock.withLock { collected.append(path) } }
+    var paths: [String] { lock.withLock { collected } }
 }
 
 @Suite("Rate limits in the indexer")

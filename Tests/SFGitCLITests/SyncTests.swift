@@ -136,6 +136,37 @@ struct SyncTests {
         #expect(try federation.remoteTip() == bad)
     }
 
+    @Test("a remote serving an object whose content is not the one its name hashes: nothing of it is indexed")
+    func objectContentMismatch() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let server = try federation.join("srv@server")
+        let verifiedBefore = try #require(Self.stores(try federation.json(server, ["status"]).1).first?["verified_tip"] as? String)
+        #expect(try federation.run(federation.admin, ["remember", "note", "--title", "the real memory"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        // The remote's disk (or its owner) swaps the memory's blob for other content under the
+        // same name. receive-pack stored the few new objects loose, so the swap is one file.
+        let path = try #require(try federation.remoteMemoryPaths().first)
+        let blob = try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "rev-parse", "main:" + path]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let real = try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "cat-file", "blob", blob]).stdout
+        let fake = Data(real.replacingOccurrences(of: "the real memory", with: "the fake memory").utf8)
+        let object = federation.remotePath + "/objects/" + blob.prefix(2) + "/" + blob.dropFirst(2)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: object)
+        let written = try ProcessRunner.run("python3", ["-c", "import sys, zlib; d = sys.stdin.buffer.read(); open(sys.argv[1], 'wb').write(zlib.compress(b'blob %d\\0' % len(d) + d))", object], stdin: fake)
+        #expect(written.exitCode == 0, "\(written.stderr)")
+        #expect(try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "cat-file", "blob", blob]).stdout.contains("the fake memory"))
+
+        // The received pack names each object by hashing it: the memory's blob never arrives.
+        let synced = try federation.json(server, ["sync"])
+        #expect(synced.0.exitCode != 0)
+        #expect(Self.stores(synced.1).first?["verified_tip"] as? String == verifiedBefore)
+        for title in ["fake", "real"] {
+            let answers = try federation.json(server, ["recall", title]).1["data"] as? [Any]
+            #expect(answers?.isEmpty ?? true, "\(title) was served")
+        }
+    }
+
     @Test("a rollback of the remote branch is refused (exit 5), and the verified tip stays")
     func rollback() throws {
         let federation = try Federation()
