@@ -136,6 +136,11 @@ extension Workspace {
     /// the sync lock only if it is free: a sync holding it rebuilds the cache itself, and a read
     /// never waits for a sync.
     private func readyIndex(_ store: Store) throws -> MemoryIndex {
+        // The common case, on every recall: a cache that reflects a commit, read through one
+        // read-only connection.
+        if let index = MemoryIndex.openForReading(path: store.cachePath), try index.state(StoreIndexer.indexedCommitKey) != nil {
+            return index
+        }
         let index = try store.openIndex()
         let reflectsNothing = try index.isFresh || index.state(StoreIndexer.indexedCommitKey) == nil
         if reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD"),

@@ -11,7 +11,8 @@ public final class MemoryIndex: Sendable {
     /// The cache format this sfgit reads and writes; any other value means "rebuild".
     public static let cacheVersion = 2
 
-    private let pool: DatabasePool
+    /// A pool (one writer, many readers) or, opened for reading only, one read-only connection.
+    private let database: any DatabaseWriter
     /// The database file.
     public let path: String
     /// Whether the file was (re)created on open, so the caller must index from scratch.
@@ -23,22 +24,42 @@ public final class MemoryIndex: Sendable {
         self.path = path
         do {
             let (pool, fresh) = try Self.openChecked(path)
-            self.pool = pool
+            self.database = pool
             self.isFresh = fresh
         } catch {
             // Anything unreadable is rebuilt from the repository: the cache holds nothing else.
             Self.deleteFiles(path)
             let (pool, _) = try Self.openChecked(path)
-            self.pool = pool
+            self.database = pool
             self.isFresh = true
         }
+    }
+
+    private init(path: String, readOnly: DatabaseQueue) {
+        self.path = path
+        self.database = readOnly
+        self.isFresh = false
+    }
+
+    /// Opens an existing cache of this version for reading only: one read-only connection and
+    /// none of a writer's set-up, which a recall process would pay on every call. Nil when there
+    /// is no such cache (missing, unreadable, of another version): the caller then opens it the
+    /// ordinary way, which creates or rebuilds it.
+    public static func openForReading(path: String) -> MemoryIndex? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var configuration = Self.configuration
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: path, configuration: configuration),
+              (try? queue.read({ try Int.fetchOne($0, sql: "PRAGMA user_version") })) == Self.cacheVersion else { return nil }
+        return MemoryIndex(path: path, readOnly: queue)
     }
 
     private static func deleteFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    private static func openChecked(_ path: String) throws -> (DatabasePool, Bool) {
+    /// Every connection's settings.
+    private static var configuration: Configuration {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.foreignKeysEnabled = true
@@ -47,10 +68,14 @@ public final class MemoryIndex: Sendable {
             // keeps the FTS index's hot pages between queries.
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768")
         }
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        // A cache of this version opens with one read and no write transaction: recall runs this
-        // on every call, so opening must neither scan the file nor wait for a sync's write. A
-        // damaged page shows up later as a corruption error (see `isCorruption`).
+        return configuration
+    }
+
+    private static func openChecked(_ path: String) throws -> (DatabasePool, Bool) {
+        let pool = try DatabasePool(path: path, configuration: Self.configuration)
+        // A cache of this version opens with one read and no write transaction: opening must
+        // neither scan the file nor wait for a sync's write. A damaged page shows up later as a
+        // corruption error (see `isCorruption`).
         let (version, tables) = try pool.read { db in
             (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0)
         }
@@ -177,7 +202,7 @@ public final class MemoryIndex: Sendable {
     }
 
     private func load(_ batch: IndexBatch, reset: Bool, streaming: Bool, next: () throws -> IndexedMemory?, closing: () throws -> IndexBatch) throws {
-        try pool.writeWithoutTransaction { db in
+        try database.writeWithoutTransaction { db in
             // A cold load is a rebuild of a disposable cache: a crash midway only means rebuilding
             // again, so it skips the syncs that protect incremental updates.
             if reset { try db.execute(sql: "PRAGMA synchronous = OFF") }
@@ -191,7 +216,7 @@ public final class MemoryIndex: Sendable {
         // The rebuild wrote the whole file and its WAL without syncing: checkpoint, sync and
         // empty the WAL now, or flushing them lands on the next small update (≈ 100 ms at 100k).
         // A reader holding an old snapshot only makes this wait, then give up, harmlessly.
-        if reset { _ = try? pool.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+        if reset { _ = try? database.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
     }
 
     private func loadInTransaction(_ batch: IndexBatch, reset: Bool, streaming: Bool, next: () throws -> IndexedMemory?, _ db: Database) throws {
@@ -390,12 +415,12 @@ public final class MemoryIndex: Sendable {
 
     /// A value of the store state (`indexed_commit`, `verified_tip`, …).
     public func state(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [key]) }
+        try database.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [key]) }
     }
 
     /// The quarantined files with their reasons.
     public func quarantined() throws -> [QuarantinedFile] {
-        try pool.read { db in
+        try database.read { db in
             try Row.fetchAll(db, sql: "SELECT path, blob, reason, detail, commit_id FROM quarantine ORDER BY path").map {
                 QuarantinedFile(path: $0["path"], blob: $0["blob"], reason: $0["reason"], detail: $0["detail"], commit: $0["commit_id"])
             }
@@ -404,7 +429,7 @@ public final class MemoryIndex: Sendable {
 
     /// Counts per kind and tier.
     public func counts() throws -> IndexCounts {
-        try pool.read { db in
+        try database.read { db in
             var byKind: [String: Int] = [:], byTier: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM memory GROUP BY kind") { byKind[row["kind"]] = row["n"] }
             for row in try Row.fetchAll(db, sql: "SELECT tier, count(*) AS n FROM memory GROUP BY tier") { byTier[row["tier"]] = row["n"] }
@@ -416,7 +441,7 @@ public final class MemoryIndex: Sendable {
 
     /// Whether a memory is indexed at `path`.
     public func contains(path: String) throws -> Bool {
-        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE path = ?)", arguments: [path]) ?? false }
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE path = ?)", arguments: [path]) ?? false }
     }
 
     /// How many memories signed by `signer` were recorded after `since`: what `remember`'s local
@@ -424,14 +449,14 @@ public final class MemoryIndex: Sendable {
     /// trusted here (peers count by their first-seen time instead); a fresh clone's view of the
     /// writer's old history does not count against today's budget.
     public func countRecorded(signer: String, since: Double) throws -> Int {
-        try pool.read { db in
+        try database.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND recorded_epoch > ?", arguments: [signer, since]) ?? 0
         }
     }
 
     /// Every indexed row as comparable text, for tests that a rebuild equals an incremental index.
     public func snapshot() throws -> [String] {
-        try pool.read { db in
+        try database.read { db in
             let memories = try Row.fetchAll(db, sql: """
                 SELECT id, kind, title, body, extra, author, host, instance, agent, recorded_at, expires_at, tags, supersedes,
                        fields, path, blob, commit_id, signer, key, tier, deferred FROM memory ORDER BY id
@@ -443,8 +468,8 @@ public final class MemoryIndex: Sendable {
         }
     }
 
-    /// Runs a read on the pool (for the recall engine).
+    /// Runs a read (for the recall engine).
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.read(body)
+        try database.read(body)
     }
 }

@@ -21,20 +21,11 @@ extension MemoryIndex {
     /// What ranking reads of each candidate.
     static let rankingColumns = "m.rowid AS rowid, m.id AS id, m.kind AS kind, m.recorded_epoch AS recorded_epoch, m.signer AS signer"
 
-    /// Above this many matching documents, BM25 is computed only over the newest matches: scoring
-    /// every match of a very common word is what makes a query slow, and recency re-ranks anyway.
-    static let commonTermDocuments = 10_000
+    /// BM25 is computed over the newest matches only, this many: scoring every match of a very
+    /// common word is what makes a query slow, and recency re-ranks anyway. A word with fewer
+    /// matches has all of them scored. (Counting matches first, from the FTS5 vocabulary, walked
+    /// a common word's whole document list: ≈ 5 ms per word in a fresh process.)
     static let commonTermWindow = 3_000
-
-    /// An upper bound of the documents the words of a query match, from the FTS5 vocabulary.
-    static func matchingDocuments(_ text: String, _ db: Database) throws -> Int {
-        let tokens = text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
-        guard !tokens.isEmpty else { return 0 }
-        let statement = try db.cachedStatement(sql: "SELECT doc FROM memory_fts_vocab WHERE term = ?")
-        var total = 0
-        for token in Set(tokens) { total += try Int.fetchOne(statement, arguments: [token]) ?? 0 }
-        return total
-    }
 
     /// Turns user text into an FTS5 pattern that can never be a syntax error: every
     /// whitespace-separated word becomes a quoted string, which FTS5 splits with the table's own
@@ -93,9 +84,9 @@ extension MemoryIndex {
 
             var candidates: [(row: Row, bm25: Double?)] = []
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
-                // Without filters, only the best BM25 hits are re-ranked by recency, which bounds the
-                // cost of very common terms. With filters, they go into the same query, so the
-                // candidates are the best hits among the memories the filters allow.
+                // The full query: without filters, only the best BM25 hits are re-ranked by
+                // recency; with filters, they go into the same query, so the candidates are the
+                // best hits among the memories the filters allow.
                 let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || query.host != nil || query.since != nil
                 let sql = filtered
                     ? """
@@ -110,13 +101,21 @@ extension MemoryIndex {
                         SELECT \(Self.rankingColumns), hits.rank AS rank FROM hits JOIN memory m ON m.rowid = hits.rowid WHERE \(whereClause)
                         """
                 let values: [DatabaseValueConvertible?] = filtered ? [pattern] + arguments + [Self.candidateLimit] : [pattern, Self.candidateLimit] + arguments
-                let common = try Self.matchingDocuments(text, db) > Self.commonTermDocuments
-                if common {
-                    // Very common words: score only the newest matches (FTS5 yields rowids in order
-                    // cheaply), filter them, and keep the best; fall back if too few survive.
-                    // The best of the window are ranked before any memory row is read: joining all
-                    // of it made a cold process read thousands of pages.
-                    let windowed = """
+                // The newest matches (FTS5 yields rowids in order cheaply) are scored. Without
+                // filters, the best of them are ranked before any memory row is read (joining all
+                // of them made a cold process read thousands of pages); with filters, the best
+                // allowed ones. A word with fewer matches than the window is thus ranked exactly as
+                // by the full query, which runs only when too few candidates survive.
+                let windowed = filtered
+                    ? """
+                        WITH newest AS (
+                            SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
+                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
+                        )
+                        SELECT \(Self.rankingColumns), newest.rank AS rank FROM newest JOIN memory m ON m.rowid = newest.rowid
+                        WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
+                        """
+                    : """
                         WITH newest AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
@@ -124,10 +123,12 @@ extension MemoryIndex {
                         SELECT \(Self.rankingColumns), best.rank AS rank FROM best JOIN memory m ON m.rowid = best.rowid
                         WHERE \(whereClause) ORDER BY best.rank
                         """
-                    candidates = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments([pattern, Self.commonTermWindow, Self.candidateLimit] + arguments))
-                        .map { ($0, $0["rank"] as Double) }
-                }
-                if !common || candidates.count < query.limit {
+                let windowArguments: [DatabaseValueConvertible?] = filtered
+                    ? [pattern, Self.commonTermWindow] + arguments + [Self.candidateLimit]
+                    : [pattern, Self.commonTermWindow, Self.candidateLimit] + arguments
+                candidates = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments(windowArguments))
+                    .map { ($0, $0["rank"] as Double) }
+                if candidates.count < query.limit {
                     candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
                 }
             } else {

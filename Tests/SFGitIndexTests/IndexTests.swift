@@ -253,6 +253,28 @@ struct IndexTests {
         #expect(try reopened.snapshot() == before)
     }
 
+    @Test("opened for reading: the same answers through one read-only connection; no cache or another version is nil")
+    func openForReading() throws {
+        var f = Fixture()
+        let (dir, index) = try makeIndex([f.memory(title: "provider outage"), f.memory(title: "provider recovered")])
+        defer { withExtendedLifetime(dir) {} }
+        let reader = try #require(MemoryIndex.openForReading(path: index.path))
+        #expect(!reader.isFresh)
+        #expect(try recall(reader, "provider") == recall(index, "provider"))
+        #expect(try reader.snapshot() == index.snapshot())
+        // It cannot write.
+        var batch = IndexBatch()
+        batch.state["x"] = "y"
+        #expect(throws: DatabaseError.self) { try reader.apply(batch) }
+        // What the ordinary open would create or rebuild is left to it.
+        #expect(MemoryIndex.openForReading(path: dir.url("missing.sqlite")) == nil)
+        #expect(!FileManager.default.fileExists(atPath: dir.url("missing.sqlite")))
+        try DatabaseQueue(path: dir.url("other.sqlite")).write { try $0.execute(sql: "PRAGMA user_version = 99; CREATE TABLE t(x)") }
+        #expect(MemoryIndex.openForReading(path: dir.url("other.sqlite")) == nil)
+        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: dir.url("garbage.sqlite")))
+        #expect(MemoryIndex.openForReading(path: dir.url("garbage.sqlite")) == nil)
+    }
+
     @Test("readers answer while a write transaction is open")
     func readersDuringWrite() throws {
         var f = Fixture()
@@ -278,6 +300,8 @@ struct IndexTests {
         let newReader = try MemoryIndex(path: index.path)
         #expect(!newReader.isFresh)
         #expect(try recall(newReader, "steady").count == 1)
+        let readOnly = try #require(MemoryIndex.openForReading(path: index.path))
+        #expect(try recall(readOnly, "steady").count == 1)
         release.signal()
         done.wait()
         #expect(try index.state("x") == "y")
