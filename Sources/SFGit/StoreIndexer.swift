@@ -105,11 +105,10 @@ public struct StoreIndexer {
             update.writtenWhileVerifying = true
             return update
         }
-        guard var batch = plan?.batch, let plan else {
+        guard let plan else {
             return Update(indexedCommit: nil, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
         }
-        batch.reviewedPaths = []
-        try index.load(batch, reset: true, next: parsing(plan.additions, firstSeen: seen))
+        try index.load(plan.batch, reset: true, next: parsing(plan.additions, firstSeen: seen))
         return plan.update(result)
     }
 

@@ -112,7 +112,8 @@ extension MemoryIndex {
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
                         )
-                        SELECT \(Self.rankingColumns), newest.rank AS rank FROM newest JOIN memory m ON m.rowid = newest.rowid
+                        SELECT \(Self.rankingColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
+                        FROM newest JOIN memory m ON m.rowid = newest.rowid
                         WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
                         """
                     : """
@@ -120,15 +121,18 @@ extension MemoryIndex {
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
                         ), best AS (SELECT rowid, rank FROM newest ORDER BY rank LIMIT ?)
-                        SELECT \(Self.rankingColumns), best.rank AS rank FROM best JOIN memory m ON m.rowid = best.rowid
+                        SELECT \(Self.rankingColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
+                        FROM best JOIN memory m ON m.rowid = best.rowid
                         WHERE \(whereClause) ORDER BY best.rank
                         """
                 let windowArguments: [DatabaseValueConvertible?] = filtered
                     ? [pattern, Self.commonTermWindow] + arguments + [Self.candidateLimit]
                     : [pattern, Self.commonTermWindow, Self.candidateLimit] + arguments
-                candidates = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments(windowArguments))
-                    .map { ($0, $0["rank"] as Double) }
-                if candidates.count < query.limit {
+                let rows = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments(windowArguments))
+                candidates = rows.map { ($0, $0["rank"] as Double) }
+                // A window that held every match already gave the full query's answer.
+                let everyMatchScored = rows.first.map { ($0["scored"] as Int) < Self.commonTermWindow } ?? false
+                if candidates.count < query.limit, !everyMatchScored {
                     candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
                 }
             } else {

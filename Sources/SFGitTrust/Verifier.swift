@@ -8,10 +8,10 @@ import SFGitRepository
 /// invariant: signed with an SSH key that every parent's allowed_signers lists, for a principal
 /// whose role in every parent's policy permits each change the commit makes.
 ///
-/// Work is done in three passes over the new commits (parents first): read commits, signatures,
-/// changes and added blobs from the repository; verify signatures and parse memory files on all
-/// cores; then decide each commit in order. Policies are parsed once per distinct blob pair and
-/// each signature is checked once.
+/// Work is done in three overlapping passes over the new commits (parents first): read commits,
+/// signatures, changes and added blobs from the repository; verify signatures and parse memory
+/// files on the other cores; decide each commit, in order, as soon as its checks are back.
+/// Policies are parsed once per distinct blob pair and each signature is checked once.
 public struct Verifier {
     /// Options of one verification.
     public struct Options: Sendable {

@@ -10,7 +10,7 @@ struct TrustCommand: ParsableCommand {
         subcommands: [List.self, Add.self, Remove.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The principals, their roles and keys.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The principals, their roles and keys.")
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var output: OutputOptions
 
@@ -27,7 +27,7 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Authorize a principal's key with a role.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Authorize a principal's key with a role.")
         @Argument(help: "The principal, author@host.") var principal: String
         @Argument(help: "Its public key file (KEY.pub).") var key: String
         @Option(name: .customLong("role"), help: "write, review or admin (repeatable).") var roles: [String] = []
@@ -51,7 +51,7 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a principal and its keys.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a principal and its keys.")
         @Argument(help: "The principal, author@host.") var principal: String
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var identity: IdentityOptions
