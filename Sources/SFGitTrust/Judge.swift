@@ -51,6 +51,9 @@ struct Judge {
             CommitOutcome(commit: id, status: status, principal: principal, key: key, reason: reason)
         }
 
+        if let missing = fact.missingObject {
+            return outcome(.malformed, "the commit refers to an object the repository does not have (its history arrived incomplete or altered): \(missing)")
+        }
         if id == introduction.commit { return try judgeIntroduction(fact, check: check) }
 
         // Structure: one or two parents, all of them authentic.

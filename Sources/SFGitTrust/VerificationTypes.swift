@@ -36,7 +36,7 @@ public enum CommitStatus: String, Sendable, Hashable, Codable {
     case diverged
     /// A parent is not authentic, so neither is this commit.
     case untrustedParent = "untrusted-parent"
-    /// Structure refused: octopus merges, a second root.
+    /// Structure refused: octopus merges, a second root, a commit whose objects are missing.
     case malformed
     /// The commit's policy is from a newer sfgit; fail closed until upgraded.
     case unsupportedPolicy = "unsupported-policy"

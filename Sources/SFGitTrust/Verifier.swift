@@ -103,7 +103,17 @@ public struct Verifier {
         }
         var added = 0
         for id in order {
-            var fact = try readFacts(id, judge: &judge)
+            var fact: CommitFacts
+            do {
+                fact = try readFacts(id, judge: &judge)
+            } catch where error.isNotFound {
+                // A tree or file the commit refers to never arrived: a remote that sends
+                // incomplete (or swapped) objects. The commit cannot be checked, so it is refused.
+                let info = try repository.commit(id)
+                judge.trees[id] = info.treeID
+                fact = CommitFacts(id: id, info: info, signature: nil, changes: [], addedBlobs: [:], oversized: [:])
+                fact.missingObject = error.message
+            }
             added += fact.addedBlobs.count
             fact.keepParsed = sink != nil || added <= options.keepParsedMemories
             checker.submit(fact)
@@ -151,6 +161,8 @@ public struct Verifier {
         var oversized: [String: Int]
         /// Whether the check keeps the parsed memories (within `Options.keepParsedMemories`).
         var keepParsed = false
+        /// Why the commit could not be read: an object it refers to is not in the repository.
+        var missingObject: String?
         /// For each added memory path, the path of a file with the same name under another kind
         /// directory of the parent tree (nil: none). Looked up here, while the parent's trees
         /// are fresh, rather than when judging, after the whole history has been read.

@@ -136,7 +136,7 @@ struct SyncTests {
         #expect(try federation.remoteTip() == bad)
     }
 
-    @Test("a remote serving an object whose content is not the one its name hashes: nothing of it is indexed")
+    @Test("a remote serving an object whose content is not the one its name hashes: the commit is refused (exit 5), nothing of it indexed")
     func objectContentMismatch() throws {
         let federation = try Federation()
         try federation.initialise()
@@ -157,9 +157,14 @@ struct SyncTests {
         #expect(written.exitCode == 0, "\(written.stderr)")
         #expect(try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "cat-file", "blob", blob]).stdout.contains("the fake memory"))
 
-        // The received pack names each object by hashing it: the memory's blob never arrives.
+        // The received pack names each object by hashing it: the memory's blob never arrives
+        // under its name, so the commit that adds it cannot be checked, and is refused.
         let synced = try federation.json(server, ["sync"])
-        #expect(synced.0.exitCode != 0)
+        #expect(synced.0.exitCode == 5)
+        #expect((synced.1["error"] as? [String: Any])?["code"] as? String == "UNTRUSTED")
+        let blocked = try #require(Self.stores(synced.1).first?["blocked"] as? [String: Any])
+        #expect((blocked["reason"] as? String)?.contains("malformed: the commit refers to an object the repository does not have") == true,
+                "\(blocked)")
         #expect(Self.stores(synced.1).first?["verified_tip"] as? String == verifiedBefore)
         for title in ["fake", "real"] {
             let answers = try federation.json(server, ["recall", title]).1["data"] as? [Any]

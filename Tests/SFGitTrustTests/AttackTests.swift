@@ -564,4 +564,23 @@ struct AttackTests {
         #expect(result.verifiedTip?.hex == good)
         #expect(result.accepted.count == 1)
     }
+
+    @Test("history whose objects did not all arrive: the commit is refused as malformed, its descendants as untrusted parents")
+    func missingObject() throws {
+        let (store, base) = try Self.storeWithWriter()
+        let path = try store.addMemory(by: "sf@mikki-bunker", title: "its blob goes missing")
+        let broken = try store.commit(as: "sf@mikki-bunker")
+        try store.addMemory(by: "sf@mikki-bunker", title: "built on top")
+        let child = try store.commit(as: "sf@mikki-bunker")
+        // The blob leaves the object store (a remote that sent an incomplete or swapped pack).
+        let blob = try store.git.run(["rev-parse", "\(broken):\(path)"])
+        try FileManager.default.removeItem(atPath: store.gitDirectory + "/objects/" + blob.prefix(2) + "/" + blob.dropFirst(2))
+        let result = try verify(store)
+        #expect(result.verifiedTip?.hex == base)
+        #expect(result.blocked?.commit.hex == broken)
+        #expect(result.blocked?.status == .malformed)
+        #expect(result.blocked?.reason.contains("does not have") == true)
+        #expect(result.outcomes.first { $0.commit.hex == child }?.status == .untrustedParent)
+        #expect(!result.accepted.contains { $0.path == path })
+    }
 }
