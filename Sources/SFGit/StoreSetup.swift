@@ -29,7 +29,8 @@ public struct TrustEntry: Sendable, Codable {
     public var principal: String
     public var roles: [String]
     public var keys: [String]
-    /// Whether this comes from a change still in the outbox.
+    /// Whether a change still in the outbox makes this principal's roles, quota or keys differ
+    /// from the published ones (a principal it removes is listed with neither roles nor keys).
     public var pending: Bool
 }
 
@@ -132,12 +133,21 @@ extension Workspace {
             }
             let outbox = try repository.reference(Store.outboxRef)
             let (policy, signers) = try trustFiles(repository, at: outbox ?? verified)
-            let published = try trustFiles(repository, at: verified)
-            let pending = policy != published.0 || signers != published.1
-            return policy.principals.map { entry in
-                TrustEntry(principal: entry.name, roles: entry.roles.sorted().map(\.rawValue),
-                           keys: signers.entries.filter { $0.principal == entry.name }.map(\.key.description), pending: pending)
+            let (publishedPolicy, publishedSigners) = try trustFiles(repository, at: verified)
+            // What a principal is, in one version of the trust files: roles, quota and keys.
+            func standing(_ name: String, _ policy: Policy, _ signers: AllowedSigners) -> (Policy.PrincipalEntry?, Set<String>) {
+                (policy.principals.first { $0.name == name }, Set(signers.entries.filter { $0.principal == name }.map(\.key.description)))
             }
+            var entries = policy.principals.map { entry in
+                TrustEntry(principal: entry.name, roles: entry.roles.sorted().map(\.rawValue),
+                           keys: signers.entries.filter { $0.principal == entry.name }.map(\.key.description),
+                           pending: standing(entry.name, policy, signers) != standing(entry.name, publishedPolicy, publishedSigners))
+            }
+            // A removal still in the outbox: listed with no roles and no keys, pending.
+            for removed in publishedPolicy.principals where !policy.principals.contains(where: { $0.name == removed.name }) {
+                entries.append(TrustEntry(principal: removed.name, roles: [], keys: [], pending: true))
+            }
+            return entries
         }
     }
 

@@ -401,6 +401,31 @@ struct SyncPathTests {
         #expect(Set(principals) == ["admin@hq", "root@ops", "ana@desk", "bob@desk"])
     }
 
+    @Test("trust list marks only the principals a change still in the outbox touches as pending")
+    func trustListPending() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let writer = try federation.join("srv@server")
+        let ana = try federation.newMember("ana@desk")
+        func listed() throws -> [String: [String: Any]] {
+            let entries = try federation.json(federation.admin, ["trust", "list"]).1["data"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: entries.map { ($0["principal"] as! String, $0) })
+        }
+        #expect(try listed().values.allSatisfy { $0["pending"] as? Bool == false })
+        #expect(try federation.run(federation.admin, ["trust", "add", ana.principal, ana.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["trust", "remove", writer.principal]).exitCode == 0)
+        let pending = try listed()
+        #expect(pending[ana.principal]?["pending"] as? Bool == true)
+        #expect(pending[ana.principal]?["roles"] as? [String] == ["write"])
+        #expect(pending[writer.principal]?["pending"] as? Bool == true)
+        #expect(pending[writer.principal]?["roles"] as? [String] == [])
+        #expect(pending["admin@hq"]?["pending"] as? Bool == false)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        let published = try listed()
+        #expect(published.values.allSatisfy { $0["pending"] as? Bool == false })
+        #expect(Set(published.keys) == ["admin@hq", ana.principal])
+    }
+
     @Test("--offline touches no network: local phases only, the outbox kept")
     func offline() throws {
         let federation = try Federation()
