@@ -176,7 +176,7 @@ public struct StoreIndexer {
     /// The memories to add, parsed one at a time inside the index's transaction (a whole store
     /// never sits in memory), unless the verifier handed them back parsed.
     private func parsing(_ additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)], firstSeen seen: Double) -> () throws -> IndexedMemory? {
-        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))  // the verifier judged the size
+        let parser = MemoryParser.sizeJudged
         var position = 0
         return { [repository] in
             guard position < additions.count else { return nil }

@@ -404,7 +404,7 @@ enum OwnMemories {
         let pending = try Outbox(repository: repository).pending(verified: verified)
         guard !pending.isEmpty else { return }
         var batch = IndexBatch()
-        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))
+        let parser = MemoryParser.sizeJudged  // this host's own files: remember validated them
         let now = Date().timeIntervalSince1970
         for commitID in pending {
             let commit = try repository.commit(commitID)

@@ -28,6 +28,10 @@ public struct MemoryParser: Sendable {
         self.limits = limits
     }
 
+    /// A parser for files whose size was already judged against the store's policy (which may
+    /// allow more than the default): it applies every limit but the size.
+    public static let sizeJudged = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))
+
     /// Refuses a file by its size alone, so an oversized file never has to be read.
     public func checkSize(_ byteCount: Int) throws(MemoryFileError) {
         if byteCount > limits.maxFileBytes {

@@ -270,7 +270,7 @@ public struct Verifier {
             signature = .failure(.unsigned)
         }
         var memories: [String: Result<MemoryIdentity, MemoryFileError>] = [:]
-        let parser = MemoryParser(limits: MemoryLimits(maxFileBytes: Int.max))  // size was judged in pass 1
+        let parser = MemoryParser.sizeJudged
         for (path, bytes) in facts.addedBlobs {
             do {
                 let memory = try parser.parse(bytes, storePath: path).memory
