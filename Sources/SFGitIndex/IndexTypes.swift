@@ -123,6 +123,8 @@ public struct RecallQuery: Sendable {
     public var includeDeferred = false
     /// At most this many items per signer in one answer.
     public var perSignerCap = 3
+    /// How many of the newest matches BM25 scores (`MemoryIndex.commonTermWindow`; tests lower it).
+    var scoredWindow = MemoryIndex.commonTermWindow
     /// The time recency and expiry are judged at.
     public var now: Double
 

@@ -126,12 +126,12 @@ extension MemoryIndex {
                         WHERE \(whereClause) ORDER BY best.rank
                         """
                 let windowArguments: [DatabaseValueConvertible?] = filtered
-                    ? [pattern, Self.commonTermWindow] + arguments + [Self.candidateLimit]
-                    : [pattern, Self.commonTermWindow, Self.candidateLimit] + arguments
+                    ? [pattern, query.scoredWindow] + arguments + [Self.candidateLimit]
+                    : [pattern, query.scoredWindow, Self.candidateLimit] + arguments
                 let rows = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments(windowArguments))
                 candidates = rows.map { ($0, $0["rank"] as Double) }
                 // A window that held every match already gave the full query's answer.
-                let everyMatchScored = rows.first.map { ($0["scored"] as Int) < Self.commonTermWindow } ?? false
+                let everyMatchScored = rows.first.map { ($0["scored"] as Int) < query.scoredWindow } ?? false
                 if candidates.count < query.limit, !everyMatchScored {
                     candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
                 }

@@ -109,6 +109,27 @@ struct IndexTests {
         #expect(ranked[1].explanation.recency < 0.1)
     }
 
+    @Test("BM25 scores the newest matches; when too few of them pass the filters, all matches are ranked")
+    func scoredWindow() throws {
+        var f = Fixture()
+        // Twelve older memories that stay valid, then eight newer ones that have expired.
+        let valid = (0..<12).map { f.memory(title: "provider outage \($0)", signer: "s\($0)@h", daysAgo: 30 - Double($0)) }
+        let expired = (0..<8).map { f.memory(title: "provider outage late \($0)", signer: "e\($0)@h", daysAgo: 10 - Double($0), expiresInDays: -1) }
+        let (dir, index) = try makeIndex(valid + expired)
+        defer { withExtendedLifetime(dir) {} }
+        let everything = try recall(index, "provider") { $0.limit = 5 }
+        // A window of the newest six holds only expired memories: the full query finds the rest.
+        let fallback = try recall(index, "provider") { $0.limit = 5; $0.scoredWindow = 6 }
+        #expect(fallback.count == 5)
+        #expect(fallback.map(\.id) == everything.map(\.id))
+        #expect(Set(fallback.map(\.id)).isSubset(of: Set(valid.map(\.memory.id.description))))
+        // A window of the newest ten holds two valid ones: with a limit of two it is the answer.
+        let windowed = try recall(index, "provider") { $0.limit = 2; $0.scoredWindow = 10 }
+        #expect(Set(windowed.map(\.id)) == Set(valid.suffix(2).map(\.memory.id.description)))
+        // A window larger than the matches ranks exactly as the full query.
+        #expect(try recall(index, "provider") { $0.limit = 5; $0.scoredWindow = 50 }.map(\.id) == everything.map(\.id))
+    }
+
     @Test("no query: newest first")
     func newestFirst() throws {
         var f = Fixture()
