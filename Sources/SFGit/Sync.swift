@@ -116,6 +116,8 @@ struct SyncRun {
     var state: SyncState
     /// The remote's credentials, looked up once per sync (a credential helper is a process).
     private var credentials: RemoteCredentialSet?
+    /// The last policy read, and the commit it is from.
+    private var lastPolicy: (commit: ObjectID, policy: Policy)?
     private let logger = Logger(label: "sfgit.sync")
 
     /// What a fetch and the verification of what it brought came to.
@@ -181,7 +183,7 @@ struct SyncRun {
         if let verified = try repository.reference(Store.verifiedRef) {
             // The verified tip's policy names the shared branch and the mode (a pending trust
             // change in the outbox counts only once it is published and verified).
-            let policy = try workspace.policy(repository, at: verified)
+            let policy = try self.policy(repository, at: verified)
             result = try publish(repository, index, signer: signer, policy: policy, canPush: fetched == .verified)
         }
         let verified = try repository.reference(Store.verifiedRef)
@@ -198,8 +200,8 @@ struct SyncRun {
         let verified = try repository.reference(Store.verifiedRef)
         // Before anything is verified the branch is not known yet (the introduction's policy
         // names it): the first fetch takes every branch, and the policy picks one.
-        let refspec = verified == nil ? "+refs/heads/*:\(Store.headsPrefix)*"
-            : "+refs/heads/\(try workspace.policy(repository, at: verified!).branch):\(Store.fetchedRef)"
+        let refspec = try verified.map { "+refs/heads/\(try policy(repository, at: $0).branch):\(Store.fetchedRef)" }
+            ?? "+refs/heads/*:\(Store.headsPrefix)*"
         try? repository.deleteReference(Store.fetchedRef)
         let response = runRemote(.fetch, refspecs: [refspec])
         if verified == nil { try adoptIntroducedBranch(repository) }
@@ -216,12 +218,12 @@ struct SyncRun {
 
     /// After a first fetch of every branch, keeps the one the introduction's policy names as
     /// `refs/sfgit/fetched` (nothing, when the introduction has not arrived).
-    private func adoptIntroducedBranch(_ repository: Repository) throws {
+    private mutating func adoptIntroducedBranch(_ repository: Repository) throws {
         let heads = try repository.references(matching: Store.headsPrefix + "*")
         defer { for head in heads { try? repository.deleteReference(head.name) } }
         let introduction = try store.introduction()
         guard repository.contains(introduction.commit),
-              let policy = try? workspace.policy(repository, at: introduction.commit),
+              let policy = try? self.policy(repository, at: introduction.commit),
               let head = heads.first(where: { $0.name == Store.headsPrefix + policy.branch }) else { return }
         try repository.setReference(Store.fetchedRef, to: head.id, message: "sfgit: fetched")
     }
@@ -375,6 +377,15 @@ struct SyncRun {
         }
         phase("confirm", "ok", since: started)
         return nil
+    }
+
+    /// The policy of a commit's tree. A sync asks for the verified tip's several times (branch,
+    /// mode), usually of the same commit: the last one read is kept.
+    private mutating func policy(_ repository: Repository, at commit: ObjectID) throws -> Policy {
+        if let lastPolicy, lastPolicy.commit == commit { return lastPolicy.policy }
+        let policy = try workspace.policy(repository, at: commit)
+        lastPolicy = (commit, policy)
+        return policy
     }
 
     /// Runs one network step with this sync's deadline and credentials.

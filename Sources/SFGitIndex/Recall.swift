@@ -84,29 +84,13 @@ extension MemoryIndex {
 
             var candidates: [(row: Row, bm25: Double?)] = []
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
-                // The full query: without filters, only the best BM25 hits are re-ranked by
-                // recency; with filters, they go into the same query, so the candidates are the
-                // best hits among the memories the filters allow.
-                let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || query.host != nil || query.since != nil
-                let sql = filtered
-                    ? """
-                        SELECT \(Self.rankingColumns), bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts JOIN memory m ON m.rowid = memory_fts.rowid
-                        WHERE memory_fts MATCH ? AND \(whereClause) ORDER BY rank LIMIT ?
-                        """
-                    : """
-                        WITH hits AS (
-                            SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
-                            WHERE memory_fts MATCH ? ORDER BY rank LIMIT ?
-                        )
-                        SELECT \(Self.rankingColumns), hits.rank AS rank FROM hits JOIN memory m ON m.rowid = hits.rowid WHERE \(whereClause)
-                        """
-                let values: [DatabaseValueConvertible?] = filtered ? [pattern] + arguments + [Self.candidateLimit] : [pattern, Self.candidateLimit] + arguments
-                // The newest matches (FTS5 yields rowids in order cheaply) are scored. Without
+                // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
                 // filters, the best of them are ranked before any memory row is read (joining all
                 // of them made a cold process read thousands of pages); with filters, the best
-                // allowed ones. A word with fewer matches than the window is thus ranked exactly as
-                // by the full query, which runs only when too few candidates survive.
-                let windowed = filtered
+                // allowed ones. A window of -1 scores every match: the full query, which runs only
+                // when a full window leaves too few candidates.
+                let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || query.host != nil || query.since != nil
+                let sql = filtered
                     ? """
                         WITH newest AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
@@ -125,16 +109,17 @@ extension MemoryIndex {
                         FROM best JOIN memory m ON m.rowid = best.rowid
                         WHERE \(whereClause) ORDER BY best.rank
                         """
-                let windowArguments: [DatabaseValueConvertible?] = filtered
-                    ? [pattern, query.scoredWindow] + arguments + [Self.candidateLimit]
-                    : [pattern, query.scoredWindow, Self.candidateLimit] + arguments
-                let rows = try Row.fetchAll(db, sql: windowed, arguments: StatementArguments(windowArguments))
-                candidates = rows.map { ($0, $0["rank"] as Double) }
+                func ranked(window: Int) throws -> [Row] {
+                    let values: [DatabaseValueConvertible?] = filtered
+                        ? [pattern, window] + arguments + [Self.candidateLimit]
+                        : [pattern, window, Self.candidateLimit] + arguments
+                    return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values))
+                }
+                var rows = try ranked(window: query.scoredWindow)
                 // A window that held every match already gave the full query's answer.
                 let everyMatchScored = rows.first.map { ($0["scored"] as Int) < query.scoredWindow } ?? false
-                if candidates.count < query.limit, !everyMatchScored {
-                    candidates = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values)).map { ($0, $0["rank"] as Double) }
-                }
+                if rows.count < query.limit, !everyMatchScored { rows = try ranked(window: -1) }
+                candidates = rows.map { ($0, $0["rank"] as Double) }
             } else {
                 let sql = "SELECT \(Self.rankingColumns) FROM memory m WHERE \(whereClause) ORDER BY m.recorded_epoch DESC, m.id DESC LIMIT ?"
                 let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [max(query.limit * 4, query.limit + query.perSignerCap * 8)]))

@@ -142,7 +142,7 @@ struct Judge {
                 return outcome(.forbiddenChange, "the change leaves an invalid trust state: \(problem)", principal: signer, key: fingerprint)
             }
         }
-        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy, parentTree: try treeOf(parents[0]))
+        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy)
         return outcome(.good, "", principal: signer, key: fingerprint)
     }
 
@@ -184,7 +184,7 @@ struct Judge {
             }
         }
         signerOf[id] = (entry.principal, signature.publicKey)
-        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy, parentTree: nil)
+        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy)
         return outcome(.good, "", principal: entry.principal, key: fingerprint)
     }
 
@@ -235,7 +235,7 @@ struct Judge {
 
     private mutating func quarantineAndAccept(
         _ fact: Verifier.CommitFacts, check: Verifier.Checked, added: [(path: String, entry: TreeEntry)],
-        signer: String, key: SSHPublicKey, policy: Policy, parentTree: ObjectID?
+        signer: String, key: SSHPublicKey, policy: Policy
     ) throws(GitError) {
         var idsInCommit: [String: String] = [:]
         for (index, file) in added.enumerated() {
@@ -269,7 +269,8 @@ struct Judge {
                 quarantine(.duplicateID, "id \(idText) is also added at \(other) in the same commit")
                 continue
             }
-            if let other = try existingPath(of: memory.id, at: file.path, in: parentTree, fact: fact) {
+            // The reader looked this up in the parent's tree; a parsed file's path is its id's.
+            if let other = fact.sameNameElsewhere[file.path] ?? nil {
                 quarantine(.duplicateID, "id \(idText) already exists at \(other)")
                 continue
             }
@@ -284,25 +285,6 @@ struct Judge {
             }
             accepted.append(memoryFile)
         }
-    }
-
-    /// `existingPath(of:otherThan:in:)`, answered from what the reader looked up while the
-    /// parent's trees were fresh when the file's name is its id's (the parser checks it is).
-    private func existingPath(of id: ULID, at path: String, in tree: ObjectID?, fact: Verifier.CommitFacts) throws(GitError) -> String? {
-        if path.hasSuffix("/" + MemoryPath.pathBelowKind(of: id)), let known = fact.sameNameElsewhere[path] { return known }
-        return try existingPath(of: id, otherThan: path, in: tree)
-    }
-
-    /// The path of a memory with this id under any other kind directory of a tree (a path is a
-    /// function of kind and id, so only the kind can differ).
-    private func existingPath(of id: ULID, otherThan path: String, in tree: ObjectID?) throws(GitError) -> String? {
-        guard let tree, let memories = try repository.entry(at: "memories", inTree: tree), memories.mode == .tree else { return nil }
-        let below = MemoryPath.pathBelowKind(of: id)
-        for kindEntry in try repository.tree(memories.id) where kindEntry.mode == .tree {
-            let candidate = "memories/\(kindEntry.name)/" + below
-            if candidate != path, try repository.entry(at: below, inTree: kindEntry.id) != nil { return candidate }
-        }
-        return nil
     }
 
     // MARK: - Helpers
