@@ -29,6 +29,17 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
     public var isNonFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
     /// A network step sfgit stopped at its deadline (`GIT_EUSER`: libgit2 never returns it itself).
     public var isTimeout: Bool { code == GIT_EUSER.rawValue }
+    /// sfgit's own code for an object that breaks git's rules for what it may hold: a tree that
+    /// is not canonical, an object of the wrong type where a tree or blob is named, an object
+    /// over its size cap. Outside libgit2's range of codes.
+    public static let malformedObjectCode: Int32 = -1000
+    /// The object breaks git's rules (see `malformedObjectCode`): history holding it is refused.
+    public var isMalformedObject: Bool { code == Self.malformedObjectCode }
+
+    /// An error for an object that breaks git's rules.
+    static func malformed(_ function: String, _ message: String) -> GitError {
+        GitError(function: function, code: malformedObjectCode, message: message)
+    }
 
     public var description: String { "\(function) failed (\(code)): \(message)" }
 }

@@ -104,6 +104,9 @@ public final class Repository {
     /// in a store with big month directories, verification kept re-inflating and re-hashing
     /// the same trees from their delta chains (a 100,000-memory clone spent minutes on it).
     private var recentTrees = RecentTrees()
+    /// The largest tree object a walk that checks headers reads (a month directory of a busy
+    /// store is a few hundred KB; anything near this cap is an attack on memory).
+    public var maxTreeBytes = 16 << 20
 
     private init(pointer: OpaquePointer) {
         self.pointer = pointer
@@ -229,6 +232,16 @@ public final class Repository {
         return result == 1
     }
 
+    /// The best common ancestor of two commits (nil when they share no history).
+    public func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(GitError) -> ObjectID? {
+        var out = git_oid()
+        var left = a.oid, right = b.oid
+        let result = git_merge_base(&out, pointer, &left, &right)
+        if result == GIT_ENOTFOUND.rawValue { return nil }
+        try check(result, "git_merge_base(\(a), \(b))")
+        return ObjectID(out)
+    }
+
     /// The tree of a clean merge of two commits, or nil when the merge has conflicts.
     public func cleanMergeTree(_ ours: ObjectID, _ theirs: ObjectID) throws(GitError) -> ObjectID? {
         let left = try lookupCommit(ours)
@@ -287,7 +300,17 @@ public final class Repository {
     }
 
     /// The size of a blob in bytes, read from the object header without loading the content.
+    /// An object of another type is a malformed-object error (a tree where a file is named).
     public func blobSize(_ id: ObjectID) throws(GitError) -> Int {
+        let (size, type) = try objectHeader(id)
+        guard type == GIT_OBJECT_BLOB else {
+            throw GitError.malformed("blobSize(\(id))", "\(id.short()) is named as a file but is a \(Self.typeName(type))")
+        }
+        return size
+    }
+
+    /// An object's size and type, from its header (the content is not inflated).
+    func objectHeader(_ id: ObjectID) throws(GitError) -> (size: Int, type: git_object_t) {
         var odb: OpaquePointer?
         try check(git_repository_odb(&odb, pointer), "git_repository_odb")
         defer { git_odb_free(odb) }
@@ -295,10 +318,17 @@ public final class Repository {
         var type = GIT_OBJECT_ANY
         var oid = id.oid
         try check(git_odb_read_header(&size, &type, odb, &oid), "git_odb_read_header(\(id))")
-        guard type == GIT_OBJECT_BLOB else {
-            throw GitError(function: "blobSize(\(id))", code: GIT_EINVALID.rawValue, message: "object is not a blob")
+        return (size, type)
+    }
+
+    static func typeName(_ type: git_object_t) -> String {
+        switch type {
+        case GIT_OBJECT_COMMIT: return "commit"
+        case GIT_OBJECT_TREE: return "tree"
+        case GIT_OBJECT_BLOB: return "blob"
+        case GIT_OBJECT_TAG: return "tag"
+        default: return "object of type \(type.rawValue)"
         }
-        return size
     }
 
     /// A blob's content.
@@ -526,12 +556,28 @@ public final class Repository {
         return commit!
     }
 
-    /// A tree handle the caller frees with `git_tree_free`.
-    func lookupTree(_ id: ObjectID) throws(GitError) -> OpaquePointer {
+    /// A tree handle the caller frees with `git_tree_free`. With `expecting` (what names the
+    /// tree, for the message), an object of another type is a malformed-object error rather
+    /// than libgit2's "not found", and a tree over `maxTreeBytes` is refused before it is read.
+    func lookupTree(_ id: ObjectID, expecting: String? = nil) throws(GitError) -> OpaquePointer {
         if let held = recentTrees.handle(id) { return Self.duplicate(held) }
         var tree: OpaquePointer?
         var oid = id.oid
-        try check(git_tree_lookup(&tree, pointer, &oid), "git_tree_lookup(\(id))")
+        if let expecting {
+            let (size, type) = try objectHeader(id)
+            guard type == GIT_OBJECT_TREE else {
+                throw GitError.malformed("lookupTree(\(id))", "\(expecting) names \(id.short()) as a tree, but it is a \(Self.typeName(type))")
+            }
+            guard size <= maxTreeBytes else {
+                throw GitError.malformed("lookupTree(\(id))", "tree \(expecting) is \(size) bytes, over the cap of \(maxTreeBytes)")
+            }
+        }
+        let result = git_tree_lookup(&tree, pointer, &oid)
+        if result < 0, let expecting {
+            // The header said tree: libgit2 could not parse it (an empty name, a bad mode).
+            throw GitError.malformed("lookupTree(\(id))", "tree \(expecting) cannot be parsed: \(lastError(result, "git_tree_lookup").message)")
+        }
+        try check(result, "git_tree_lookup(\(id))")
         recentTrees.insert(id, Self.duplicate(tree!))
         return tree!
     }

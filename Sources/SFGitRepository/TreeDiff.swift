@@ -22,6 +22,11 @@ extension Repository {
     /// differ are entered, so the cost follows the changed paths rather than the size of the
     /// tree (libgit2's `git_diff_tree_to_tree` visits every file). A path that turns from a
     /// directory into a file, or back, is reported as the deletions and additions it amounts to.
+    ///
+    /// Every tree read on the new side must be canonical (see `canonicalProblem`), and every
+    /// entry the walk enters as a tree must be one: otherwise this throws a malformed-object
+    /// error, because a walk by position over such a tree would report a replaced file as an
+    /// added one. The old side is a tree judged before (its unchanged subtrees are skipped).
     public func diffTrees(_ old: ObjectID?, _ new: ObjectID?) throws(GitError) -> [TreeChange] {
         var visited = 0
         return try diffTrees(old, new, visitedTrees: &visited)
@@ -33,8 +38,11 @@ extension Repository {
         visitedTrees += (old == nil ? 0 : 1) + (new == nil ? 0 : 1)
         let oldTree = try old.map { (id) throws(GitError) in try lookupTree(id) }
         defer { if let oldTree { git_tree_free(oldTree) } }
-        let newTree = try new.map { (id) throws(GitError) in try lookupTree(id) }
+        let newTree = try new.map { (id) throws(GitError) in try lookupTree(id, expecting: "the commit's tree") }
         defer { if let newTree { git_tree_free(newTree) } }
+        if let newTree, let problem = Self.canonicalProblem(newTree) {
+            throw GitError.malformed("diffTrees", "tree \(new!.short()) (the root) is not canonical: \(problem)")
+        }
         try diff(oldTree, newTree, prefix: "", into: &changes, visited: &visitedTrees)
         return changes
     }
@@ -72,8 +80,11 @@ extension Repository {
         if oldIsTree || newIsTree {
             let oldSubtree = try oldIsTree ? lookupTree(oldEntry!.id) : nil
             defer { if let oldSubtree { git_tree_free(oldSubtree) } }
-            let newSubtree = try newIsTree ? lookupTree(newEntry!.id) : nil
+            let newSubtree = try newIsTree ? lookupTree(newEntry!.id, expecting: path) : nil
             defer { if let newSubtree { git_tree_free(newSubtree) } }
+            if let newSubtree, let problem = Self.canonicalProblem(newSubtree) {
+                throw GitError.malformed("diffTrees", "tree \(path)/ is not canonical: \(problem)")
+            }
             visited += (oldSubtree == nil ? 0 : 1) + (newSubtree == nil ? 0 : 1)
             try diff(oldSubtree, newSubtree, prefix: path + "/", into: &changes, visited: &visited)
         }
@@ -83,6 +94,51 @@ extension Repository {
         case (let before?, let after?): changes.append(TreeChange(kind: .modified, path: path, old: before, new: after))
         case (nil, nil): break
         }
+    }
+
+    /// Why a parsed tree is not canonical as `git fsck` demands, or nil: every name non-empty,
+    /// without `/`, not `.`, `..` or `.git` (in any case), unique, the entries strictly in git's
+    /// order (a tree sorts as if its name ended in `/`), and each mode one git writes. libgit2
+    /// keeps a tree's entries in the order the object holds them and looks names up by binary
+    /// search, so a tree that breaks these rules can show one file to a lookup and another to
+    /// a walk.
+    static func canonicalProblem(_ tree: OpaquePointer) -> String? {
+        let count = git_tree_entrycount(tree)
+        var previous: OpaquePointer?
+        for index in 0..<count {
+            let entry = git_tree_entry_byindex(tree, index)!
+            let name = git_tree_entry_name(entry)!
+            let length = strlen(name)
+            let bytes = UnsafeRawBufferPointer(start: name, count: length)
+            let shown = String(decoding: bytes, as: UTF8.self).debugDescription
+            if length == 0 { return "entry \(index) has an empty name" }
+            if bytes.contains(UInt8(ascii: "/")) { return "the name \(shown) contains '/'" }
+            if bytes.elementsEqual(".".utf8) || bytes.elementsEqual("..".utf8) { return "an entry is named \(shown)" }
+            if bytes.count == 4, bytes.map({ $0 | 0x20 }).elementsEqual(".git".utf8) { return "an entry is named \(shown)" }
+            let mode = git_tree_entry_filemode_raw(entry).rawValue
+            guard [0o040000, 0o100644, 0o100755, 0o120000, 0o160000].contains(mode) else {
+                return "\(shown) has mode \(String(mode, radix: 8)), which git never writes"
+            }
+            if let previous {
+                let order = git_tree_entry_cmp(previous, entry)
+                if order == 0 { return "the name \(shown) appears twice" }
+                if order > 0 { return "\(shown) is out of git's sort order" }
+            }
+            // A file and a directory of the same name sort apart ("a" < "a-b" < "a/"): look
+            // back over the names between them.
+            if mode == 0o040000 {
+                var back = index
+                while back > 0 {
+                    back -= 1
+                    let other = git_tree_entry_name(git_tree_entry_byindex(tree, back)!)!
+                    let otherLength = strlen(other)
+                    guard otherLength >= length, memcmp(other, name, length) == 0 else { break }
+                    if otherLength == length { return "the name \(shown) appears twice" }
+                }
+            }
+            previous = entry
+        }
+        return nil
     }
 
     static func copyEntry(_ entry: OpaquePointer) -> TreeEntry {

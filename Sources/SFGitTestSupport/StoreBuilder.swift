@@ -128,7 +128,7 @@ public final class StoreBuilder {
             kind: \(kind)
             author: \(parts[0])
             host: \(parts[1])
-            recorded_at: 2026-01-02T03:04:05Z
+            recorded_at: 2025-12-31T03:04:05Z
             tags: [test]
             ---
             title: \(title)

@@ -13,6 +13,8 @@ struct Judge {
     var trees: [ObjectID: ObjectID] = [:]
     /// Where each accepted memory goes, parsed, as soon as its commit is judged (optional).
     var sink: ((AcceptedMemory) -> Void)?
+    /// The latest committer time accepted (the verifying host's clock plus the allowed skew).
+    var latestCommitTime = Int64.max
     /// History already verified before this run (hidden from the walk): trusted as a parent.
     var trustedHistory: ObjectID?
     /// Commits on the tip's first-parent chain (review mode applies to them).
@@ -25,6 +27,9 @@ struct Judge {
     private(set) var failed: Set<ObjectID> = []
     private(set) var quarantined: [Quarantine] = []
     private(set) var accepted: [AcceptedMemory] = []
+    /// For each merge refused for bringing a retired key's commits onto a branch, that branch's
+    /// commit (the parent it joined).
+    private(set) var retirementJoined: [ObjectID: ObjectID] = [:]
     /// Commits a reviewer's merge brought onto the checked branch.
     private var reviewedCommits: Set<ObjectID> = []
     private var signerOf: [ObjectID: (principal: String, key: SSHPublicKey)] = [:]
@@ -51,8 +56,11 @@ struct Judge {
             CommitOutcome(commit: id, status: status, principal: principal, key: key, reason: reason)
         }
 
-        if let missing = fact.missingObject {
-            return outcome(.malformed, "the commit refers to an object the repository does not have (its history arrived incomplete or altered): \(missing)")
+        if let unreadable = fact.unreadable {
+            return outcome(.malformed, unreadable)
+        }
+        if fact.info.committer.time > latestCommitTime {
+            return outcome(.futureDated, "the commit is dated \(Timestamp(secondsSinceEpoch: fact.info.committer.time)), later than this host's clock allows (skew \(Verifier.allowedClockSkew / 60) minutes); it is judged again once that time has come")
         }
         if id == introduction.commit { return try judgeIntroduction(fact, check: check) }
 
@@ -104,7 +112,7 @@ struct Judge {
         signerOf[id] = (signer, key)
 
         if parents.count == 2 {
-            return try judgeMerge(fact, signer: signer, key: key, roles: rolesInAllParents, firstParentState: states[0])
+            return try judgeMerge(fact, signer: signer, key: key, roles: rolesInAllParents, parentStates: (states[0], states[1]))
         }
 
         // Review mode: the shared branch's first-parent chain takes only reviewer and admin commits.
@@ -191,7 +199,7 @@ struct Judge {
     /// A merge: signed by review or admin in both parents, its tree exactly the clean re-merge of
     /// the parents, and every commit it brings in signed by a key the first parent still trusts.
     private mutating func judgeMerge(
-        _ fact: Verifier.CommitFacts, signer: String, key: SSHPublicKey, roles: Set<Policy.Role>, firstParentState: TrustState
+        _ fact: Verifier.CommitFacts, signer: String, key: SSHPublicKey, roles: Set<Policy.Role>, parentStates: (TrustState, TrustState)
     ) throws(GitError) -> CommitOutcome {
         let id = fact.id
         let fingerprint = key.fingerprint
@@ -208,22 +216,45 @@ struct Judge {
         guard clean == fact.info.treeID else {
             return outcome(.forbiddenChange, "the merge's tree differs from a clean merge of its parents (content smuggled into a merge)")
         }
-        // A key retired on the shared branch must not come back through a stale side branch.
-        let broughtIn = try repository.commits(from: [second], excluding: [first])
-        for commit in broughtIn {
-            guard let side = signerOf[commit] else { continue }  // verified before this run: trusted
-            guard let entry = firstParentState.signers?.entry(for: side.key), entry.principal == side.principal else {
-                return outcome(.unauthorized, "the merge brings in \(commit.short()), signed by \(side.key.fingerprint), a key the first parent no longer lists (retired key on a stale branch)")
-            }
-            let sideRoles = firstParentState.policy!.roles(of: side.principal)
-            if sideRoles.isEmpty {
-                return outcome(.unauthorized, "the merge brings in \(commit.short()) by '\(side.principal)', who has no role on the first parent")
+        // A key retired on the branch a commit joins must not come back through a stale branch,
+        // whichever parent order the merge uses: each side's new commits are judged against the
+        // other side's trust state.
+        let base = try repository.mergeBase(first, second)
+        let baseState = try context.state(ofTree: try base.map { (commit) throws(GitError) in try treeOf(commit) })
+        var broughtIn: [ObjectID] = []
+        for (side, joined, joinedState) in [(second, first, parentStates.0), (first, second, parentStates.1)] {
+            let commits = try repository.commits(from: [side], excluding: [joined])
+            if side == second { broughtIn = commits }
+            for commit in commits {
+                guard let sideSigner = signerOf[commit] else { continue }  // verified before this run: trusted
+                if let why = Self.retirement(of: sideSigner.principal, key: sideSigner.key, joining: joinedState, since: baseState) {
+                    retirementJoined[id] = joined
+                    return outcome(.unauthorized, "the merge brings \(commit.short()) into \(joined.short())'s history, but \(why) (retired key on a stale branch)")
+                }
             }
         }
         if firstParentSet.contains(id) {
             for commit in broughtIn { markReviewed(commit) }
         }
         return outcome(.good, "")
+    }
+
+    /// Why a commit signed by `key` as `principal` may not join a branch whose trust state is
+    /// `joined`, given the state where the two branches forked; nil when it may. A key or role
+    /// that the fork point granted and the joined branch has since taken away is retired there.
+    /// A key the fork point did not know was granted on the commit's own side, by an admin
+    /// commit that comes along (and is judged the same way).
+    static func retirement(of principal: String, key: SSHPublicKey, joining joined: TrustState, since base: TrustState) -> String? {
+        let knownAtFork = base.signers?.entry(for: key)?.principal == principal
+            && !(base.policy?.roles(of: principal).isEmpty ?? true)
+        guard knownAtFork else { return nil }
+        guard let entry = joined.signers?.entry(for: key), entry.principal == principal else {
+            return "\(key.fingerprint) of '\(principal)' is no longer listed there"
+        }
+        if joined.policy?.roles(of: principal).isEmpty ?? true {
+            return "'\(principal)' no longer has a role there"
+        }
+        return nil
     }
 
     private mutating func markReviewed(_ commit: ObjectID) {
@@ -260,6 +291,10 @@ struct Judge {
             case .success(let value):
                 memory = value
             }
+            if memory.recordedAt > fact.info.committer.time + Verifier.allowedClockSkew {
+                quarantine(.futureRecordedAt, "recorded_at \(Timestamp(secondsSinceEpoch: memory.recordedAt)) is later than the commit that adds it (\(Timestamp(secondsSinceEpoch: fact.info.committer.time)), skew \(Verifier.allowedClockSkew / 60) minutes allowed)")
+                continue
+            }
             if memory.principal != signer {
                 quarantine(.provenanceMismatch, "the front matter names '\(memory.principal)' but the commit is signed by '\(signer)'")
                 continue
@@ -289,7 +324,8 @@ struct Judge {
 
     // MARK: - Helpers
 
-    private func isTrusted(_ commit: ObjectID) -> Bool {
+    /// Whether a commit is authentic: judged good in this run, or verified before it.
+    func isTrusted(_ commit: ObjectID) -> Bool {
         if good.contains(commit) { return true }
         if failed.contains(commit) { return false }
         // Not walked in this run: it is part of the history verified before (hidden by the walk).

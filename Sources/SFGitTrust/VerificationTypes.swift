@@ -40,6 +40,9 @@ public enum CommitStatus: String, Sendable, Hashable, Codable {
     case malformed
     /// The commit's policy is from a newer sfgit; fail closed until upgraded.
     case unsupportedPolicy = "unsupported-policy"
+    /// The committer time lies later than the verifying host's clock plus the allowed skew: the
+    /// commit is judged again once that time has come (a signer may not date work in the future).
+    case futureDated = "future-dated"
 }
 
 /// One commit's outcome with who signed it and why it passed or failed.
@@ -71,6 +74,8 @@ public enum QuarantineReason: String, Sendable, Hashable, Codable {
     case duplicateID = "duplicate_id"
     /// Beyond the policy's `max_files_per_commit`.
     case overCommitCap = "over_commit_cap"
+    /// `recorded_at` lies later than the adding commit's committer time plus the allowed skew.
+    case futureRecordedAt = "future_recorded_at"
 }
 
 /// A file kept out of the index, with the commit that added it.

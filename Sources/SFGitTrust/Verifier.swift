@@ -25,6 +25,10 @@ public struct Verifier {
         /// otherwise hold every memory at once.
         public var keepParsedMemories: Int = 0
 
+        /// The verifying host's clock, in seconds since the epoch: a commit dated later than
+        /// this plus `allowedClockSkew` is refused as `future-dated` until its time has come.
+        public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+
         /// The defaults: review mode enforced, two threads, nothing kept parsed.
         public init(enforceReviewMode: Bool = true, parallelism: Int = 2, keepParsedMemories: Int = 0) {
             self.enforceReviewMode = enforceReviewMode
@@ -32,6 +36,10 @@ public struct Verifier {
             self.keepParsedMemories = keepParsedMemories
         }
     }
+
+    /// How far a signer's clock may run ahead: of the verifying host's clock for a committer
+    /// time, of the committer time for a memory's `recorded_at` (10 minutes).
+    public static let allowedClockSkew: Int64 = 600
 
     let repository: Repository
     let introduction: Introduction
@@ -80,6 +88,7 @@ public struct Verifier {
         let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
         let chain = try firstParentChain(from: newTip, downTo: verifiedTip)
         var judge = Judge(verifier: self, context: Context(repository: repository), walked: Set(order))
+        judge.latestCommitTime = options.now() + Self.allowedClockSkew
         judge.trustedHistory = verifiedTip
         if options.enforceReviewMode { judge.firstParentChain = chain }
         judge.sink = sink
@@ -106,13 +115,17 @@ public struct Verifier {
             var fact: CommitFacts
             do {
                 fact = try readFacts(id, judge: &judge)
-            } catch where error.isNotFound {
-                // A tree or file the commit refers to never arrived: a remote that sends
-                // incomplete (or swapped) objects. The commit cannot be checked, so it is refused.
+            } catch where error.isNotFound || error.isMalformedObject {
+                // A tree or file the commit refers to never arrived (a remote that sends
+                // incomplete or swapped objects), or breaks git's rules (a non-canonical tree, a
+                // tree where a file is named, an object over its cap). The commit cannot be
+                // checked as git would read it, so it is refused.
                 let info = try repository.commit(id)
                 judge.trees[id] = info.treeID
                 fact = CommitFacts(id: id, info: info, signature: nil, changes: [], addedBlobs: [:], oversized: [:])
-                fact.missingObject = error.message
+                fact.unreadable = error.isMalformedObject
+                    ? error.message
+                    : "the commit refers to an object the repository does not have (its history arrived incomplete or altered): \(error.message)"
             }
             added += fact.addedBlobs.count
             fact.keepParsed = sink != nil || added <= options.keepParsedMemories
@@ -123,8 +136,20 @@ public struct Verifier {
         }
         try judgeNext(checker.finish(from: outcomes.count))
 
-        // Good commits have only good ancestors, so the newest good one on the chain is the tip.
-        let tip = chain.last { judge.good.contains($0) } ?? verifiedTip
+        // Good commits have only good ancestors, so the newest good one on the chain is the tip…
+        var tip = chain.last { judge.good.contains($0) } ?? verifiedTip
+        // …unless the chain's first refused commit is a merge that tried to bring a retired key's
+        // commits onto a branch: the branch it joined is the shared history, not the stale side
+        // the merge took as its first parent.
+        if let refused = chain.first(where: { judge.failed.contains($0) }), let joined = judge.retirementJoined[refused],
+           judge.isTrusted(joined) {
+            tip = joined
+        }
+        // The verified tip only ever moves forward: a chain that leaves the verified history
+        // (its first parents skip the old tip) keeps the old tip.
+        if let start = verifiedTip, let candidate = tip, candidate != start, try !repository.isDescendant(candidate, of: start) {
+            tip = start
+        }
         return VerificationResult(
             outcomes: outcomes, verifiedTip: tip, blocked: outcomes.first { !$0.isGood },
             quarantined: judge.quarantined, accepted: judge.accepted)
@@ -161,8 +186,9 @@ public struct Verifier {
         var oversized: [String: Int]
         /// Whether the check keeps the parsed memories (within `Options.keepParsedMemories`).
         var keepParsed = false
-        /// Why the commit could not be read: an object it refers to is not in the repository.
-        var missingObject: String?
+        /// Why the commit could not be read: an object it refers to is not in the repository, or
+        /// breaks git's rules for objects.
+        var unreadable: String?
         /// For each added memory path, the path of a file with the same name under another kind
         /// directory of the parent tree (nil: none). Looked up here, while the parent's trees
         /// are fresh, rather than when judging, after the whole history has been read.
@@ -239,6 +265,8 @@ public struct Verifier {
     struct MemoryIdentity {
         var id: ULID
         var principal: String
+        /// `recorded_at`, in whole seconds since the epoch.
+        var recordedAt: Int64
         var memory: Memory?
     }
 
@@ -274,7 +302,9 @@ public struct Verifier {
         for (path, bytes) in facts.addedBlobs {
             do {
                 let memory = try parser.parse(bytes, storePath: path).memory
-                memories[path] = .success(MemoryIdentity(id: memory.id, principal: memory.frontMatter.principal, memory: facts.keepParsed ? memory : nil))
+                memories[path] = .success(MemoryIdentity(
+                    id: memory.id, principal: memory.frontMatter.principal,
+                    recordedAt: Int64(memory.frontMatter.recordedAt.secondsSinceEpoch.rounded(.down)), memory: facts.keepParsed ? memory : nil))
             } catch {
                 memories[path] = .failure(error)
             }

@@ -301,8 +301,69 @@ struct AttackTests {
         #expect(result.status(of: stale) == .good)  // authentic against its own parent
         #expect(result.status(of: retire) == .good)
         #expect(result.status(of: merge) == .unauthorized)
-        #expect(result.outcomes.first { $0.commit.hex == merge }?.reason.contains("no longer lists") == true)
+        #expect(result.outcomes.first { $0.commit.hex == merge }?.reason.contains("is no longer listed there (retired key on a stale branch)") == true)
         #expect(result.verifiedTip?.hex == retire)
+    }
+
+    @Test("retired key on a stale branch that a merge takes as its first parent, fast-forwarded onto main", arguments: ["direct", "review"], [false, true])
+    func retiredKeyOnStaleFirstParent(mode: String, hostWasSynced: Bool) throws {
+        let (store, _) = try Self.storeWithWriter(mode: mode)
+        try store.setRoles("rev@desk", ["review"])
+        let before = try store.commit(as: "admin@hq", "add a reviewer")
+        try store.git.run(["checkout", "-q", "-b", "stale"])
+        let path = try store.addMemory(by: "sf@mikki-bunker", title: "from a retired key")
+        let stale = try store.commit(as: "sf@mikki-bunker", "written after the key was retired on main")
+        try store.git.run(["checkout", "-q", "main"])
+        try store.removePrincipal("sf@mikki-bunker")
+        let retire = try store.commit(as: "admin@hq", "retire sf")
+        // The merge is made on the stale branch (main is its second parent), then main moves there.
+        try store.git.run(["checkout", "-q", "stale"])
+        try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["rev@desk"]!.privatePath)",
+                           "merge", "-q", "--no-ff", "-S", "-m", "merge main into stale", "main"])
+        let merge = try store.git.run(["rev-parse", "HEAD"])
+        try store.git.run(["update-ref", "refs/heads/main", merge])
+        #expect(try store.git.run(["rev-parse", "\(merge)^1"]) == stale)
+        let result = try verify(store, from: hostWasSynced ? retire : before)
+        // The tip stays on (or moves to) the branch that retired the key; in review mode a host
+        // that had not seen the retirement stops before the writer's commit on the chain.
+        #expect(result.verifiedTip?.hex == (mode == "review" && !hostWasSynced ? before : retire))
+        #expect(result.blocked != nil)
+        let served = try store.git.run(["ls-tree", "-r", "--name-only", result.verifiedTip!.hex])
+        #expect(!served.contains(path))
+        if mode == "direct" {
+            #expect(result.status(of: stale) == .good)  // authentic against its own parent
+            #expect(result.status(of: merge) == .unauthorized)
+            #expect(result.outcomes.first { $0.commit.hex == merge }?.reason.contains("retired key on a stale branch") == true)
+        } else {
+            // In review mode the stale writer's commit sits on the first-parent chain itself.
+            #expect(result.status(of: stale) == .unauthorized)
+        }
+    }
+
+    @Test("a writer added on a side branch by an admin, merged in either parent order, is accepted")
+    func writerAddedOnSideBranch() throws {
+        let (store, base) = try Self.storeWithWriter()
+        try store.setRoles("rev@desk", ["review"])
+        try store.commit(as: "admin@hq", "add a reviewer")
+        let fork = try store.git.run(["rev-parse", "HEAD"])
+        for secondParentIsSide in [true, false] {
+            try store.git.run(["checkout", "-q", "-B", "side", fork])
+            try store.setRoles("new\(secondParentIsSide ? 1 : 2)@host", ["write"])
+            try store.commit(as: "admin@hq", "add a writer on a side branch")
+            let path = try store.addMemory(by: "new\(secondParentIsSide ? 1 : 2)@host")
+            try store.commit(as: "new\(secondParentIsSide ? 1 : 2)@host")
+            try store.git.run(["checkout", "-q", "-B", "other", fork])
+            try store.addMemory(by: "sf@mikki-bunker")
+            try store.commit(as: "sf@mikki-bunker")
+            try store.git.run(["checkout", "-q", secondParentIsSide ? "other" : "side"])
+            try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["rev@desk"]!.privatePath)",
+                               "merge", "-q", "--no-ff", "-S", "-m", "merge", secondParentIsSide ? "side" : "other"])
+            let merge = try store.git.run(["rev-parse", "HEAD"])
+            let result = try verify(store, from: base, to: merge)
+            #expect(result.blocked == nil, "\(result.blocked?.reason ?? "")")
+            #expect(result.verifiedTip?.hex == merge)
+            #expect(result.accepted.contains { $0.path == path })
+        }
     }
 
     @Test("octopus merge")
@@ -442,7 +503,10 @@ struct AttackTests {
                                         "commit-tree", "-S", "-p", base, "-m", "hostile path", tree])
         let result = try verify(store, from: base, to: commit)
         #expect(result.blocked?.commit.hex == commit)
-        #expect(result.blocked?.status == .forbiddenChange, "\(String(describing: result.blocked))")
+        // `..` and `.git` break git's own rules for trees (non-canonical: malformed); the twins
+        // are valid git names that the store's path rule forbids.
+        let expected: CommitStatus = [".." , ".git"].contains(name) ? .malformed : .forbiddenChange
+        #expect(result.blocked?.status == expected, "\(String(describing: result.blocked))")
     }
 
     @Test("a case twin of a kind directory")
