@@ -1,5 +1,5 @@
-/// Checks on a file's raw bytes that run before any YAML parsing: BOM, strict UTF-8, control
-/// characters, and tabs in leading whitespace.
+/// Checks on a file's raw bytes that run before any YAML parsing: BOM, strict UTF-8, the
+/// characters `CharacterRules` refuses, and tabs in leading whitespace.
 enum ByteChecks {
     /// The first byte-level problem, if any. Tab lines are returned separately because tabs inside
     /// block scalars are content; the caller decides once it knows where block scalars are.
@@ -12,8 +12,8 @@ enum ByteChecks {
         while i < n {
             let b = bytes[i]
             if b < 0x80 {
-                // ASCII: refuse C0 controls except tab, line feed, and carriage return before a line feed.
-                if b == 0x7F || (b < 0x20 && b != 0x09 && b != 0x0A && !(b == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A)) {
+                // ASCII, by the shared rule; a carriage return before a line feed is a line ending.
+                if !CharacterRules.isAllowed(UInt32(b)) && !(b == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A) {
                     return MemoryProblem(.controlCharacter(UInt32(b)), at: position(of: i, in: bytes))
                 }
                 i += 1
@@ -22,8 +22,8 @@ enum ByteChecks {
             guard let (scalar, length) = decodeMultiByte(bytes, at: i) else {
                 return MemoryProblem(.invalidUTF8, at: position(of: i, in: bytes))
             }
-            // C1 controls; a byte order mark anywhere but the start is refused the same way.
-            if (0x80...0x9F).contains(scalar) || scalar == 0xFEFF {
+            // C1 controls, bidi controls, …; a byte order mark anywhere but the start is refused the same way.
+            if !CharacterRules.isAllowed(scalar) {
                 return MemoryProblem(.controlCharacter(scalar), at: position(of: i, in: bytes))
             }
             i += length

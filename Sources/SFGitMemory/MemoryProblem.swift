@@ -52,6 +52,7 @@ public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible 
             case .emptyKey: return "empty-key"
             case .mergeKey: return "merge-key"
             case .tooManyDocuments: return "too-many-documents"
+            case .decodedCharacter: return "decoded-control-character"
             }
         case .missingDocument: return "missing-document"
         case .notAMapping: return "not-a-mapping"
@@ -81,7 +82,7 @@ public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible 
         case .invalidUTF8:
             return "file is not valid UTF-8"
         case .controlCharacter(let scalar):
-            return "control character U+\(Self.hex(scalar)) is not allowed"
+            return "\(CharacterRules.describe(scalar)) \(CharacterRules.codePoint(scalar)) is not allowed"
         case .tabIndentation:
             return "tab used as indentation; indent with spaces"
         case .yaml(let failure):
@@ -106,6 +107,11 @@ public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible 
                 return "merge key '<<' is not allowed"
             case .tooManyDocuments(let limit):
                 return "more than \(limit) YAML documents; a memory is front matter then body"
+            case .decodedCharacter(0x0A, inKey: true):
+                return "the key starting here holds a line break (U+000A); a key is one line"
+            case .decodedCharacter(let scalar, let inKey):
+                return "the \(inKey ? "key" : "value") starting here decodes to \(CharacterRules.describe(scalar)) \(CharacterRules.codePoint(scalar));"
+                    + " an escape may not write a character the file may not hold raw"
             }
         case .missingDocument(let name):
             return "missing the \(name) document; a memory is two YAML documents, front matter then body, each after '---'"
@@ -132,11 +138,12 @@ public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible 
 
     public var description: String { "\(position): error: \(message)" }
 
-    /// Shortens a value for quoting in a message and makes control characters visible.
+    /// Shortens a value for quoting in a message and makes line breaks, tabs and every character
+    /// `CharacterRules` refuses visible, so a message never carries one.
     static func quote(_ text: String, limit: Int = 60) -> String {
         var out = ""
         for scalar in text.unicodeScalars.prefix(limit) {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
+            if scalar == "\n" || scalar == "\t" || !CharacterRules.isAllowed(scalar.value) {
                 out += scalar == "\n" ? "\\n" : scalar == "\t" ? "\\t" : "\\u{\(hex(scalar.value))}"
             } else {
                 out.unicodeScalars.append(scalar)

@@ -43,8 +43,8 @@ struct CheckCommand: ParsableCommand {
             let message = report.isValid ? nil : summary(report)
             Envelope(command: "check", exit: exit, data: report, errorMessage: message).print()
         case .text:
-            for finding in report.problems { printOut("\(finding.path):\(finding.line):\(finding.column): error: \(finding.message)") }
-            for finding in report.warnings { printOut("\(finding.path):\(finding.line):\(finding.column): warning: \(finding.message)") }
+            for finding in report.problems { printOut("\(safe(finding.path)):\(finding.line):\(finding.column): error: \(safe(finding.message))") }
+            for finding in report.warnings { printOut("\(safe(finding.path)):\(finding.line):\(finding.column): warning: \(safe(finding.message))") }
             printOut(summary(report))
         case .github:
             for finding in report.problems { printOut(annotation("error", finding)) }
@@ -62,14 +62,10 @@ struct CheckCommand: ParsableCommand {
         return "checked \(files): \(report.problems.count) problem\(report.problems.count == 1 ? "" : "s") in \(failing) file\(failing == 1 ? "" : "s")\(warnings)"
     }
 
-    /// A GitHub Actions workflow command, escaped as the runner expects.
+    /// A GitHub Actions workflow command: each value escaped as one line by `SafeText`, then as
+    /// the runner expects.
     private func annotation(_ level: String, _ finding: CheckFinding) -> String {
-        func escapeData(_ s: String) -> String {
-            s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
-        }
-        func escapeProperty(_ s: String) -> String {
-            escapeData(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
-        }
-        return "::\(level) file=\(escapeProperty(finding.path)),line=\(finding.line),col=\(finding.column),title=\(escapeProperty(finding.code))::\(escapeData(finding.message))"
+        "::\(level) file=\(SafeText.githubProperty(finding.path)),line=\(finding.line),col=\(finding.column),"
+            + "title=\(SafeText.githubProperty(finding.code))::\(SafeText.githubMessage(finding.message))"
     }
 }

@@ -39,11 +39,14 @@ struct Envelope<Payload: Encodable>: Encodable {
     }
 
     /// Writes the envelope as one line of JSON on stdout (explicit nulls included, as SPEC.md shows).
+    /// JSON consumers get exact values: strings are never rewritten, only written with JSON's own
+    /// `\uXXXX` escapes for what a terminal must not see raw (JSONEncoder escapes C0 controls;
+    /// `SafeText.escapeJSON` adds DEL, C1 and bidi controls and other invisible format characters).
     func print() {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         guard let bytes = try? encoder.encode(NullPreserving(self)) else { return }
-        FileHandle.standardOutput.write(bytes + [0x0A])
+        FileHandle.standardOutput.write(SafeText.escapeJSON(bytes) + [0x0A])
     }
 }
 
@@ -65,12 +68,17 @@ private struct NullPreserving<Payload: Encodable>: Encodable {
     }
 }
 
-/// Writes text to stderr.
+/// Writes text to stderr. Defence in depth: whatever a caller forgot to escape, no control or
+/// bidi character reaches the terminal (line feeds are kept; single-line values must be escaped
+/// with `SafeText.escape(_:for: .line)` where they are put into the text).
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((SafeText.escape(text, for: .lines) + "\n").utf8))
 }
 
-/// Writes text to stdout.
+/// Writes text to stdout, escaped as `printError` does.
 func printOut(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    FileHandle.standardOutput.write(Data((SafeText.escape(text, for: .lines) + "\n").utf8))
 }
+
+/// One value shown inside a line of text: escaped as one line (`SafeText`).
+func safe(_ text: String) -> String { SafeText.escape(text, for: .line) }

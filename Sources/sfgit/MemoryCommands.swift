@@ -67,7 +67,7 @@ struct RememberCommand: ParsableCommand {
         try perform("remember", output, { () throws(SFGitError) in
             let report = try openWorkspace(overrides).remember(draft, store: storeOption.store)
             return Outcome(data: report, warnings: report.warnings.map { ("REMEMBER", $0) })
-        }, text: { report in printOut(report.id) })
+        }, text: { report in printOut(safe(report.id)) })
     }
 }
 
@@ -90,7 +90,7 @@ struct RetractCommand: ParsableCommand {
         try perform("retract", output, { () throws(SFGitError) in
             let report = try openWorkspace(identity.identity).retract(id, reason: reason, store: storeOption.store)
             return Outcome(data: report, warnings: report.warnings.map { ("RETRACT", $0) })
-        }, text: { report in printOut(report.id) })
+        }, text: { report in printOut(safe(report.id)) })
     }
 }
 
@@ -185,36 +185,51 @@ struct ShowCommand: ParsableCommand {
 }
 
 /// Memories as text: a provenance line, then every line of the memory quoted with `> ` so that
-/// no reader (human or agent) takes it for instructions.
+/// no reader (human or agent) takes it for instructions. Every value is escaped with `SafeText`
+/// as one line, and multi-line text is split into quoted lines, so nothing a memory holds can
+/// move the cursor, end the quoting, or draw a line that looks like provenance.
 enum MemoryText {
     static func print(_ item: RecallItem, position: Int?, explain: Bool, full: Bool = false) {
         let number = position.map { "\($0). " } ?? ""
         var flags: [String] = []
         if item.stale { flags.append("STALE") }
-        if !item.supersededBy.isEmpty { flags.append("SUPERSEDED by \(item.supersededBy.joined(separator: ", "))") }
+        if !item.supersededBy.isEmpty { flags.append("SUPERSEDED by \(list(item.supersededBy))") }
         if item.retracted { flags.append("RETRACTED") }
         if item.deferred { flags.append("DEFERRED (over quota)") }
-        let store = item.store.map { " · store \($0)" } ?? ""
-        printOut("\(number)\(item.kind) \(item.id) · \(item.tier.rawValue) · signed by \(item.signer) (\(item.key)) · recorded \(item.recordedAt)\(store)"
+        let store = item.store.map { " · store \(safe($0))" } ?? ""
+        printOut("\(number)\(safe(item.kind)) \(safe(item.id)) · \(item.tier.rawValue) · signed by \(safe(item.signer)) (\(safe(item.key))) · recorded \(safe(item.recordedAt))\(store)"
                  + (flags.isEmpty ? "" : " · " + flags.joined(separator: " · ")))
         if full {
-            printOut("   path \(item.path) · commit \(item.commit)" + (item.instance.map { " · instance \($0)" } ?? "") + (item.agent.map { " · agent \($0)" } ?? ""))
-            if !item.supersedes.isEmpty { printOut("   supersedes \(item.supersedes.joined(separator: ", "))") }
-            if let expires = item.expiresAt { printOut("   expires \(expires)") }
+            printOut("   path \(safe(item.path)) · commit \(safe(item.commit))" + (item.instance.map { " · instance \(safe($0))" } ?? "") + (item.agent.map { " · agent \(safe($0))" } ?? ""))
+            if !item.supersedes.isEmpty { printOut("   supersedes \(list(item.supersedes))") }
+            if let expires = item.expiresAt { printOut("   expires \(safe(expires))") }
         }
         if explain {
             let e = item.explanation
             let bm25 = e.bm25.map { String(format: ", bm25 %.3f", $0) } ?? ""
             printOut(String(format: "   score %.4f = 0.7 × relevance %.3f + 0.3 × recency %.3f (half-life %.0f d%@)", item.score, e.relevance, e.recency, e.halfLifeDays, bm25))
         }
-        var lines = ["title: \(item.title)"]
-        if !item.tags.isEmpty { lines.append("tags: \(item.tags.joined(separator: ", "))") }
-        if !item.body.isEmpty { lines += item.body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+        var lines = ["title: \(safe(item.title))"]
+        if !item.tags.isEmpty { lines.append("tags: \(list(item.tags))") }
+        if !item.body.isEmpty { lines += quotedLines(item.body) }
         if case .object(let pairs) = item.fields {
-            for (key, value) in pairs { lines.append("\(key): \(value.displayText)") }
+            for (key, value) in pairs {
+                // A multi-line value goes on quoted lines of its own, indented under its key.
+                let valueLines = quotedLines(value.displayText)
+                lines.append("\(safe(key)): \(valueLines.first ?? "")")
+                lines += valueLines.dropFirst().map { "  " + $0 }
+            }
         }
         while lines.last == "" { lines.removeLast() }
         for line in lines { printOut("   > \(line)") }
+    }
+
+    /// Values joined by ", ", each escaped.
+    private static func list(_ values: [String]) -> String { values.map(safe).joined(separator: ", ") }
+
+    /// A text's lines, each escaped as one line (a carriage return shows as `\r`).
+    private static func quotedLines(_ text: String) -> [String] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { safe(String($0)) }
     }
 }
 

@@ -27,11 +27,11 @@ struct InitCommand: ParsableCommand {
         try perform("init", output, { () throws(SFGitError) in
             Outcome(data: try openWorkspace(identity.identity).initStore(remote: remote, name: store, branch: branch, timeout: deadline))
         }, text: { report in
-            printOut("Created store \(report.store) on \(report.remote).")
-            printOut("introduction: \(report.introduction.commit)")
-            printOut("signer:       \(report.introduction.signer)")
+            printOut("Created store \(safe(report.store)) on \(safe(report.remote)).")
+            printOut("introduction: \(safe(report.introduction.commit))")
+            printOut("signer:       \(safe(report.introduction.signer))")
             printOut("Others join with:")
-            printOut("  sfgit clone \(report.remote) --introduction \(report.introduction.commit) --signer \(report.introduction.signer)")
+            printOut("  sfgit clone \(safe(report.remote)) --introduction \(safe(report.introduction.commit)) --signer \(safe(report.introduction.signer))")
         })
     }
 }
@@ -67,7 +67,7 @@ struct CloneCommand: ParsableCommand {
             return Outcome(data: report, exit: report.sync.status, warnings: report.sync.warnings.map { ($0.code, $0.message) },
                            message: report.sync.blocked?.reason ?? report.sync.warnings.first?.message)
         }, text: { report in
-            printOut("Joined store \(report.store) (\(report.remote)).")
+            printOut("Joined store \(safe(report.store)) (\(safe(report.remote))).")
             SyncCommand.printText(report.sync)
         })
     }
@@ -126,8 +126,8 @@ struct SyncCommand: ParsableCommand {
 
     /// One store's sync as a line of text.
     static func printText(_ report: StoreSyncReport) {
-        var parts = ["\(report.store): \(report.result)"]
-        if let tip = report.verifiedTip { parts.append("verified \(tip.prefix(12))") }
+        var parts = ["\(safe(report.store)): \(report.result)"]
+        if let tip = report.verifiedTip { parts.append("verified \(safe(String(tip.prefix(12))))") }
         let indexed = report.indexed
         if indexed.added + indexed.removed + indexed.quarantined > 0 {
             parts.append("indexed +\(indexed.added)" + (indexed.quarantined > 0 ? " (\(indexed.quarantined) quarantined)" : ""))
@@ -135,7 +135,7 @@ struct SyncCommand: ParsableCommand {
         if report.pushed > 0 { parts.append("pushed \(report.pushed)") }
         if report.pending > 0 { parts.append("\(report.pending) pending") }
         printOut(parts.joined(separator: ", "))
-        if let blocked = report.blocked { printOut("  BLOCKED at \(blocked.commit.prefix(12)): \(blocked.reason)") }
+        if let blocked = report.blocked { printOut("  BLOCKED at \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
     }
 }
 
@@ -162,20 +162,20 @@ struct StatusCommand: ParsableCommand {
             return Outcome(data: StatusData(stores: stores))
         }, text: { data in
             for store in data.stores where !quiet || store.needsAttention {
-                printOut("\(store.store) (\(store.remote))")
-                printOut("  verified tip:  \(store.verifiedTip ?? "none")")
-                printOut("  remote tip:    \(store.remoteTip ?? "unknown")")
-                printOut("  cache commit:  \(store.cacheCommit ?? "none")")
+                printOut("\(safe(store.store)) (\(safe(store.remote)))")
+                printOut("  verified tip:  \(safe(store.verifiedTip ?? "none"))")
+                printOut("  remote tip:    \(safe(store.remoteTip ?? "unknown"))")
+                printOut("  cache commit:  \(safe(store.cacheCommit ?? "none"))")
                 printOut("  pending:       \(store.pending) outbox commit\(store.pending == 1 ? "" : "s")")
-                printOut("  last fetch:    \(store.lastFetchAt ?? "never")\(store.lastFetchError.map { " FAILED: \($0)" } ?? " ok")")
-                if let error = store.lastPushError { printOut("  last push:     FAILED: \(error)") }
-                if let blocked = store.blocked { printOut("  BLOCKED:       \(blocked.commit.prefix(12)): \(blocked.reason)") }
-                for parked in store.parked { printOut("  parked:        \(parked) (needs a human)") }
-                let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                printOut("  last fetch:    \(safe(store.lastFetchAt ?? "never"))\(store.lastFetchError.map { " FAILED: \(safe($0))" } ?? " ok")")
+                if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
+                if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
+                for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }
+                let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\(safe($0.key)) \($0.value)" }.joined(separator: ", ")
                 let tiers = store.counts.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 printOut("  memories:      \(kinds.isEmpty ? "none" : kinds)")
                 if !tiers.isEmpty { printOut("  tiers:         \(tiers)\(store.counts.deferred > 0 ? ", deferred \(store.counts.deferred)" : "")") }
-                for file in store.quarantined { printOut("  quarantined:   \(file.path) (\(file.reason)): \(file.detail)") }
+                for file in store.quarantined { printOut("  quarantined:   \(safe(file.path)) (\(safe(file.reason))): \(safe(file.detail))") }
             }
         })
     }
@@ -200,7 +200,7 @@ struct ReindexCommand: ParsableCommand {
         }, text: { data in
             for store in data.stores {
                 let total = store.counts.byKind.values.reduce(0, +)
-                printOut("\(store.store): reindexed \(total) memories at \(store.cacheCommit?.prefix(12) ?? "nothing")")
+                printOut("\(safe(store.store)): reindexed \(total) memories at \(safe(String(store.cacheCommit?.prefix(12) ?? "nothing")))")
             }
         })
     }

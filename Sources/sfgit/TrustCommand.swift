@@ -19,8 +19,8 @@ struct TrustCommand: ParsableCommand {
                 Outcome(data: try openWorkspace().trustList(store: storeOption.store))
             }, text: { entries in
                 for entry in entries {
-                    printOut("\(entry.principal)  [\(entry.roles.joined(separator: ", "))]\(entry.pending ? "  (pending sync)" : "")")
-                    for key in entry.keys { printOut("    \(key)") }
+                    printOut("\(safe(entry.principal))  [\(entry.roles.map(safe).joined(separator: ", "))]\(entry.pending ? "  (pending sync)" : "")")
+                    for key in entry.keys { printOut("    \(safe(key))") }
                 }
             })
         }
@@ -46,7 +46,7 @@ struct TrustCommand: ParsableCommand {
             let set = Set(roles.compactMap(Role.init(rawValue:)))
             try perform("trust add", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, quotaPerDay: quota, store: storeOption.store))
-            }, text: { report in printOut("\(report.principal) added in the outbox of \(report.store) (commit \(report.commit.prefix(12))); sfgit sync publishes it") })
+            }, text: { report in printOut("\(safe(report.principal)) added in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
         }
     }
 
@@ -60,7 +60,7 @@ struct TrustCommand: ParsableCommand {
         func run() throws {
             try perform("trust remove", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustRemove(principal: principal, store: storeOption.store))
-            }, text: { report in printOut("\(report.principal) removed in the outbox of \(report.store) (commit \(report.commit.prefix(12))); sfgit sync publishes it") })
+            }, text: { report in printOut("\(safe(report.principal)) removed in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
         }
     }
 }

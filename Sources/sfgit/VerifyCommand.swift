@@ -58,13 +58,13 @@ struct VerifyCommand: ParsableCommand {
             Envelope(command: "verify", exit: exit, data: report, errorMessage: message).print()
         } else {
             if let blocked = report.blocked {
-                let who = blocked.principal.map { " by \($0)" } ?? ""
-                printOut("UNTRUSTED: commit \(blocked.commit) (\(blocked.status)\(who)): \(blocked.reason)")
+                let who = blocked.principal.map { " by \(safe($0))" } ?? ""
+                printOut("UNTRUSTED: commit \(safe(blocked.commit)) (\(safe("\(blocked.status)"))\(who)): \(safe(blocked.reason))")
             }
             for file in report.quarantined {
-                printOut("quarantined \(file.path) (\(file.reason), commit \(String(file.commit.prefix(12)))): \(file.detail)")
+                printOut("quarantined \(safe(file.path)) (\(safe(file.reason)), commit \(safe(String(file.commit.prefix(12))))): \(safe(file.detail))")
             }
-            let tip = report.verifiedTip.map { "authentic up to \($0)" } ?? "nothing authentic"
+            let tip = report.verifiedTip.map { "authentic up to \(safe($0))" } ?? "nothing authentic"
             printOut("verified \(report.commits) commit\(report.commits == 1 ? "" : "s"): \(tip)")
         }
         if exit != .ok { throw ExitCode(exit.rawValue) }

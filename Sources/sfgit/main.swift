@@ -33,7 +33,7 @@ do {
     // reports is a usage problem, which SPEC.md numbers 2.
     let code = SFGitCommand.exitCode(for: error)
     if code == .success {
-        print(SFGitCommand.fullMessage(for: error))
+        printOut(SFGitCommand.fullMessage(for: error))
         Foundation.exit(0)
     }
     let status: ExitStatus = (error as? SFGitError)?.status ?? (code == .validationFailure ? .usage : .internalError)

@@ -1,6 +1,7 @@
 /// The strict reading of a whole YAML file shared by memory files and the store's policy: byte
-/// checks (BOM, strict UTF-8, control characters), then libyaml's events through the strict
-/// reader; tabs in leading whitespace outside block scalars are reported as indentation.
+/// checks (BOM, strict UTF-8, the characters `CharacterRules` refuses), then libyaml's events
+/// through the strict reader, which holds every decoded scalar to the same character rule; tabs in
+/// leading whitespace outside block scalars are reported as indentation.
 public struct StrictYAMLFile: Sendable {
     /// Deepest nesting of sequences and mappings.
     public var maxDepth: Int

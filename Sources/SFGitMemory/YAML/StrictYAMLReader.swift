@@ -22,6 +22,9 @@ public enum YAMLReadFailure: Sendable, Hashable {
     case mergeKey
     /// The stream holds more documents than allowed.
     case tooManyDocuments(limit: Int)
+    /// A scalar, as decoded, holds a character `CharacterRules` refuses (written as an escape such
+    /// as `"\e"`, `"\x85"` or `"\u202e"`), or a key holds a line break. The position is the scalar's start.
+    case decodedCharacter(scalar: UInt32, inKey: Bool)
 }
 
 /// A refusal by the strict reader, with the position where it happened.
@@ -107,6 +110,12 @@ public struct StrictYAMLReader: Sendable {
                 let scalar = event.data.scalar
                 try Self.refuseAnchorAndTag(anchor: scalar.anchor, tag: scalar.tag, at: position)
                 let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+                // The raw bytes passed `CharacterRules` already; escapes must not bring back what they refuse.
+                // A key is a name on one line: a line break there is refused too.
+                let isKey = builder.nextScalarIsKey
+                if let refused = CharacterRules.firstRefused(in: text) ?? (isKey && text.utf8.contains(0x0A) ? 0x0A : nil) {
+                    throw YAMLReadError(failure: .decodedCharacter(scalar: refused, inKey: isKey), position: position)
+                }
                 let style: YAMLScalarStyle
                 switch scalar.style {
                 case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -183,6 +192,12 @@ private struct TreeBuilder {
     var stack: [OpenContainer] = []
 
     init(maxDepth: Int) { self.maxDepth = maxDepth }
+
+    /// Whether the next scalar is a mapping key.
+    var nextScalarIsKey: Bool {
+        guard let top = stack.last else { return false }
+        return top.kind == .mapping && top.pendingKey == nil
+    }
 
     mutating func open(_ kind: ContainerKind, at position: SourcePosition) throws(YAMLReadError) {
         if let top = stack.last, top.kind == .mapping, top.pendingKey == nil {
