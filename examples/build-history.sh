@@ -15,7 +15,7 @@ trap 'rm -rf "$keys"' EXIT
 cp "$here"/keys/* "$keys"/ && chmod 600 "$keys"/*   # ssh-keygen refuses world-readable private keys
 
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME="$keys"
-export GIT_AUTHOR_DATE=2026-04-01T00:00:00Z GIT_COMMITTER_DATE=2026-04-01T00:00:00Z
+export GIT_AUTHOR_DATE=2026-07-01T00:00:00Z GIT_COMMITTER_DATE=2026-07-01T00:00:00Z
 git init -q -b main "$out"
 cd "$out"
 commit() {  # commit MESSAGE PRINCIPAL

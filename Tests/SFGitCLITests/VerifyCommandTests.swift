@@ -73,7 +73,8 @@ struct VerifyCommandTests {
     func quarantinedOnly() throws {
         let (dir, repo, introduction, signer) = try Self.exampleHistory()
         defer { withExtendedLifetime(dir) {} }
-        let git = GitCLI(directory: repo, home: dir.path)
+        var git = GitCLI(directory: repo, home: dir.path)
+        git.date = "2026-07-01T00:00:00Z"  // as the sample history: after every recorded_at in it
         // hermes signs a memory whose front matter claims sf@mikki-bunker wrote it.
         let id = "01KTV6204RYSC5XMTFWMX0JS9M"
         let text = try String(contentsOfFile: PackagePaths.examples + "/store/memories/learning/2026/06/01KTV6204RYSC5XMTFWMX0JS9K.yaml", encoding: .utf8)
