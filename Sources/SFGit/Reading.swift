@@ -26,17 +26,19 @@ public struct StoreStatus: Sendable, Codable {
     @Nullable public var blocked: BlockedCommit? = nil
     public var quarantined: [QuarantinedPath]
     public var parked: [String]
+    /// This host's memories the shared branch cannot take, held until a human acts.
+    public var outboxConflicts: [OutboxConflict]
     public var counts: IndexCounts
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
-        case lastPushError = "last_push_error", blocked, quarantined, parked, counts
+        case lastPushError = "last_push_error", blocked, quarantined, parked, outboxConflicts = "outbox_conflicts", counts
     }
 
     /// Whether anything needs attention (`--quiet` stays silent otherwise).
     public var needsAttention: Bool {
-        blocked != nil || lastFetchError != nil || lastPushError != nil || !parked.isEmpty
+        blocked != nil || lastFetchError != nil || lastPushError != nil || !parked.isEmpty || !outboxConflicts.isEmpty
     }
 }
 
@@ -89,18 +91,20 @@ extension Workspace {
                 let repository = try store.openRepository()
                 let state = store.loadState()
                 let verified = try repository.reference(Store.verifiedRef)
-                let (cacheCommit, quarantined, counts) = try reading(store) { index in
-                    (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts())
+                let outbox = Outbox(repository: repository)
+                let (cacheCommit, quarantined, counts, conflicts) = try reading(store) { index in
+                    (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts(),
+                     try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)))
                 }
                 return StoreStatus(
                     store: store.name, remote: store.config.remote, verifiedTip: verified?.hex,
                     remoteTip: state.fetchedTip, cacheCommit: cacheCommit,
-                    pending: try Outbox(repository: repository).pending(verified: verified).count,
+                    pending: try outbox.unpublished(verified: verified).count,
                     lastFetchAt: state.lastFetchAt, lastFetchError: state.lastFetchError,
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
                     quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
                     parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    counts: counts)
+                    outboxConflicts: conflicts, counts: counts)
             }
         }
     }

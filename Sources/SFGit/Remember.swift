@@ -100,7 +100,7 @@ extension Workspace {
         let blob = try repository.writeBlob(bytes)
         let commit = try Outbox(repository: repository).append(
             [.upsert(path: path, id: blob)], message: "remember \(draft.kind) \(id)\n\n\(draft.title)\n",
-            principal: principal, signer: signer, verified: verified)
+            principal: principal, signer: signer, keyPath: try signingKeyPath(), verified: verified)
         let key = signer.publicKey.fingerprint
         var batch = IndexBatch()
         batch.upserts = [IndexedMemory(

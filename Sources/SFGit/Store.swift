@@ -36,6 +36,10 @@ public struct Store: Sendable {
     public static let headsPrefix = "refs/sfgit/heads/"
     /// Outboxes set aside because they need a human.
     public static let parkedPrefix = "refs/sfgit/parked/"
+    /// Outbox commits the shared branch cannot take (an outbox conflict), one ref each.
+    public static let heldPrefix = "refs/sfgit/held/"
+    /// In review mode, where a fetch puts this writer's own proposal branch.
+    public static let proposalRef = "refs/sfgit/proposal"
 
     /// Creates a handle.
     public init(config: StoreConfig, home: Home) {

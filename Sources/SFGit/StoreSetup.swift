@@ -210,7 +210,7 @@ extension Workspace {
             let commit = try Outbox(repository: repository).append([
                 .upsert(path: ".sfgit/policy.yaml", id: try repository.writeBlob(Array(policy.render().utf8))),
                 .upsert(path: ".sfgit/allowed_signers", id: try repository.writeBlob(Array(signers.render().utf8))),
-            ], message: "sfgit: \(message)\n", principal: me, signer: signer, verified: verified)
+            ], message: "sfgit: \(message)\n", principal: me, signer: signer, keyPath: try signingKeyPath(), verified: verified)
             return TrustChangeReport(store: store.name, commit: commit.hex, state: "committed_local", principal: principal)
         }
     }

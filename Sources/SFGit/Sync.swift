@@ -188,8 +188,15 @@ struct SyncRun {
         }
         let verified = try repository.reference(Store.verifiedRef)
         try OwnMemories.index(repository, index, verified: verified, principal: workspace.identity.principal, key: signer?.publicKey.fingerprint)
-        report.pending = try Outbox(repository: repository).pending(verified: verified).count
+        let outbox = Outbox(repository: repository)
+        report.pending = try outbox.unpublished(verified: verified).count
         report.verifiedTip = verified?.hex
+        // Held memories are never reported as published: each sync says so until a human acts.
+        let conflicts = try outbox.conflicts(verified: verified, shared: Self.sharedFiles(index))
+        for conflict in conflicts {
+            report.warnings.append(SyncWarning(code: "OUTBOX_CONFLICT", message: "\(conflict.path) is held on \(Store.heldPrefix)\(conflict.commit): \(conflict.reason)"))
+        }
+        if !conflicts.isEmpty, result == nil { result = .conflict }
         return finish(result ?? (report.warnings.isEmpty ? .ok : .degraded))
     }
 
@@ -200,10 +207,15 @@ struct SyncRun {
         let verified = try repository.reference(Store.verifiedRef)
         // Before anything is verified the branch is not known yet (the introduction's policy
         // names it): the first fetch takes every branch, and the policy picks one.
-        let refspec = try verified.map { "+refs/heads/\(try policy(repository, at: $0).branch):\(Store.fetchedRef)" }
-            ?? "+refs/heads/*:\(Store.headsPrefix)*"
+        var refspecs = [try verified.map { "+refs/heads/\(try policy(repository, at: $0).branch):\(Store.fetchedRef)" }
+            ?? "+refs/heads/*:\(Store.headsPrefix)*"]
+        // In review mode this writer's proposal branch comes along: new commits are appended to it.
+        if let verified, try policy(repository, at: verified).mode == .review, let principal = workspace.identity.principal {
+            refspecs.append("+refs/heads/sfgit/proposals/\(principal):\(Store.proposalRef)")
+        }
         try? repository.deleteReference(Store.fetchedRef)
-        let response = runRemote(.fetch, refspecs: [refspec])
+        try? repository.deleteReference(Store.proposalRef)
+        let response = runRemote(.fetch, refspecs: refspecs)
         if verified == nil { try adoptIntroducedBranch(repository) }
         if let failure = response.failure {
             state.lastFetchError = failure
@@ -291,16 +303,36 @@ struct SyncRun {
         return update
     }
 
-    /// Replays the outbox onto the verified tip, checks it with the verifier, pushes it (or, in
-    /// review mode, proposes it) and confirms the remote shows it. Returns a non-ok result, or nil.
+    /// Replays the outbox onto the verified tip (in review mode: appends it to this writer's
+    /// proposal branch, which only fast-forwards), checks it with the verifier, pushes it and
+    /// confirms the remote shows it. Returns a non-ok result, or nil.
     private mutating func publish(_ repository: Repository, _ index: MemoryIndex, signer: (any CommitSigner)?, policy: Policy, canPush: Bool) throws -> SyncResult? {
         let outbox = Outbox(repository: repository)
         let review = policy.mode == .review
+        let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
+        let shared = Self.sharedFiles(index)
+        // Each pending commit is re-signed as the principal that wrote it (`remember --key`
+        // records its key), never as whoever runs this sync.
+        let signers: (String) throws -> (any CommitSigner)? = { writer in
+            if writer == principal, let signer { return signer }
+            return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
+        }
         for attempt in 1...max(1, options.pushAttempts) {
             guard let verified = try repository.reference(Store.verifiedRef) else { return nil }
             var started = Date()
+            try outbox.settle(verified: verified)
+            var proposal: ObjectID?
+            if review {
+                switch try proposalTip(repository, verified: verified, principal: principal) {
+                case .usable(let tip): proposal = tip
+                case .refused(let why):
+                    phase("replay", "failed", since: started, why)
+                    report.warnings.append(SyncWarning(code: "PROPOSAL_REFUSED", message: why))
+                    return .conflict
+                }
+            }
             let tip: ObjectID, count: Int
-            switch try outbox.replay(onto: verified, signer: signer) {
+            switch try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: shared, signers: signers) {
             case .empty:
                 return nil
             case .conflict(let why):
@@ -312,9 +344,11 @@ struct SyncRun {
                 tip = readyTip
                 count = commits
             }
-            // Publish only what every peer will accept.
+            // Publish only what every peer will accept. A proposal is checked from where it
+            // leaves the verified history, without the shared branch's review rule.
+            let from = review ? try repository.mergeBase(tip, verified) : verified
             let selfCheck = try Verifier(repository: repository, introduction: try store.introduction(),
-                                         options: .init(enforceReviewMode: !review)).verify(from: verified, to: tip)
+                                         options: .init(enforceReviewMode: !review)).verify(from: from, to: tip)
             if let refused = selfCheck.blocked {
                 phase("replay", "failed", since: started, refused.reason)
                 report.warnings.append(SyncWarning(code: "OUTBOX_REFUSED", message: "this host's pending commit \(refused.commit.short()) would be refused by peers (\(refused.status.rawValue): \(refused.reason)); it stays in the outbox"))
@@ -326,8 +360,8 @@ struct SyncRun {
                 return nil
             }
             started = Date()
-            let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
-            let target = review ? "+\(Store.outboxRef):refs/heads/sfgit/proposals/\(principal)" : "\(Store.outboxRef):refs/heads/\(policy.branch)"
+            // Never a force push: the shared branch and proposal branches only fast-forward.
+            let target = review ? "\(Store.outboxRef):refs/heads/sfgit/proposals/\(principal)" : "\(Store.outboxRef):refs/heads/\(policy.branch)"
             let response = runRemote(.push, refspecs: [target])
             if response.succeeded {
                 state.lastPushAt = isoNow()
@@ -356,6 +390,39 @@ struct SyncRun {
             }
         }
         return nil
+    }
+
+    /// What the shared branch holds at a path, as the cache (at the verified tip) saw it.
+    static func sharedFiles(_ index: MemoryIndex) -> (String) throws -> SharedFile? {
+        { path in
+            if let served = try index.servedFile(path: path) { return .served(signer: served.signer, blob: served.blob) }
+            if let quarantined = try index.quarantined(path: path) { return .quarantined(reason: quarantined.reason, detail: quarantined.detail) }
+            return nil
+        }
+    }
+
+    /// Whether this writer's fetched proposal branch can take new commits as a fast-forward.
+    private enum ProposalTip {
+        /// Nil: no proposal branch yet (or it was merged and deleted).
+        case usable(ObjectID?)
+        case refused(String)
+    }
+
+    /// The fetched proposal branch is built on only if it is authentic and holds nothing but
+    /// this principal's commits beyond the verified history (a forge forbids force pushes, and
+    /// nothing else may ride along under this writer's name).
+    private mutating func proposalTip(_ repository: Repository, verified: ObjectID, principal: String) throws -> ProposalTip {
+        guard let tip = try repository.reference(Store.proposalRef), tip != verified,
+              try !repository.isDescendant(verified, of: tip) else { return .usable(nil) }
+        let check = try Verifier(repository: repository, introduction: try store.introduction(), options: .init(enforceReviewMode: false))
+            .verify(from: try repository.mergeBase(tip, verified), to: tip)
+        if let refused = check.blocked {
+            return .refused("the proposal branch sfgit/proposals/\(principal) holds commit \(refused.commit.short()), which peers refuse (\(refused.status.rawValue): \(refused.reason)); the outbox is kept, nothing is force-pushed")
+        }
+        if let foreign = check.outcomes.first(where: { $0.principal != principal }) {
+            return .refused("the proposal branch sfgit/proposals/\(principal) holds commit \(foreign.commit.short()) signed by \(foreign.principal ?? "?"); the outbox is kept, nothing is force-pushed")
+        }
+        return .usable(tip)
     }
 
     /// After a push, fetches again and checks the pushed commit is really on the branch (a
@@ -412,7 +479,7 @@ struct SyncRun {
 enum OwnMemories {
     static func index(_ repository: Repository, _ index: MemoryIndex, verified: ObjectID?, principal: String?, key: String?) throws {
         guard let principal else { return }
-        let pending = try Outbox(repository: repository).pending(verified: verified)
+        let pending = try Outbox(repository: repository).unpublished(verified: verified)
         guard !pending.isEmpty else { return }
         var batch = IndexBatch()
         let parser = MemoryParser.sizeJudged  // this host's own files: remember validated them

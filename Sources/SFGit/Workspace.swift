@@ -53,6 +53,14 @@ public struct Workspace: Sendable {
     }
 
     /// The signer for this identity's key.
+    /// The signing key's path, absolute (a relative `--key` is read from the current directory),
+    /// as the outbox records it for re-signing later from anywhere.
+    func signingKeyPath() throws(SFGitError) -> String {
+        let path = try identity.requireKey()
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+
     func signer() throws(SFGitError) -> any CommitSigner {
         let path = try identity.requireKey()
         do { return try SigningKey.load(path) } catch {

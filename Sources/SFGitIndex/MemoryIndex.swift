@@ -438,6 +438,24 @@ public final class MemoryIndex: Sendable {
         }
     }
 
+    /// The signer and blob of the memory served at `path` from the shared branch (tier
+    /// authenticated or reviewed; this host's own unpublished rows do not count), or nil.
+    public func servedFile(path: String) throws -> (signer: String, blob: String)? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT signer, blob FROM memory WHERE path = ? AND tier != 'self'", arguments: [path])
+                .map { ($0["signer"], $0["blob"]) }
+        }
+    }
+
+    /// The quarantine record of `path`, if the file there was quarantined.
+    public func quarantined(path: String) throws -> QuarantinedFile? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT path, blob, reason, detail, commit_id FROM quarantine WHERE path = ?", arguments: [path]).map {
+                QuarantinedFile(path: $0["path"], blob: $0["blob"], reason: $0["reason"], detail: $0["detail"], commit: $0["commit_id"])
+            }
+        }
+    }
+
     /// Whether a memory is indexed at `path`.
     public func contains(path: String) throws -> Bool {
         try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE path = ?)", arguments: [path]) ?? false }

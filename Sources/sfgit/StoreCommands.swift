@@ -171,6 +171,9 @@ struct StatusCommand: ParsableCommand {
                 if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
                 if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
                 for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }
+                for conflict in store.outboxConflicts {
+                    printOut("  held:          \(safe(conflict.path)) (OUTBOX_CONFLICT, not published): \(safe(conflict.reason))")
+                }
                 let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\(safe($0.key)) \($0.value)" }.joined(separator: ", ")
                 let tiers = store.counts.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 printOut("  memories:      \(kinds.isEmpty ? "none" : kinds)")
