@@ -340,10 +340,7 @@ struct SyncRun {
             let server = response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)
             state.lastPushError = failure + (server.isEmpty ? "" : " (\(server))")
             phase("push", "failed", since: started, state.lastPushError)
-            let someonePushedFirst = response.nonFastForward || response.rejections.contains {
-                $0.status.contains("non-fast-forward") || $0.status.contains("fetch first") || $0.status.contains("stale")
-            }
-            guard someonePushedFirst, attempt < options.pushAttempts else {
+            guard response.lostRace, attempt < options.pushAttempts else {
                 report.warnings.append(SyncWarning(code: response.timedOut ? "PUSH_TIMEOUT" : "PUSH_FAILED", message: state.lastPushError ?? failure))
                 return nil
             }

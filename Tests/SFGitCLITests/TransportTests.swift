@@ -39,6 +39,81 @@ struct TransportTests {
         #expect((try federation.json(reader, ["recall", "ssh"]).1["data"] as? [Any])?.count == 1)
     }
 
+    @Test("ssh://: four hosts remember and sync at the same moment; every sync ends ok by itself, every memory lands once")
+    func sshConcurrentSyncs() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let hosts = try ["a@one", "b@two", "c@three", "d@four"].map { principal in try federation.join(principal) { try Self.trust($0, on: server) } }
+        var written: Set<String> = []
+        for host in hosts {
+            let remembered = try federation.json(host, ["remember", "note", "--title", "raced from \(host.principal)"])
+            written.insert(try #require((remembered.1["data"] as? [String: Any])?["id"] as? String))
+        }
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: hosts.count) { index in
+            results.record(index, Result { try federation.json(hosts[index], ["sync"]) })
+        }
+        var retried = 0
+        for (index, host) in hosts.enumerated() {
+            let (result, envelope) = try #require(try results[index]?.get())
+            #expect(result.exitCode == 0, "\(host.principal): \(result.stdout)\(result.stderr)")
+            let report = try #require(Self.stores(envelope).first)
+            #expect(report["pending"] as? Int == 0)
+            #expect(report["pushed"] as? Int == 1)
+            let pushes = (report["phases"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "push" }.compactMap { $0["status"] as? String }
+            if pushes.first == "failed" { retried += 1 }
+        }
+        // Not asserted (the kernel decides who is first), but worth seeing when it goes wrong.
+        print("sshConcurrentSyncs: \(retried) of \(hosts.count) syncs lost a race and retried")
+        let paths = try federation.remoteMemoryPaths()
+        #expect(paths.count == written.count)
+        #expect(Set(paths.map { String($0.split(separator: "/").last!.dropLast(5)) }) == written)
+    }
+
+    @Test("ssh://: a server that answers a lost race with 'failed to update ref' (cannot lock ref) gets the push again, after a re-fetch")
+    func sshServerLostRace() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let laptop = try federation.join("me@laptop") { try Self.trust($0, on: server) }
+        let desk = try federation.join("ana@desk") { try Self.trust($0, on: server) }
+        // The desk publishes a memory; the branch is put back so that the desk's commit can land
+        // again while the laptop pushes, as if the desk had been a moment faster.
+        let before = try federation.remoteTip()
+        #expect(try federation.run(desk, ["remember", "note", "--title", "the desk was first"]).exitCode == 0)
+        #expect(try federation.run(desk, ["sync"]).exitCode == 0)
+        let deskTip = try federation.remoteTip()
+        _ = try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "update-ref", "refs/heads/main", before, deskTip])
+        // Once, between the laptop's ref advertisement and its ref update, the branch moves: git
+        // receive-pack then answers "failed to update ref" (cannot lock ref … is at X but expected
+        // Y), not "non-fast-forward". Ref updates are refused inside the push's quarantine, hence env -u.
+        let marker = federation.scratch.url("moved-once")
+        let hook = federation.remotePath + "/hooks/pre-receive"
+        try """
+            #!/bin/sh
+            cat >/dev/null
+            if [ ! -e '\(marker)' ]; then
+                touch '\(marker)'
+                env -u GIT_QUARANTINE_PATH git update-ref refs/heads/main \(deskTip) \(before) || exit 1
+            fi
+            exit 0
+
+            """.write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "the laptop came second"]).exitCode == 0)
+        let synced = try federation.json(laptop, ["sync"])
+        #expect(synced.0.exitCode == 0, "\(synced.0.stdout)\(synced.0.stderr)")
+        let report = try #require(Self.stores(synced.1).first)
+        let pushes = (report["phases"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "push" }
+        #expect(pushes.map { $0["status"] as? String } == ["failed", "ok"], "\(pushes)")
+        #expect((pushes.first?["message"] as? String)?.contains("failed to update ref") == true, "\(pushes)")
+        #expect(report["pending"] as? Int == 0)
+        #expect(FileManager.default.fileExists(atPath: marker))
+        let paths = try federation.remoteMemoryPaths()
+        #expect(paths.count == 2)
+        #expect(try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "merge-base", "--is-ancestor", deskTip, "main"]).exitCode == 0)
+    }
+
     @Test("ssh://: an unknown host key and a changed one are refused with a message that says what to do")
     func sshHostKeys() throws {
         let (federation, server) = try Self.sshFederation()
