@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "SFGitMemory",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The facade the executable calls: workflows such as `check` and `verify`.

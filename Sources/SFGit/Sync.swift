@@ -139,7 +139,7 @@ struct SyncRun {
         let started = Date()
         let lock: StoreLock?
         do {
-            try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
+            try store.makeDirectory()
             lock = try StoreLock.acquire(store.lockPath, wait: options.wait)
         } catch {
             return finish(.degraded, SyncWarning(code: "LOCK_FAILED", message: "\(error)"))
