@@ -37,7 +37,7 @@ let package = Package(
         // A small, safe wrapper over libgit2: objects, refs, tree building, tree diff, signatures.
         .target(
             name: "SFGitRepository",
-            dependencies: ["SFGitLibgit2"]
+            dependencies: ["SFGitLibgit2", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Policy and allowed_signers, SSHSIG verification and signing, the commit-graph verifier.
         .target(

@@ -103,10 +103,12 @@ public enum RemoteStep {
 
     /// Runs the request to completion. Only a fetch served by `git upload-pack` (a local
     /// `file://` remote) heeds `deadline`; anything else runs however long it takes.
-    public static func perform(_ request: RemoteRequest, deadline: Date? = nil) -> RemoteResponse {
+    /// `alone`: this process does nothing else (the `sfgit _remote` child), so an SSH connection
+    /// may read a known_hosts copy with the host's strongest key first (see `RemoteCredentials`).
+    public static func perform(_ request: RemoteRequest, deadline: Date? = nil, alone: Bool = false) -> RemoteResponse {
         let credentials = RemoteCredentials(
             sshKeyPath: request.sshKeyPath, useAgent: true, httpUsername: request.httpUsername,
-            httpPassword: ProcessInfo.processInfo.environment[httpPasswordVariable])
+            httpPassword: ProcessInfo.processInfo.environment[httpPasswordVariable], steerHostKeys: alone)
         do {
             let repository = try Repository.open(request.repository)
             switch request.operation {

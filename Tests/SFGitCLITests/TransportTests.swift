@@ -114,22 +114,86 @@ struct TransportTests {
         #expect(try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "merge-base", "--is-ancestor", deskTip, "main"]).exitCode == 0)
     }
 
-    @Test("ssh://: an unknown host key and a changed one are refused with a message that says what to do")
+    @Test("ssh://: an unknown host key and a changed one are refused with the fingerprint and the ssh-keyscan -t ed25519 line")
     func sshHostKeys() throws {
         let (federation, server) = try Self.sshFederation()
         defer { withExtendedLifetime(server) {} }
         let stranger = try federation.join("me@laptop", clone: false) { try server.authorize($0.key.publicKey) }
+        let knownHosts = stranger.userHome + "/.ssh/known_hosts"
+        let keyscan = "ssh-keyscan -t ed25519 -p \(server.port) 127.0.0.1 >> \(knownHosts)"
         let unknown = try federation.run(stranger, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer, "--store", "a"])
         #expect(unknown.exitCode == 3)
-        #expect(unknown.stderr.contains("unknown or has changed"))
-        #expect(unknown.stderr.contains("known_hosts"))
+        #expect(unknown.stderr.contains("the SSH host key of [127.0.0.1]:\(server.port) is unknown"), "\(unknown.stderr)")
+        // The server has three host keys; the one it was made to show is the one the advice fetches.
+        #expect(unknown.stderr.contains("ssh-ed25519 key \(server.hostKey.fingerprint)"), "\(unknown.stderr)")
+        #expect(unknown.stderr.contains(keyscan), "\(unknown.stderr)")
 
         let impostor = try TestKey.generate(in: federation.scratch.path, name: "impostor_host_key")
-        try "[127.0.0.1]:\(server.port) \(impostor.publicKey)\n".write(toFile: stranger.userHome + "/.ssh/known_hosts", atomically: true, encoding: .utf8)
+        try "[127.0.0.1]:\(server.port) \(impostor.publicKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
         let changed = try federation.run(stranger, ["sync", "--store", "a"])
         #expect(changed.exitCode == 3)
-        #expect(changed.stderr.contains("unknown or has changed"))
+        #expect(changed.stderr.contains("the SSH host key of [127.0.0.1]:\(server.port) has changed"), "\(changed.stderr)")
+        #expect(changed.stderr.contains("line 1: ssh-ed25519"), "\(changed.stderr)")
+        #expect(changed.stderr.contains(server.hostKey.fingerprint), "\(changed.stderr)")
+        #expect(changed.stderr.contains("ssh-keygen -R '[127.0.0.1]:\(server.port)'"), "\(changed.stderr)")
         #expect(try federation.json(stranger, ["status"]).1["status"] as? String == "ok")
+
+        // Only the ed25519 line, as the advice writes it: the sync works.
+        let scanned = try ProcessRunner.run("/bin/sh", ["-c", keyscan.replacingOccurrences(of: ">>", with: ">")])
+        #expect(scanned.exitCode == 0, "\(scanned.stderr)")
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == server.knownHostsLine)
+        let synced = try federation.run(stranger, ["sync", "--store", "a"])
+        #expect(synced.exitCode == 0, "\(synced.stdout)\(synced.stderr)")
+    }
+
+    @Test("ssh://: known_hosts as plain ssh-keyscan writes it (ssh-rsa first, plain or hashed) works: sfgit asks for the strongest listed key")
+    func sshKeyscanOrder() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let laptop = try federation.join("me@laptop", clone: false) { try server.authorize($0.key.publicKey) }
+        let knownHosts = laptop.userHome + "/.ssh/known_hosts"
+        let scanned = try ProcessRunner.run("ssh-keyscan", ["-p", String(server.port), "127.0.0.1"])
+        #expect(scanned.stdout.split(separator: "\n").first?.contains(" ssh-rsa ") == true, "\(scanned.stdout)")
+        // Another host's lines around it stay as they are.
+        let other = "[127.0.0.9]:22 \(server.rsaHostKey.publicKey)\n"
+        try (other + scanned.stdout).write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let before = try String(contentsOfFile: knownHosts, encoding: .utf8)
+        let cloned = try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer, "--store", "shared"])
+        #expect(cloned.exitCode == 0, "\(cloned.stdout)\(cloned.stderr)")
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == before, "the user's known_hosts is never written")
+
+        // Hashed (ssh-keygen -H, what ssh itself writes with HashKnownHosts yes).
+        try server.keyscanLines.write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        #expect(try ProcessRunner.run("ssh-keygen", ["-H", "-f", knownHosts]).exitCode == 0)
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8).hasPrefix("|1|"))
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "through a hashed known_hosts"]).exitCode == 0)
+        let synced = try federation.run(laptop, ["sync"])
+        #expect(synced.exitCode == 0, "\(synced.stdout)\(synced.stderr)")
+
+        // The ECDSA key first: fine as it is (OpenSSH accepts it), and a changed ECDSA key is still refused.
+        try (server.knownHostsLine(server.ecdsaHostKey) + server.knownHostsLine(server.rsaHostKey)).write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let impostor = try TestKey.generate(in: federation.scratch.path, name: "impostor_ecdsa", type: "ecdsa")
+        try (server.knownHostsLine(impostor) + server.knownHostsLine(server.rsaHostKey)).write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let changed = try federation.run(laptop, ["sync"])
+        #expect(changed.exitCode == 3)
+        #expect(changed.stderr.contains("has changed"), "\(changed.stderr)")
+        #expect(changed.stderr.contains(server.ecdsaHostKey.fingerprint), "\(changed.stderr)")
+    }
+
+    @Test("ssh://: known_hosts with only the server's ssh-rsa key: exit 3 with why (ssh-rsa is SHA-1) and the ssh-keyscan -t ed25519 line")
+    func sshOnlyRSAHostKey() throws {
+        let (federation, server) = try Self.sshFederation()
+        defer { withExtendedLifetime(server) {} }
+        let laptop = try federation.join("me@laptop", clone: false) { try server.authorize($0.key.publicKey) }
+        let knownHosts = laptop.userHome + "/.ssh/known_hosts"
+        try server.knownHostsLine(server.rsaHostKey).write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let refused = try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer, "--store", "shared"])
+        #expect(refused.exitCode == 3)
+        #expect(refused.stderr.contains("Unable to exchange encryption keys"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("lists only an ssh-rsa key for [127.0.0.1]:\(server.port)"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("OpenSSH 8.8 and later refuse"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("ssh-keyscan -t ed25519 -p \(server.port) 127.0.0.1 >> \(knownHosts)"), "\(refused.stderr)")
     }
 
     @Test("ssh://: an RSA user key fails with a message that says libssh2 cannot sign with it")
