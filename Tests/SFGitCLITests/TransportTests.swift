@@ -152,11 +152,13 @@ struct TransportTests {
         defer { withExtendedLifetime(server) {} }
         let laptop = try federation.join("me@laptop", clone: false) { try server.authorize($0.key.publicKey) }
         let knownHosts = laptop.userHome + "/.ssh/known_hosts"
-        let scanned = try ProcessRunner.run("ssh-keyscan", ["-p", String(server.port), "127.0.0.1"])
-        #expect(scanned.stdout.split(separator: "\n").first?.contains(" ssh-rsa ") == true, "\(scanned.stdout)")
-        // Another host's lines around it stay as they are.
+        // ssh-keyscan prints the keys as the answers arrive, usually ssh-rsa first: put it first always.
+        let scanned = try ProcessRunner.run("ssh-keyscan", ["-p", String(server.port), "127.0.0.1"]).stdout.split(separator: "\n")
+        #expect(scanned.count == 3, "\(scanned)")
+        let rsaFirst = scanned.filter { $0.contains(" ssh-rsa ") } + scanned.filter { !$0.contains(" ssh-rsa ") }
+        // Another host's line before it stays as it is.
         let other = "[127.0.0.9]:22 \(server.rsaHostKey.publicKey)\n"
-        try (other + scanned.stdout).write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        try (other + rsaFirst.joined(separator: "\n") + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
         let before = try String(contentsOfFile: knownHosts, encoding: .utf8)
         let cloned = try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer, "--store", "shared"])
         #expect(cloned.exitCode == 0, "\(cloned.stdout)\(cloned.stderr)")
