@@ -37,7 +37,7 @@ let package = Package(
         // A small, safe wrapper over libgit2: objects, refs, tree building, tree diff, signatures.
         .target(
             name: "SFGitRepository",
-            dependencies: ["SFGitLibgit2"]
+            dependencies: ["SFGitLibgit2", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Policy and allowed_signers, SSHSIG verification and signing, the commit-graph verifier.
         .target(
@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "SFGitMemory",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The facade the executable calls: workflows such as `check` and `verify`.

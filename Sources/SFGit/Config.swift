@@ -1,4 +1,5 @@
 import Foundation
+import SFGitIndex
 import SFGitMemory
 
 /// Who this host writes as: the principal `author@host`, the key that signs, and the claims a
@@ -219,17 +220,43 @@ public struct Home: Sendable {
     /// A store's directory.
     public func storeDirectory(_ name: String) -> String { path + "/stores/" + name }
 
-    /// Reads `config.yaml` (an empty configuration when there is none yet).
+    /// Reads `config.yaml` (an empty configuration when there is none yet). The home is made
+    /// owner-only first (an existing one of this user's is tightened to 0700); a configuration
+    /// another user could have written is refused: it names the keys and remotes sfgit trusts.
     public func loadConfig() throws(SFGitError) -> Config {
+        if FileManager.default.fileExists(atPath: path) {
+            do { try OwnerOnly.tighten(path) } catch {
+                throw SFGitError(.usage, "refusing to use the home \(path): \(error.problem)")
+            }
+        }
         guard let data = FileManager.default.contents(atPath: configPath) else { return Config() }
+        if let problem = OwnerOnly.foreignWriter(configPath) {
+            let fix = problem.hasPrefix("it is owned")
+                ? "make it yours and owner-only (chown \(geteuid()) \(configPath) && chmod 600 \(configPath))"
+                : "chmod 600 \(configPath)"
+            throw SFGitError(.usage, "refusing to read \(configPath): \(problem), and it names the keys and remotes sfgit trusts; check its content, then \(fix)")
+        }
         return try Config.parse([UInt8](data), path: configPath)
     }
 
-    /// Writes `config.yaml` atomically (a crash leaves the old file or the new one).
-    public func saveConfig(_ config: Config) throws(SFGitError) {
+    /// Creates the home, or one of its directories (`stores/`, `stores/NAME`), owner-only.
+    func makeDirectory(_ directory: String) throws(SFGitError) {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            try Data(try config.render()).write(to: URL(fileURLWithPath: configPath), options: .atomic)
+            try OwnerOnly.directory(path)
+            if directory != path {
+                try OwnerOnly.directory(path + "/stores")
+                if directory != path + "/stores" { try OwnerOnly.directory(directory) }
+            }
+        } catch {
+            throw SFGitError(.usage, "cannot keep \(error.path) owner-only: \(error.problem)")
+        }
+    }
+
+    /// Writes `config.yaml` atomically (a crash leaves the old file or the new one), owner-only.
+    public func saveConfig(_ config: Config) throws(SFGitError) {
+        try makeDirectory(path)
+        do {
+            try OwnerOnly.write(Data(try config.render()), to: configPath)
         } catch {
             throw SFGitError(.internalError, "cannot write \(configPath): \(error)")
         }

@@ -56,6 +56,34 @@ public struct RemoteResponse: Sendable, Codable {
 
     /// Whether the step did everything it was asked.
     public var succeeded: Bool { failure == nil && rejections.isEmpty }
+
+    /// Whether a push failed because another host updated the branch first, so that fetching,
+    /// verifying, replaying and pushing again can succeed (TRUST.md: every lost-race answer counts).
+    public var lostRace: Bool {
+        nonFastForward || rejections.contains { Self.isLostRace($0.status) } || failure.map(Self.isLostRace) == true
+    }
+
+    /// The answers, from libgit2 or from the server, that mean "someone pushed first". The one
+    /// place that knows them: a server that loses the ref update inside its own transaction says
+    /// so in its words, not as "non-fast-forward".
+    static let lostRaceAnswers = [
+        // git receive-pack with receive.denyNonFastForwards, and most forges.
+        "non-fast-forward",
+        // git receive-pack when the branch moved between its advertisement and the ref update:
+        // status "failed to update ref", with "cannot lock ref 'refs/heads/main': is at X but
+        // expected Y" (or the lock file being held) in its message.
+        "failed to update ref", "cannot lock ref", "failed to lock",
+        // The git client's names for the same refusals, which some servers echo.
+        "fetch first", "stale info",
+        // libgit2's own check against the advertised refs (GIT_ENONFASTFORWARD).
+        "cannot push non-fastforwardable reference", "contains commits that are not present locally",
+    ]
+
+    /// Whether one status or error text from a push is a lost-race answer.
+    public static func isLostRace(_ answer: String) -> Bool {
+        let text = answer.lowercased()
+        return lostRaceAnswers.contains { text.contains($0) }
+    }
 }
 
 /// The environment variable carrying the HTTP password into a child step.
@@ -75,10 +103,12 @@ public enum RemoteStep {
 
     /// Runs the request to completion. Only a fetch served by `git upload-pack` (a local
     /// `file://` remote) heeds `deadline`; anything else runs however long it takes.
-    public static func perform(_ request: RemoteRequest, deadline: Date? = nil) -> RemoteResponse {
+    /// `alone`: this process does nothing else (the `sfgit _remote` child), so an SSH connection
+    /// may read a known_hosts copy with the host's strongest key first (see `RemoteCredentials`).
+    public static func perform(_ request: RemoteRequest, deadline: Date? = nil, alone: Bool = false) -> RemoteResponse {
         let credentials = RemoteCredentials(
             sshKeyPath: request.sshKeyPath, useAgent: true, httpUsername: request.httpUsername,
-            httpPassword: ProcessInfo.processInfo.environment[httpPasswordVariable])
+            httpPassword: ProcessInfo.processInfo.environment[httpPasswordVariable], steerHostKeys: alone)
         do {
             let repository = try Repository.open(request.repository)
             switch request.operation {

@@ -41,10 +41,19 @@ public struct Store: Sendable {
     /// In review mode, where a fetch puts this writer's own proposal branch.
     public static let proposalRef = "refs/sfgit/proposal"
 
+    /// The home it belongs to.
+    let home: Home
+
     /// Creates a handle.
     public init(config: StoreConfig, home: Home) {
         self.config = config
+        self.home = home
         self.directory = home.storeDirectory(config.name)
+    }
+
+    /// Creates the store's directory (and the home's) owner-only, or tightens them.
+    func makeDirectory() throws(SFGitError) {
+        try home.makeDirectory(directory)
     }
 
     /// The pinned introduction.
@@ -57,21 +66,21 @@ public struct Store: Sendable {
 
     /// Opens the bare repository, creating it when missing.
     public func openRepository() throws(SFGitError) -> Repository {
+        try makeDirectory()
         do {
             if FileManager.default.fileExists(atPath: repositoryPath + "/HEAD") { return try Repository.open(repositoryPath) }
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            return try Repository.initBare(repositoryPath)
-        } catch let error as GitError {
-            throw SFGitError(.internalError, "store \(name): \(error)")
+            let repository = try Repository.initBare(repositoryPath)
+            chmod(repositoryPath, OwnerOnly.directoryMode)
+            return repository
         } catch {
-            throw SFGitError(.internalError, "store \(name): cannot create \(directory): \(error)")
+            throw SFGitError(.internalError, "store \(name): \(error)")
         }
     }
 
     /// Opens the cache (recreated empty when missing, corrupt or of another version).
     public func openIndex() throws(SFGitError) -> MemoryIndex {
+        try makeDirectory()
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             return try MemoryIndex(path: cachePath)
         } catch {
             throw SFGitError(.internalError, "store \(name): cannot open the cache \(cachePath): \(error)")
@@ -89,7 +98,7 @@ public struct Store: Sendable {
     public func saveState(_ state: SyncState) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        if let data = try? encoder.encode(state) { try? data.write(to: URL(fileURLWithPath: statePath), options: .atomic) }
+        if let data = try? encoder.encode(state) { try? OwnerOnly.write(data, to: statePath) }
     }
 
     /// Removes lock files a killed sync left behind. Called under the sync lock: the refs only a
@@ -165,8 +174,11 @@ final class StoreLock {
 
     /// Takes the lock, polling until `wait` seconds have passed; nil when another process holds it.
     static func acquire(_ path: String, wait: Double) throws(SFGitError) -> StoreLock? {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, OwnerOnly.fileMode)
         guard descriptor >= 0 else { throw SFGitError(.internalError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        // flock needs only a descriptor: a lock file others can open lets them hold every sync off.
+        var info = stat()
+        if fstat(descriptor, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 != 0 { fchmod(descriptor, OwnerOnly.fileMode) }
         let deadline = Date().addingTimeInterval(wait)
         while true {
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return StoreLock(descriptor: descriptor) }

@@ -139,7 +139,7 @@ struct SyncRun {
         let started = Date()
         let lock: StoreLock?
         do {
-            try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true)
+            try store.makeDirectory()
             lock = try StoreLock.acquire(store.lockPath, wait: options.wait)
         } catch {
             return finish(.degraded, SyncWarning(code: "LOCK_FAILED", message: "\(error)"))
@@ -374,10 +374,7 @@ struct SyncRun {
             let server = response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)
             state.lastPushError = failure + (server.isEmpty ? "" : " (\(server))")
             phase("push", "failed", since: started, state.lastPushError)
-            let someonePushedFirst = response.nonFastForward || response.rejections.contains {
-                $0.status.contains("non-fast-forward") || $0.status.contains("fetch first") || $0.status.contains("stale")
-            }
-            guard someonePushedFirst, attempt < options.pushAttempts else {
+            guard response.lostRace, attempt < options.pushAttempts else {
                 report.warnings.append(SyncWarning(code: response.timedOut ? "PUSH_TIMEOUT" : "PUSH_FAILED", message: state.lastPushError ?? failure))
                 return nil
             }

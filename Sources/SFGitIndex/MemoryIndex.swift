@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import SFGitMemory
 
 /// The local SQLite cache of verified memories: derived from the bare repository, disposable,
@@ -22,6 +23,8 @@ public final class MemoryIndex: Sendable {
     /// deleted and recreated empty; `isFresh` then tells the caller to rebuild it from git.
     public init(path: String) throws {
         self.path = path
+        Self.discardIfForeign(path)
+        OwnerOnly.createFile(path)
         do {
             let (pool, fresh) = try Self.openChecked(path)
             self.database = pool
@@ -29,6 +32,7 @@ public final class MemoryIndex: Sendable {
         } catch {
             // Anything unreadable is rebuilt from the repository: the cache holds nothing else.
             Self.deleteFiles(path)
+            OwnerOnly.createFile(path)
             let (pool, _) = try Self.openChecked(path)
             self.database = pool
             self.isFresh = true
@@ -46,13 +50,31 @@ public final class MemoryIndex: Sendable {
     /// is no such cache (missing, unreadable, of another version): the caller then opens it the
     /// ordinary way, which creates or rebuilds it.
     public static func openForReading(path: String) -> MemoryIndex? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard FileManager.default.fileExists(atPath: path), foreignWriter(path) == nil else { return nil }
         var configuration = Self.configuration
         configuration.readonly = true
         guard let queue = try? DatabaseQueue(path: path, configuration: configuration),
               (try? queue.read({ try Int.fetchOne($0, sql: "PRAGMA user_version") })) == Self.cacheVersion else { return nil }
         return MemoryIndex(path: path, readOnly: queue)
     }
+
+    /// Why another user could have written the cache (its database, WAL or shared-memory file),
+    /// or nil. What such a user wrote would be served as verified, so the file is not read.
+    static func foreignWriter(_ path: String) -> String? {
+        for suffix in ["", "-wal", "-shm"] {
+            if let problem = OwnerOnly.foreignWriter(path + suffix) { return "\(path + suffix): \(problem)" }
+        }
+        return nil
+    }
+
+    /// Deletes a cache another user could have written: it is rebuilt from git like a damaged one.
+    private static func discardIfForeign(_ path: String) {
+        guard let problem = foreignWriter(path) else { return }
+        logger.debug("discarding the cache, rebuilt from git: \(problem)")
+        deleteFiles(path)
+    }
+
+    private static let logger = Logger(label: "sfgit.index")
 
     private static func deleteFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }

@@ -15,14 +15,20 @@ public struct RemoteCredentials: Sendable, Hashable {
     /// How many times libgit2 may ask for credentials before the attempt fails: it asks again
     /// after every refused try, and a server that refuses forever would otherwise loop.
     public var maxAttempts: Int
+    /// Whether an SSH connection may read a private copy of known_hosts with the host's
+    /// strongest key first (see `HostKeySteering`). It changes `HOME` for the duration of the
+    /// call, so only a process doing nothing else may ask for it (`sfgit _remote`).
+    public var steerHostKeys: Bool
 
     /// Creates credentials.
-    public init(sshKeyPath: String? = nil, useAgent: Bool = true, httpUsername: String? = nil, httpPassword: String? = nil, maxAttempts: Int = 3) {
+    public init(sshKeyPath: String? = nil, useAgent: Bool = true, httpUsername: String? = nil, httpPassword: String? = nil, maxAttempts: Int = 3,
+                steerHostKeys: Bool = false) {
         self.sshKeyPath = sshKeyPath
         self.useAgent = useAgent
         self.httpUsername = httpUsername
         self.httpPassword = httpPassword
         self.maxAttempts = maxAttempts
+        self.steerHostKeys = steerHostKeys
     }
 }
 
@@ -51,11 +57,52 @@ private final class RemoteSession {
     var serverMessages = ""
     /// Set when a `file://` fetch or push goes through git's own services.
     let localGit: LocalGitConnection?
+    /// The SSH server's host and port, for an SSH URL.
+    let address: SSHAddress?
+    /// The user's known_hosts (read for messages; libgit2 does the checking).
+    let knownHosts: KnownHosts?
+    /// The private known_hosts copy this connection reads, if any.
+    var steering: HostKeySteering?
 
     init(credentials: RemoteCredentials, url: String, deadline: Date? = nil) {
         self.credentials = credentials
         self.url = url
         localGit = LocalGitTransport.serves(url) ? LocalGitConnection(deadline: deadline) : nil
+        address = SSHAddress(url: url)
+        knownHosts = address.map { _ in KnownHosts(path: KnownHosts.userFile()) }
+        if credentials.steerHostKeys, let address, let knownHosts { steering = HostKeySteering.prepare(address, knownHosts: knownHosts) }
+    }
+
+    /// Runs one libgit2 network call, reading the private known_hosts copy if there is one.
+    func connect(_ body: () -> Int32) -> Int32 {
+        guard let steering else { return body() }
+        return steering.run(body)
+    }
+
+    /// libssh2's "Unable to exchange encryption keys" says nothing about why: when known_hosts is
+    /// the reason, say so and what to change.
+    func explainNegotiation(_ error: GitError) -> GitError {
+        guard error.message.contains("Unable to exchange encryption keys"), let address, let knownHosts else { return error }
+        let entries = knownHosts.entries(for: address)
+        let file = knownHosts.path
+        let keyscan = address.keyscan(type: "ed25519", into: file)
+        var error = error
+        if entries.isEmpty {
+            guard steering?.placeholder != nil else { return error }
+            error.message += ": \(address.knownHostsName) is not in \(file), and it offers no ssh-ed25519 host key (sfgit asked for one so as to show its fingerprint); ask its owner which key it has and its fingerprint, then add that key's line"
+            return error
+        }
+        let first = entries[0]
+        if KnownHosts.rank(first.keyType) == 2 {
+            let onlyRSA = entries.allSatisfy { KnownHosts.rank($0.keyType) == 2 }
+            error.message += ": \(file) lists \(onlyRSA ? "only an ssh-rsa key" : "an ssh-rsa key first (line \(first.line + 1))") for \(address.knownHostsName); libgit2 1.5 then asks the server for that one algorithm, ssh-rsa (SHA-1), which OpenSSH 8.8 and later refuse (plain ssh still works: it negotiates rsa-sha2-512). "
+                + (onlyRSA ? "Add the server's ed25519 key, after checking its fingerprint with the server's owner: \(keyscan)"
+                           : "Put the host's ssh-ed25519 line first in \(file), or remove the ssh-rsa line; to add the ed25519 key: \(keyscan)")
+        } else {
+            let listed = Set(entries.map(\.keyType)).sorted().joined(separator: ", ")
+            error.message += ": libgit2 1.5 asks \(address.knownHostsName) for the host key type \(file) lists first for it (\(first.keyType), line \(first.line + 1); listed: \(listed)), and the server offers none of them; check the key with the server's owner, then \(keyscan)"
+        }
+        return error
     }
 
     /// Answers libgit2's request for credentials; returns a libgit2 code.
@@ -112,16 +159,52 @@ private final class RemoteSession {
         }
         // libgit2 has matched the key against ~/.ssh/known_hosts; returning 0 for an unmatched key
         // would override that check, so an unknown or changed key is always refused.
-        if valid != 0 { return 0 }
         let hostKey = UnsafeRawPointer(cert).assumingMemoryBound(to: git_cert_hostkey.self).pointee
+        let presented = hostKey.hostkey.map { Data(bytes: $0, count: hostKey.hostkey_len).base64EncodedString() }
+        if valid != 0 {
+            // The placeholder of a private known_hosts copy is never a real key: no server may match it.
+            if let placeholder = steering?.placeholder, presented == placeholder {
+                return fail(GIT_ERROR_SSH, "the SSH server at \(host) presented sfgit's own placeholder host key: refused", code: GIT_ECERTIFICATE)
+            }
+            return 0
+        }
         let digest = withUnsafeBytes(of: hostKey.hash_sha256) { Data($0) }
         let fingerprint = "SHA256:" + digest.base64EncodedString().replacingOccurrences(of: "=", with: "")
-        let home = ProcessInfo.processInfo.environment["HOME"] ?? "~"
-        let message = """
-            the SSH host key of \(host) (\(fingerprint)) is unknown or has changed: it is not in \(home)/.ssh/known_hosts; \
-            check the fingerprint with the server's owner, then add it (ssh-keyscan -p PORT \(host) >> \(home)/.ssh/known_hosts)
-            """
+        let keyType = Self.keyTypeName(hostKey.raw_type)
+        let address = self.address ?? SSHAddress(url: "ssh://\(host)/")!
+        let file = knownHosts?.path ?? KnownHosts.userFile()
+        // The key type to fetch: the one the server showed, unless it is RSA (see HostKeySteering).
+        let scanType = keyType == "ssh-ed25519" ? "ed25519" : keyType.hasPrefix("ecdsa-") ? "ecdsa" : "ed25519"
+        let keyscan = address.keyscan(type: scanType, into: file)
+        let listed = knownHosts?.entries(for: address) ?? []
+        let message: String
+        if listed.isEmpty {
+            message = """
+                the SSH host key of \(address.knownHostsName) is unknown: \(file) has no line for it. The server showed the \(keyType) key \(fingerprint). \
+                Check that fingerprint with the server's owner (ssh-keygen -lf /etc/ssh/ssh_host_\(scanType)_key.pub on the server), then add it: \(keyscan)
+                """
+        } else {
+            let lines = listed.map { "line \($0.line + 1): \($0.keyType)" }.joined(separator: ", ")
+            message = """
+                the SSH host key of \(address.knownHostsName) has changed: \(file) lists another key for it (\(lines)), but the server showed the \(keyType) key \(fingerprint). \
+                Someone may be intercepting the connection, or the server was reinstalled: ask its owner. Only if the new key is right, \
+                remove the old lines (ssh-keygen -R '\(address.knownHostsName)' -f \(file)) and add it: \(keyscan)
+                """
+        }
         return fail(GIT_ERROR_SSH, message, code: GIT_ECERTIFICATE)
+    }
+
+    /// The SSH name of a libgit2 raw host-key type.
+    static func keyTypeName(_ type: git_cert_ssh_raw_type_t) -> String {
+        switch type {
+        case GIT_CERT_SSH_RAW_TYPE_RSA: return "ssh-rsa"
+        case GIT_CERT_SSH_RAW_TYPE_DSS: return "ssh-dss"
+        case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_256: return "ecdsa-sha2-nistp256"
+        case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_384: return "ecdsa-sha2-nistp384"
+        case GIT_CERT_SSH_RAW_TYPE_KEY_ECDSA_521: return "ecdsa-sha2-nistp521"
+        case GIT_CERT_SSH_RAW_TYPE_KEY_ED25519: return "ssh-ed25519"
+        default: return "unknown-type"
+        }
     }
 
     /// Sets the message libgit2's caller will see and returns `code` (an authentication failure by default).
@@ -181,10 +264,10 @@ extension Repository {
         options.update_fetchhead = 0
         Self.install(&options.callbacks, session)
         let result = withStringArray(refspecs) { array in
-            withExtendedLifetime(session) { git_remote_fetch(remote, &array, &options, "sfgit: fetch") }
+            withExtendedLifetime(session) { session.connect { git_remote_fetch(remote, &array, &options, "sfgit: fetch") } }
         }
         if result < 0, session.localGit?.timedOut == true { throw lastError(GIT_EUSER.rawValue, "git_remote_fetch(\(url))") }
-        try check(result, "git_remote_fetch(\(url))")
+        do { try check(result, "git_remote_fetch(\(url))") } catch { throw session.explainNegotiation(error) }
     }
 
     /// Pushes `refspecs` to `url` and returns the references the server refused. A server-side
@@ -199,9 +282,9 @@ extension Repository {
         Self.install(&options.callbacks, session)
         options.callbacks.push_update_reference = pushUpdateCallback
         let result = withStringArray(refspecs) { array in
-            withExtendedLifetime(session) { git_remote_push(remote, &array, &options) }
+            withExtendedLifetime(session) { session.connect { git_remote_push(remote, &array, &options) } }
         }
-        try check(result, "git_remote_push(\(url))")
+        do { try check(result, "git_remote_push(\(url))") } catch { throw session.explainNegotiation(error) }
         return (session.rejections, session.serverMessages)
     }
 

@@ -41,8 +41,12 @@ public final class LoopbackListener: @unchecked Sendable {
 public final class SSHServer: @unchecked Sendable {
     /// The port it listens on.
     public let port: UInt16
-    /// Its host key.
+    /// Its ed25519 host key.
     public let hostKey: TestKey
+    /// Its RSA host key (a stock server has all three; `ssh-keyscan` lists this one first).
+    public let rsaHostKey: TestKey
+    /// Its ECDSA host key.
+    public let ecdsaHostKey: TestKey
     private let process: SpawnedProcess
     /// Its log.
     public let logPath: String
@@ -52,6 +56,8 @@ public final class SSHServer: @unchecked Sendable {
     public init(in directory: String, authorizedKeys: [String]) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         hostKey = try TestKey.generate(in: directory, name: "ssh_host_ed25519_key")
+        rsaHostKey = try TestKey.generate(in: directory, name: "ssh_host_rsa_key", type: "rsa", bits: 2048)
+        ecdsaHostKey = try TestKey.generate(in: directory, name: "ssh_host_ecdsa_key", type: "ecdsa")
         let authorized = directory + "/authorized_keys"
         authorizedPath = authorized
         try (authorizedKeys.joined(separator: "\n") + "\n").write(toFile: authorized, atomically: true, encoding: .utf8)
@@ -60,6 +66,8 @@ public final class SSHServer: @unchecked Sendable {
         try """
             Port \(port)
             ListenAddress 127.0.0.1
+            HostKey \(rsaHostKey.privatePath)
+            HostKey \(ecdsaHostKey.privatePath)
             HostKey \(hostKey.privatePath)
             AuthorizedKeysFile \(authorized)
             PidFile \(directory)/sshd.pid
@@ -87,8 +95,14 @@ public final class SSHServer: @unchecked Sendable {
         try handle.write(contentsOf: Data((publicKeyLine + "\n").utf8))
     }
 
-    /// The `known_hosts` line for this server.
-    public var knownHostsLine: String { "[127.0.0.1]:\(port) \(hostKey.publicKey)\n" }
+    /// The `known_hosts` line for this server's ed25519 key.
+    public var knownHostsLine: String { knownHostsLine(hostKey) }
+
+    /// The `known_hosts` line for one of this server's keys.
+    public func knownHostsLine(_ key: TestKey) -> String { "[127.0.0.1]:\(port) \(key.publicKey)\n" }
+
+    /// What `ssh-keyscan -p PORT 127.0.0.1 >> known_hosts` appends: the RSA key first.
+    public var keyscanLines: String { [rsaHostKey, ecdsaHostKey, hostKey].map(knownHostsLine).joined() }
 
     deinit {
         process.stop()

@@ -202,13 +202,16 @@ struct SyncTests {
                 written.insert(try #require(Self.data(result.1)["id"] as? String))
             }
         }
-        // Everyone syncs at the same moment, a few rounds, until nothing is pending.
-        for _ in 0..<4 {
-            DispatchQueue.concurrentPerform(iterations: hosts.count) { index in
-                _ = try? federation.run(hosts[index], ["sync", "--wait", "30s"])
-            }
-            let pending = try hosts.map { try Self.stores(federation.json($0, ["status"]).1).first?["pending"] as? Int ?? -1 }
-            if pending.allSatisfy({ $0 == 0 }) { break }
+        // Everyone syncs at the same moment, once: a host that loses the race must fetch, verify,
+        // replay and push again by itself, and end with nothing pending.
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: hosts.count) { index in
+            results.record(index, Result { try federation.json(hosts[index], ["sync"]) })
+        }
+        for (index, host) in hosts.enumerated() {
+            let (result, envelope) = try #require(try results[index]?.get())
+            #expect(result.exitCode == 0, "\(host.principal): \(result.stdout)\(result.stderr)")
+            #expect(Self.stores(envelope).first?["pending"] as? Int == 0, "\(host.principal): \(result.stdout)")
         }
         let paths = try federation.remoteMemoryPaths()
         #expect(paths.count == written.count)
@@ -491,5 +494,19 @@ struct SyncPathTests {
         try FileManager.default.removeItem(atPath: path)
         _ = try MemoryIndex(path: path)
         #expect(try ids() == before)
+    }
+}
+
+/// Results of processes run on several threads at once, by index.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int: Result<(ProcessResult, [String: Any]), any Error>] = [:]
+
+    func record(_ index: Int, _ value: Result<(ProcessResult, [String: Any]), any Error>) {
+        lock.withLock { values[index] = value }
+    }
+
+    subscript(index: Int) -> Result<(ProcessResult, [String: Any]), any Error>? {
+        lock.withLock { values[index] }
     }
 }
