@@ -42,26 +42,88 @@ public struct StoreStatus: Sendable, Codable {
     }
 }
 
+/// A recall's answer and what it left out (`warnings` of the envelope).
+public struct RecallAnswer: Sendable {
+    /// The page, best first.
+    public var items: [RecallItem]
+    /// What matched but is not on the page, and stores that could not answer.
+    public var warnings: [SyncWarning]
+    /// Whether a store could not answer (its cache is being rebuilt): exit DEGRADED.
+    public var degraded: Bool
+}
+
 extension Workspace {
     /// Ranked answers from the caches of the chosen stores, merged by score. Reads never touch
     /// the network and never wait for the sync lock; a missing or damaged cache is rebuilt from
-    /// the verified tip first (locally, through the verifier).
-    public func recall(_ query: RecallQuery, store name: String?) throws(SFGitError) -> [RecallItem] {
+    /// the verified tip first (locally, through the verifier). A store whose cache cannot answer
+    /// now (another process is rebuilding it) is named in the warnings: "can't tell" is never
+    /// an empty "ok".
+    public func recall(_ query: RecallQuery, store name: String?) throws(SFGitError) -> RecallAnswer {
+        let stores = try self.stores(named: name)
+        if stores.isEmpty {
+            throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
+        }
+        // Each store answers its first offset + limit (its own order); the merge orders them again.
+        var perStore = query
+        if stores.count > 1 {
+            perStore.offset = 0
+            perStore.limit = query.offset + query.limit
+        }
         var items: [RecallItem] = []
-        for store in try stores(named: name) {
-            let answers = try workflow("store \(store.name)") { try reading(store) { try $0.recall(query) } }
-            items += answers.map { item in
+        var omissions: [String: RecallOmission] = [:]
+        var warnings: [SyncWarning] = []
+        var degraded = false
+        for store in stores {
+            let page = try workflow("store \(store.name)") { () -> RecallPage? in
+                guard let index = try readyIndex(store, rebuildIfNeeded: true) else { return nil }
+                do {
+                    return try index.recallPage(perStore)
+                } catch where MemoryIndex.isCorruption(error) {
+                    MemoryIndex.discard(path: store.cachePath)
+                    return try readyIndex(store, rebuildIfNeeded: true)?.recallPage(perStore)
+                }
+            }
+            guard let page else {
+                degraded = true
+                warnings.append(SyncWarning(code: "CACHE_REBUILDING", message: "store \(store.name) cannot answer now: its cache is being rebuilt by another process; try again in a moment"))
+                continue
+            }
+            items += page.items.map { item in
                 var item = item
                 item.store = store.name
                 return item
             }
+            for omission in page.omissions where !(stores.count > 1 && omission.code == "CAPPED_BY_SIGNER") {
+                var merged = omissions[omission.code] ?? RecallOmission(code: omission.code, count: 0, atLeast: false, what: omission.what)
+                merged.count += omission.count
+                merged.atLeast = merged.atLeast || omission.atLeast
+                omissions[omission.code] = merged
+            }
         }
-        // Each store already caps per signer; merged, the cap holds across stores too.
-        var perSigner: [String: Int] = [:]
-        return items.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id > $1.id }.filter { item in
-            perSigner[item.signer, default: 0] += 1
-            return perSigner[item.signer]! <= query.perSignerCap
-        }.prefix(query.limit).map { $0 }
+        if stores.count > 1 {
+            // Merged by score, then ordered again so that the share holds across stores too.
+            let ranked = items.sorted { ($0.score, $0.id) > ($1.score, $1.id) }
+            let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare)
+            let pageRange = min(query.offset, ranked.count)..<min(query.offset + query.limit, ranked.count)
+            items = order.positions[pageRange].map { ranked[$0] }
+            // What each store answered beyond the merged page is more, too.
+            let leftOver = ranked.count - pageRange.upperBound
+            if leftOver > 0 {
+                var more = omissions["MORE_RESULTS"] ?? RecallOmission(code: "MORE_RESULTS", count: 0, atLeast: false,
+                                                                       what: "more memories match; page with --offset \(pageRange.upperBound)")
+                more.count += leftOver
+                omissions["MORE_RESULTS"] = more
+            }
+            let displaced = order.displaced(after: pageRange)
+            if displaced > 0 {
+                omissions["CAPPED_BY_SIGNER"] = RecallOmission(code: "CAPPED_BY_SIGNER", count: displaced, atLeast: false,
+                    what: "better-ranked memories were placed after other signers' because their signer already has \(query.effectiveShare) in this answer (--per-signer)")
+            }
+        }
+        let order = ["MORE_RESULTS", "CAPPED_BY_SIGNER", "STALE_HIDDEN", "WITHDRAWN_HIDDEN", "DEFERRED_HIDDEN"]
+        warnings = omissions.values.sorted { (order.firstIndex(of: $0.code) ?? 9) < (order.firstIndex(of: $1.code) ?? 9) }
+            .map { SyncWarning(code: $0.code, message: $0.message) } + warnings
+        return RecallAnswer(items: items, warnings: warnings, degraded: degraded)
     }
 
     /// One memory by id or unambiguous prefix, across the chosen stores.
@@ -116,8 +178,17 @@ extension Workspace {
                 throw SFGitError(.busy, "a sync holds \(store.lockPath); try again, or pass --wait")
             }
             try withExtendedLifetime(lock) { () throws(SFGitError) in
-                MemoryIndex.discard(path: store.cachePath)
-                try workflow("store \(store.name)") { try rebuild(store, try store.openIndex()) }
+                // Built beside the old cache and swapped in whole: readers keep the old answers
+                // until the new ones are complete.
+                let building = store.cachePath + ".rebuild"
+                MemoryIndex.discard(path: building)
+                try workflow("store \(store.name)") {
+                    do {
+                        let index = try MemoryIndex(path: building)
+                        try rebuild(store, index)
+                    }  // closed here: the new cache leaves no WAL behind
+                    try MemoryIndex.install(building, at: store.cachePath)
+                }
             }
         }
         return try status(store: name)
@@ -135,22 +206,35 @@ extension Workspace {
         }
     }
 
+    /// The store's cache, rebuilt first when it reflects no commit; a cache another process is
+    /// rebuilding (it holds the lock) is answered as it is.
+    private func readyIndex(_ store: Store) throws -> MemoryIndex {
+        if let index = try readyIndex(store, rebuildIfNeeded: false) { return index }
+        return try store.openIndex()
+    }
+
     /// The store's cache, rebuilt first when it reflects no commit (new, deleted, damaged, of
     /// another version, or recreated by a reader that could not rebuild it). The rebuild takes
     /// the sync lock only if it is free: a sync holding it rebuilds the cache itself, and a read
-    /// never waits for a sync.
-    private func readyIndex(_ store: Store) throws -> MemoryIndex {
+    /// never waits for a sync. Nil, with `rebuildIfNeeded`, when the cache reflects nothing and
+    /// another process holds the lock: it cannot answer yet.
+    private func readyIndex(_ store: Store, rebuildIfNeeded: Bool) throws -> MemoryIndex? {
         // The common case, on every recall: a cache that reflects a commit, read through one
         // read-only connection.
         if let index = MemoryIndex.openForReading(path: store.cachePath), try index.state(StoreIndexer.indexedCommitKey) != nil {
             return index
         }
+        guard rebuildIfNeeded else { return nil }
         let index = try store.openIndex()
         let reflectsNothing = try index.isFresh || index.state(StoreIndexer.indexedCommitKey) == nil
-        if reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD"),
-           let lock = try StoreLock.acquire(store.lockPath, wait: 0) {
-            try withExtendedLifetime(lock) { try rebuild(store, index) }
+        guard reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD") else { return index }
+        guard let lock = try StoreLock.acquire(store.lockPath, wait: 0) else {
+            // A history with a verified tip that the cache does not reflect yet: another process
+            // is writing it. An empty answer would be a lie.
+            let repository = try store.openRepository()
+            return try repository.reference(Store.verifiedRef) == nil ? index : nil
         }
+        try withExtendedLifetime(lock) { try rebuild(store, index) }
         return index
     }
 

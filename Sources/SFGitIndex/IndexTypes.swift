@@ -1,3 +1,4 @@
+import GRDB
 import SFGitMemory
 
 /// How a memory reached this host (SPEC.md).
@@ -121,8 +122,21 @@ public struct RecallQuery: Sendable {
     public var includeSuperseded = false
     /// Include memories held back by rate limits.
     public var includeDeferred = false
-    /// At most this many items per signer in one answer.
-    public var perSignerCap = 3
+    /// Each signer's share of an answer: items beyond it come after every other signer's items
+    /// (they are displaced, never dropped). 0: no share. A filter naming one signer lifts it.
+    public var perSignerShare = 3
+    /// Only memories signed by these principals.
+    public var signers: [String] = []
+    /// Items of the ordered answer to skip (paging).
+    public var offset = 0
+
+    /// The share in force: none when a filter names exactly one signer (`--signer P`, or
+    /// `--author` with a whole `author@host`).
+    public var effectiveShare: Int {
+        let principals = Set(signers + authors.filter { $0.contains("@") })
+        let onlyOne = principals.count == 1 && (authors.isEmpty || authors.allSatisfy { $0.contains("@") })
+        return onlyOne ? 0 : perSignerShare
+    }
     /// How many of the newest matches BM25 scores (`MemoryIndex.commonTermWindow`; tests lower it).
     var scoredWindow = MemoryIndex.commonTermWindow
     /// The time recency and expiry are judged at.
@@ -132,6 +146,95 @@ public struct RecallQuery: Sendable {
     public init(text: String? = nil, now: Double) {
         self.text = text
         self.now = now
+    }
+}
+
+/// One page of a recall, and what the answer left out.
+public struct RecallPage: Sendable {
+    /// The page, best first.
+    public var items: [RecallItem]
+    /// What matched but is not on the page, and why.
+    public var omissions: [RecallOmission]
+
+    /// Creates a page.
+    public init(items: [RecallItem], omissions: [RecallOmission]) {
+        self.items = items
+        self.omissions = omissions
+    }
+}
+
+/// Something that matched a recall but is not in its answer (a `warnings` entry of the envelope).
+public struct RecallOmission: Sendable, Hashable {
+    /// `MORE_RESULTS`, `CAPPED_BY_SIGNER`, `STALE_HIDDEN`, `WITHDRAWN_HIDDEN`, `DEFERRED_HIDDEN`.
+    public var code: String
+    /// How many.
+    public var count: Int
+    /// Whether `count` is a lower bound (the scan stopped once the page was known).
+    public var atLeast: Bool
+    /// What they are, and how to see them.
+    public var what: String
+
+    /// Creates an omission.
+    public init(code: String, count: Int, atLeast: Bool, what: String) {
+        self.code = code
+        self.count = count
+        self.atLeast = atLeast
+        self.what = what
+    }
+
+    /// The one-line message: the count, then what.
+    public var message: String { "\(atLeast ? "at least " : "")\(count) \(what)" }
+}
+
+/// The order of a recall answer: each signer's first `share` items in rank order, then the
+/// rest in rank order. An item over its signer's share is displaced only by another signer's
+/// item that would otherwise not fit; unused places are back-filled in rank order; and the
+/// order of the first k items never depends on how many are asked for.
+public struct RecallOrder: Sendable {
+    /// Indexes into the ranked list, in answer order.
+    public let positions: [Int]
+
+    /// Orders a ranked list, given each item's signer.
+    public init(_ signers: [String], share: Int) {
+        guard share > 0 else {
+            positions = Array(signers.indices)
+            return
+        }
+        var counts: [String: Int] = [:]
+        var within: [Int] = [], over: [Int] = []
+        for (index, signer) in signers.enumerated() {
+            counts[signer, default: 0] += 1
+            if counts[signer]! <= share { within.append(index) } else { over.append(index) }
+        }
+        positions = within + over
+    }
+
+    /// How many items placed after the page rank better than its worst item: pushed down by
+    /// their signer's share (only items over a share can be; the page is `positions[range]`).
+    public func displaced(after page: Range<Int>) -> Int {
+        guard let worst = positions[page].max(), page.upperBound < positions.count else { return 0 }
+        return positions[page.upperBound...].filter { $0 < worst }.count
+    }
+}
+
+/// Counts of what a recall set aside while ranking (expired, withdrawn, deferred).
+struct RecallHidden {
+    var expired = 0, withdrawn = 0, deferred = 0
+
+    /// Whether a candidate row may be answered; counts it when it is set aside.
+    mutating func admit(_ row: Row, _ query: RecallQuery) -> Bool {
+        if !query.includeStale, (row["expired"] as Bool) { expired += 1; return false }
+        if !query.includeSuperseded, (row["withdrawn"] as Bool) { withdrawn += 1; return false }
+        if !query.includeDeferred, (row["deferred"] as Bool) { deferred += 1; return false }
+        return true
+    }
+
+    func omissions(atLeast: Bool) -> [RecallOmission] {
+        var out: [RecallOmission] = []
+        if expired > 0 { out.append(.init(code: "STALE_HIDDEN", count: expired, atLeast: atLeast, what: "expired memories match too (--include-stale)")) }
+        if withdrawn > 0 { out.append(.init(code: "WITHDRAWN_HIDDEN", count: withdrawn, atLeast: atLeast, what: "superseded or retracted memories match too (--include-superseded)")) }
+        if deferred > 0 { out.append(.init(code: "DEFERRED_HIDDEN", count: deferred, atLeast: atLeast, what: "memories held back by the store's rate limits match too (--include-untrusted)")) }
+        return out
     }
 }
 
@@ -185,9 +288,20 @@ public struct RecallItem: Sendable, Hashable, Encodable {
         public var halfLifeDays: Double
         /// The raw BM25 value (lower is better), nil without a query.
         public var bm25: Double?
+        /// The memory's age in days when the score was made.
+        public var ageDays: Double = 0
+
+        /// Creates an explanation.
+        public init(relevance: Double, recency: Double, halfLifeDays: Double, bm25: Double?, ageDays: Double = 0) {
+            self.relevance = relevance
+            self.recency = recency
+            self.halfLifeDays = halfLifeDays
+            self.bm25 = bm25
+            self.ageDays = ageDays
+        }
 
         enum CodingKeys: String, CodingKey {
-            case relevance, recency, halfLifeDays = "half_life_days", bm25
+            case relevance, recency, halfLifeDays = "half_life_days", bm25, ageDays = "age_days"
         }
     }
 

@@ -116,6 +116,22 @@ public final class MemoryIndex: Sendable {
         return error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
     }
 
+    /// Puts a complete cache built at `source` in the place of the one at `path`, in one
+    /// rename: a reader sees the old answers or the new ones, never an empty cache. The new
+    /// cache must be closed (no WAL of its own); the old one's WAL and shared memory go first,
+    /// so that they are never taken for the new file's. Readers that had the old file open keep
+    /// reading it (a resident reader should reopen when the file at `path` changes).
+    public static func install(_ source: String, at path: String) throws {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: source + "-wal"))?[.size] as? Int, size > 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: source, NSLocalizedDescriptionKey: "the new cache is still open (its WAL holds pages)"])
+        }
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        guard rename(source, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+        }
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: source + suffix) }
+    }
+
     /// Deletes a cache's files (a damaged cache is rebuilt from git; it holds nothing else).
     public static func discard(path: String) {
         deleteFiles(path)

@@ -40,9 +40,18 @@ extension MemoryIndex {
         return words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " OR ")
     }
 
-    /// Ranked answers: BM25 over title (×5), body and searchable fields (×2), blended with per-kind
-    /// recency; filters in SQL; at most `perSignerCap` items per signer. No text: newest first.
+    /// Ranked answers: the items of `recallPage`.
     public func recall(_ query: RecallQuery) throws -> [RecallItem] {
+        try recallPage(query).items
+    }
+
+    /// Ranked answers: BM25 over title (×5), body and searchable fields (×2), blended with per-kind
+    /// recency; no text: newest first. Filters run in SQL; expired, superseded, retracted and
+    /// deferred memories are set aside in the ranking pass and counted, so that the answer says
+    /// what it left out. Each signer's share (`perSignerShare`) comes first in rank order and the
+    /// rest follows it (`RecallOrder`), so the first k items never depend on `limit`, and
+    /// `offset` pages through everything.
+    public func recallPage(_ query: RecallQuery) throws -> RecallPage {
         try read { db in
             var filters: [String] = []
             var arguments: [DatabaseValueConvertible?] = []
@@ -60,6 +69,10 @@ extension MemoryIndex {
                 filters.append("(m.author IN (\(Self.placeholders(query.authors.count))) OR m.signer IN (\(Self.placeholders(query.authors.count))))")
                 arguments += query.authors + query.authors
             }
+            if !query.signers.isEmpty {
+                filters.append("m.signer IN (\(Self.placeholders(query.signers.count)))")
+                arguments += query.signers
+            }
             if let host = query.host {
                 filters.append("m.host = ?")
                 arguments.append(host)
@@ -68,35 +81,35 @@ extension MemoryIndex {
                 filters.append("m.recorded_epoch >= ?")
                 arguments.append(since)
             }
-            if !query.includeStale {
-                filters.append("(m.expiry_epoch IS NULL OR m.expiry_epoch > ?)")
-                arguments.append(query.now)
-            }
-            if !query.includeDeferred { filters.append("m.deferred = 0") }
-            if !query.includeSuperseded {
-                // Only the same signer may supersede or retract a memory.
-                filters.append("""
-                    NOT EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
-                                WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0)
-                    """)
-            }
             let whereClause = filters.joined(separator: " AND ")
+            // What the answer may leave out, as columns: counted, then set aside in Swift.
+            // Only the same signer may supersede or retract a memory.
+            let hiddenColumns = """
+                (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= \(query.now)) AS expired, m.deferred AS deferred,
+                EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
+                        WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0) AS withdrawn
+                """
+            let need = query.offset + query.limit
+            var ranked: [RecallCandidate] = []
+            var hidden = RecallHidden()
+            var exhausted = true
+            let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || !query.signers.isEmpty
+                || query.host != nil || query.since != nil
 
-            var candidates: [(row: Row, bm25: Double?)] = []
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
                 // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
                 // filters, the best of them are ranked before any memory row is read (joining all
                 // of them made a cold process read thousands of pages); with filters, the best
                 // allowed ones. A window of -1 scores every match: the full query, which runs only
-                // when a full window leaves too few candidates.
-                let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || query.host != nil || query.since != nil
+                // when a full window leaves fewer than `candidateLimit` candidates (a rule that
+                // does not depend on the page asked for, so neither does the order).
                 let sql = filtered
                     ? """
                         WITH newest AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
                         )
-                        SELECT \(Self.rankingColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
+                        SELECT \(Self.rankingColumns), \(hiddenColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
                         FROM newest JOIN memory m ON m.rowid = newest.rowid
                         WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
                         """
@@ -105,54 +118,95 @@ extension MemoryIndex {
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
                         ), best AS (SELECT rowid, rank FROM newest ORDER BY rank LIMIT ?)
-                        SELECT \(Self.rankingColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
+                        SELECT \(Self.rankingColumns), \(hiddenColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
                         FROM best JOIN memory m ON m.rowid = best.rowid
                         WHERE \(whereClause) ORDER BY best.rank
                         """
-                func ranked(window: Int) throws -> [Row] {
+                func rows(window: Int) throws -> [Row] {
                     let values: [DatabaseValueConvertible?] = filtered
                         ? [pattern, window] + arguments + [Self.candidateLimit]
                         : [pattern, window, Self.candidateLimit] + arguments
                     return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values))
                 }
-                var rows = try ranked(window: query.scoredWindow)
+                var found = try rows(window: query.scoredWindow)
                 // A window that held every match already gave the full query's answer.
-                let everyMatchScored = rows.first.map { ($0["scored"] as Int) < query.scoredWindow } ?? false
-                if rows.count < query.limit, !everyMatchScored { rows = try ranked(window: -1) }
-                candidates = rows.map { ($0, $0["rank"] as Double) }
+                let everyMatchScored = found.first.map { ($0["scored"] as Int) < query.scoredWindow } ?? true
+                if found.count < Self.candidateLimit, !everyMatchScored { found = try rows(window: -1) }
+                exhausted = found.count < Self.candidateLimit
+                let best = found.map { $0["rank"] as Double }.min() ?? -1
+                for row in found where hidden.admit(row, query) {
+                    ranked.append(Self.candidate(row, bm25: row["rank"], best: best, now: query.now))
+                }
+                ranked.sort { ($0.score, $0.id) > ($1.score, $1.id) }
             } else {
-                let sql = "SELECT \(Self.rankingColumns) FROM memory m WHERE \(whereClause) ORDER BY m.recorded_epoch DESC, m.id DESC LIMIT ?"
-                let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments + [max(query.limit * 4, query.limit + query.perSignerCap * 8)]))
-                candidates = rows.map { ($0, nil) }
+                // Newest first: rows stream in rank order, so the scan stops as soon as the page
+                // (and one item beyond it) is known.
+                let sql = """
+                    SELECT \(Self.rankingColumns), \(hiddenColumns) FROM memory m WHERE \(whereClause)
+                    ORDER BY m.recorded_epoch DESC, m.id DESC
+                    """
+                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+                var shares: [String: Int] = [:]
+                var withinShare = 0
+                while let row = try cursor.next() {
+                    guard hidden.admit(row, query) else { continue }
+                    let candidate = Self.candidate(row, bm25: nil, best: -1, now: query.now)
+                    ranked.append(candidate)
+                    shares[candidate.signer, default: 0] += 1
+                    if query.effectiveShare == 0 || shares[candidate.signer]! <= query.effectiveShare { withinShare += 1 }
+                    if withinShare > need {
+                        exhausted = false
+                        break
+                    }
+                }
             }
 
-            let best = candidates.compactMap(\.bm25).min() ?? -1
-            var scored: [(row: Row, score: Double, explanation: RecallItem.Explanation)] = candidates.map { candidate in
-                let kind: String = candidate.row["kind"]
-                let halfLife = Self.halfLifeDays(of: kind)
-                let ageDays = max(0, query.now - (candidate.row["recorded_epoch"] as Double)) / 86_400
-                let recency = pow(0.5, ageDays / halfLife)
-                let relevance = candidate.bm25.map { best < 0 ? $0 / best : 0 } ?? 0  // bm25 is negative: best is the most negative
-                let score = candidate.bm25 == nil ? recency : 0.7 * relevance + 0.3 * recency
-                return (candidate.row, score, .init(relevance: relevance, recency: recency, halfLifeDays: halfLife, bm25: candidate.bm25))
-            }
-            if query.text != nil { scored.sort { ($0.score, $0.row["id"] as String) > ($1.score, $1.row["id"] as String) } }
-
-            var perSigner: [String: Int] = [:]
+            let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare)
+            let pageRange = min(query.offset, order.positions.count)..<min(need, order.positions.count)
+            let page = order.positions[pageRange]
             var items: [RecallItem] = []
-            for entry in scored {
-                let signer: String = entry.row["signer"]
-                guard perSigner[signer, default: 0] < query.perSignerCap else { continue }
-                perSigner[signer, default: 0] += 1
+            for position in page {
+                let candidate = ranked[position]
                 // Only the answers are read whole (bodies, fields): a cold process pays for every
                 // page it touches, and ranking needs none of them.
                 let whole = try db.cachedStatement(sql: "SELECT * FROM memory WHERE rowid = ?")
-                guard let row = try Row.fetchOne(whole, arguments: [entry.row["rowid"] as Int64]) else { continue }
-                items.append(try Self.item(row, score: entry.score, explanation: entry.explanation, now: query.now, db))
-                if items.count == query.limit { break }
+                guard let row = try Row.fetchOne(whole, arguments: [candidate.rowid]) else { continue }
+                items.append(try Self.item(row, score: candidate.score, explanation: candidate.explanation, now: query.now, db))
             }
-            return items
+            var omissions: [RecallOmission] = []
+            let beyond = ranked.count - min(ranked.count, need)
+            if beyond > 0 || !exhausted {
+                omissions.append(RecallOmission(code: "MORE_RESULTS", count: beyond, atLeast: !exhausted,
+                                                what: "more memories match; page with --offset \(need)"))
+            }
+            let displaced = order.displaced(after: pageRange)
+            if displaced > 0 {
+                omissions.append(RecallOmission(code: "CAPPED_BY_SIGNER", count: displaced, atLeast: false,
+                                                what: "better-ranked memories were placed after other signers' because their signer already has \(query.effectiveShare) in this answer (--per-signer)"))
+            }
+            omissions += hidden.omissions(atLeast: !exhausted)
+            return RecallPage(items: items, omissions: omissions)
         }
+    }
+
+    /// One ranked candidate: what ranking read of it, and its score.
+    struct RecallCandidate {
+        var rowid: Int64
+        var id: String
+        var signer: String
+        var score: Double
+        var explanation: RecallItem.Explanation
+    }
+
+    private static func candidate(_ row: Row, bm25: Double?, best: Double, now: Double) -> RecallCandidate {
+        let kind: String = row["kind"]
+        let halfLife = Self.halfLifeDays(of: kind)
+        let ageDays = max(0, now - (row["recorded_epoch"] as Double)) / 86_400
+        let recency = pow(0.5, ageDays / halfLife)
+        let relevance = bm25.map { best < 0 ? $0 / best : 0 } ?? 0  // bm25 is negative: best is the most negative
+        let score = bm25 == nil ? recency : 0.7 * relevance + 0.3 * recency
+        return RecallCandidate(rowid: row["rowid"], id: row["id"], signer: row["signer"], score: score,
+                               explanation: .init(relevance: relevance, recency: recency, halfLifeDays: halfLife, bm25: bm25, ageDays: ageDays))
     }
 
     /// One memory by id or unambiguous id prefix (case-insensitive).
@@ -165,8 +219,9 @@ extension MemoryIndex {
             if rows.isEmpty { return .notFound }
             if let exact = rows.first(where: { ($0["id"] as String) == prefix }) ?? (rows.count == 1 ? rows.first : nil) {
                 let halfLife = Self.halfLifeDays(of: exact["kind"])
-                let recency = pow(0.5, max(0, now - (exact["recorded_epoch"] as Double)) / 86_400 / halfLife)
-                return .found(try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil), now: now, db))
+                let ageDays = max(0, now - (exact["recorded_epoch"] as Double)) / 86_400
+                let recency = pow(0.5, ageDays / halfLife)
+                return .found(try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil, ageDays: ageDays), now: now, db))
             }
             return .ambiguous(rows.map { $0["id"] })
         }

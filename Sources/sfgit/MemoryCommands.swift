@@ -118,8 +118,17 @@ struct RecallCommand: ParsableCommand {
     @Option(help: "Only memories recorded since a duration ago (7d) or a date.")
     var since: String?
 
+    @Option(name: .customLong("signer"), help: "Only memories signed by this principal (author@host; repeatable).")
+    var signers: [String] = []
+
     @Option(help: "At most this many answers.")
     var limit: Int = 10
+
+    @Option(help: "Skip this many answers of the ordered result (paging).")
+    var offset: Int = 0
+
+    @Option(name: .customLong("per-signer"), help: "Each signer's share of the answer: items beyond it come after other signers' items (0: none; a filter naming one signer lifts it).")
+    var perSigner: Int = 3
 
     @Flag(name: .customLong("include-stale"), help: "Include expired memories.")
     var includeStale = false
@@ -138,6 +147,8 @@ struct RecallCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        guard offset >= 0 else { throw ValidationError("--offset must be 0 or more") }
+        guard perSigner >= 0 else { throw ValidationError("--per-signer must be 0 (no share) or more") }
     }
 
     func run() throws {
@@ -154,14 +165,23 @@ struct RecallCommand: ParsableCommand {
             request.since = start
         }
         request.limit = limit
+        request.offset = offset
+        request.perSignerShare = perSigner
+        request.signers = signers
         request.includeStale = includeStale
         request.includeSuperseded = includeSuperseded
         request.includeDeferred = includeUntrusted
+        var notes: [String] = []
         try perform("recall", output, { () throws(SFGitError) in
-            Outcome(data: try openWorkspace().recall(request, store: storeOption.store))
+            let answer = try openWorkspace().recall(request, store: storeOption.store)
+            notes = answer.warnings.map(\.message)
+            // Text output ends with one notice line instead of repeating each warning on stderr.
+            return Outcome(data: answer.items, exit: answer.degraded ? .degraded : .ok,
+                           warnings: output.json ? answer.warnings.map { ($0.code, $0.message) } : [])
         }, text: { items in
-            if items.isEmpty { printOut("no memories match") }
-            for (position, item) in items.enumerated() { MemoryText.print(item, position: position + 1, explain: explain) }
+            if items.isEmpty { printOut(notes.isEmpty ? "no memories match" : "no memories on this page") }
+            for (position, item) in items.enumerated() { MemoryText.print(item, position: offset + position + 1, explain: explain) }
+            if !notes.isEmpty { printOut("(" + notes.map { safe($0) }.joined(separator: "; ") + ")") }
         })
     }
 }
@@ -206,8 +226,12 @@ enum MemoryText {
         }
         if explain {
             let e = item.explanation
-            let bm25 = e.bm25.map { String(format: ", bm25 %.3f", $0) } ?? ""
-            printOut(String(format: "   score %.4f = 0.7 × relevance %.3f + 0.3 × recency %.3f (half-life %.0f d%@)", item.score, e.relevance, e.recency, e.halfLifeDays, bm25))
+            let recency = String(format: "recency %.4f = 0.5 ^ (age %.2f d / half-life %.0f d)", e.recency, e.ageDays, e.halfLifeDays)
+            if let bm25 = e.bm25 {
+                printOut(String(format: "   score %.4f = 0.7 × relevance %.4f (bm25 %.3f relative to the best) + 0.3 × %@", item.score, e.relevance, bm25, recency))
+            } else {
+                printOut(String(format: "   score %.4f = %@ (no query: recency alone)", item.score, recency))
+            }
         }
         var lines = ["title: \(safe(item.title))"]
         if !item.tags.isEmpty { lines.append("tags: \(list(item.tags))") }

@@ -46,7 +46,7 @@ struct StoreIndexerTests {
 
         // Delete the cache: it is rebuilt from git with identical answers.
         var query = RecallQuery(text: "provider outage", now: 1_780_000_000)
-        query.perSignerCap = 20
+        query.perSignerShare = 20
         query.limit = 20
         let before = try incremental.index.recall(query)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dir.url("inc.sqlite") + suffix) }

@@ -476,7 +476,7 @@ struct SyncPathTests {
             (try federation.json(laptop, ["recall", "breaker", "--limit", "50"]).1["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         }
         let before = try ids()
-        #expect(before.count == 3)  // the per-signer cap
+        #expect(before.count == 30)  // one signer: its share is back-filled, nothing is left out
         // Overwrite the root page of the memory table (found with Python's own sqlite3): the
         // schema stays readable, so the cache opens and the damage shows only when a query reaches it.
         let path = laptop.home + "/stores/shared/cache.sqlite"

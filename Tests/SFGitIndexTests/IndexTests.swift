@@ -154,7 +154,7 @@ struct IndexTests {
         defer { withExtendedLifetime(dir) {} }
         let ids = try Set(recall(index, "provider outage").map(\.id))
         #expect(ids == [correction.memory.id.description, foreign.memory.id.description])
-        let all = try recall(index, "provider outage") { $0.includeStale = true; $0.includeSuperseded = true; $0.perSignerCap = 10 }
+        let all = try recall(index, "provider outage") { $0.includeStale = true; $0.includeSuperseded = true; $0.perSignerShare = 10 }
         #expect(all.count == 5)
         #expect(all.first { $0.id == original.memory.id.description }?.supersededBy == [correction.memory.id.description])
         #expect(all.first { $0.id == withdrawn.memory.id.description }?.retracted == true)
@@ -180,16 +180,87 @@ struct IndexTests {
         #expect(try ids { $0.limit = 1 }.count == 1)
     }
 
-    @Test("at most a few results per signer")
-    func perSignerCap() throws {
+    @Test("a signer's share: items over it make way for other signers' items, and back-fill what is left")
+    func perSignerShare() throws {
         var f = Fixture()
         let flood = (0..<10).map { f.memory(title: "cache eviction \($0)", signer: "flood@h", daysAgo: Double($0)) }
         let other = f.memory(title: "cache eviction elsewhere", signer: "calm@h", daysAgo: 20)
         let (dir, index) = try makeIndex(flood + [other])
         defer { withExtendedLifetime(dir) {} }
-        let items = try recall(index, "cache eviction")
-        #expect(items.filter { $0.signer == "flood@h" }.count == 3)
-        #expect(items.contains { $0.signer == "calm@h" })
+        // Four places: the flood's share of three, then the other signer's item.
+        let four = try recall(index, "cache eviction") { $0.limit = 4 }
+        #expect(four.map(\.signer) == ["flood@h", "flood@h", "flood@h", "calm@h"])
+        var query = RecallQuery(text: "cache eviction", now: Fixture.now)
+        query.limit = 4
+        let page = try index.recallPage(query)
+        #expect(page.omissions.first { $0.code == "CAPPED_BY_SIGNER" }?.count == 7)
+        #expect(page.omissions.first { $0.code == "MORE_RESULTS" }?.count == 7)
+        // Eleven places: everything, the rest of the flood back-filled in rank order.
+        let all = try recall(index, "cache eviction") { $0.limit = 11 }
+        #expect(all.count == 11)
+        #expect(Array(all.prefix(4)) == four)
+        #expect(all.dropFirst(4).allSatisfy { $0.signer == "flood@h" })
+        // A filter naming the one signer lifts the share; --per-signer 0 has none.
+        #expect(try recall(index, "cache eviction") { $0.signers = ["flood@h"]; $0.limit = 5 }.count == 5)
+        #expect(try recall(index, "cache eviction") { $0.perSignerShare = 0; $0.limit = 4 }.allSatisfy { $0.signer == "flood@h" })
+    }
+
+    @Test("for any store, limit and offset: pages concatenate to the whole ordered answer, and an item is displaced only by another signer's")
+    func pagingAndShareProperty() async throws {
+        // Each memory: (signer 0–3, days ago 0–60, matches the query or not).
+        let memories = zip(Gen.int(in: 0...3), Gen.int(in: 0...60), Gen.bool).array(of: 1...40)
+        await propertyCheck(count: 30, input: memories, Gen.int(in: 1...7), Gen.int(in: 0...3), Gen.bool) { specs, limit, share, withText in
+            var f = Fixture()
+            let records = specs.map { signer, daysAgo, matches in
+                f.memory(title: matches ? "quota exhausted again" : "an unrelated finding", signer: "s\(signer)@h", daysAgo: Double(daysAgo))
+            }
+            let (dir, index) = try makeIndex(records)
+            defer { withExtendedLifetime(dir) {} }
+            let text: String? = withText ? "quota" : nil
+            func page(offset: Int, limit: Int, share: Int) throws -> RecallPage {
+                var query = RecallQuery(text: text, now: Fixture.now)
+                query.offset = offset
+                query.limit = limit
+                query.perSignerShare = share
+                return try index.recallPage(query)
+            }
+            let whole = try page(offset: 0, limit: 1000, share: share).items
+            #expect(whole.count == (withText ? specs.filter(\.2).count : specs.count))
+            #expect(try page(offset: 0, limit: 1000, share: share).omissions.isEmpty)
+            // Pages of any size concatenate to the whole answer, and the first k never depend on
+            // the page size.
+            var concatenated: [RecallItem] = []
+            var offset = 0
+            while offset < whole.count {
+                let next = try page(offset: offset, limit: limit, share: share)
+                #expect(!next.items.isEmpty)
+                concatenated += next.items
+                let more = next.omissions.first { $0.code == "MORE_RESULTS" }
+                #expect((more != nil) == (offset + limit < whole.count), "MORE_RESULTS says whether more exist")
+                offset += limit
+            }
+            #expect(concatenated.map(\.id) == whole.map(\.id))
+            // The unshared ranking, and the displacement rule against it.
+            let ranked = try page(offset: 0, limit: 1000, share: 0).items
+            if share > 0 {
+                for (position, item) in whole.enumerated() {
+                    let better = ranked.prefix { $0.id != item.id }
+                    let sameSignerBetter = better.filter { $0.signer == item.signer }.count
+                    // Within its share, an item is placed after better-ranked items only.
+                    if sameSignerBetter < share {
+                        let displacedBy = whole.prefix(position).filter { other in !better.contains { $0.id == other.id } }
+                        #expect(displacedBy.isEmpty, "an item within its signer's share was placed after worse-ranked items")
+                    } else {
+                        // Over its share: whatever comes before it and ranks worse is another signer's.
+                        for other in whole.prefix(position) where !better.contains(where: { $0.id == other.id }) {
+                            #expect(other.signer != item.signer)
+                        }
+                    }
+                }
+            } else {
+                #expect(whole.map(\.id) == ranked.map(\.id))
+            }
+        }
     }
 
     @Test("show takes an id or an unambiguous prefix")
@@ -234,8 +305,8 @@ struct IndexTests {
             batch.upserts = live.values.sorted { $0.path < $1.path }
             try full.apply(batch)
             #expect(try incremental.snapshot() == full.snapshot())
-            #expect(try recall(incremental, "topic memory") { $0.perSignerCap = 100; $0.limit = 100 }.map(\.id).sorted()
-                == recall(full, "topic memory") { $0.perSignerCap = 100; $0.limit = 100 }.map(\.id).sorted())
+            #expect(try recall(incremental, "topic memory") { $0.perSignerShare = 100; $0.limit = 100 }.map(\.id).sorted()
+                == recall(full, "topic memory") { $0.perSignerShare = 100; $0.limit = 100 }.map(\.id).sorted())
         }
     }
 
@@ -346,11 +417,11 @@ struct QuotaTests {
         batch.now = Fixture.now
         try index.apply(batch)
         func served() throws -> [String] {
-            try recall(index, nil) { $0.includeStale = true; $0.perSignerCap = 10; $0.limit = 20 }.map(\.title).sorted()
+            try recall(index, nil) { $0.includeStale = true; $0.perSignerShare = 10; $0.limit = 20 }.map(\.title).sorted()
         }
         #expect(try served() == ["calm", "flood 0", "flood 1"])
         #expect(try index.counts().deferred == 3)
-        #expect(try recall(index, nil) { $0.includeDeferred = true; $0.perSignerCap = 10; $0.limit = 20 }.filter(\.deferred).count == 3)
+        #expect(try recall(index, nil) { $0.includeDeferred = true; $0.perSignerShare = 10; $0.limit = 20 }.filter(\.deferred).count == 3)
 
         // Twelve hours later the window is still full; a day later two more are released, in order.
         var later = IndexBatch()
