@@ -77,6 +77,8 @@ public struct StoreConfig: Sendable, Hashable {
     public var signer: String
     /// An SSH key for the transport, when it is not the signing key.
     public var sshKey: String?
+    /// Whom this host trusts among the store's signers when it recalls (`trust:`).
+    public var consumer = ConsumerPolicy()
 
     /// Creates a store entry.
     public init(name: String, remote: String, introduction: String, signer: String, sshKey: String? = nil) {
@@ -90,6 +92,39 @@ public struct StoreConfig: Sendable, Hashable {
     /// Whether `name` can name a store (it becomes a directory name).
     public static func isValidName(_ name: String) -> Bool {
         Principal.isValidPart(name)
+    }
+}
+
+/// A consumer's trust filter for one store, applied to every recall unless a call overrides it:
+/// `trust: {min_tier: reviewed, signers: [...], exclude: [...], exclude_retired: true}`.
+public struct ConsumerPolicy: Sendable, Hashable, Codable {
+    /// The lowest tier served (`self`, `authenticated`, `reviewed`); nil: all.
+    public var minTier: Tier?
+    /// Only these signers; empty: all.
+    public var signers: [String] = []
+    /// Never these signers.
+    public var exclude: [String] = []
+    /// Leave out memories of principals the current policy no longer lists.
+    public var excludeRetired = false
+
+    /// No filter.
+    public init() {}
+
+    /// Whether the policy filters nothing.
+    public var isEmpty: Bool { minTier == nil && signers.isEmpty && exclude.isEmpty && !excludeRetired }
+
+    /// The filter in words, for warnings and `status`.
+    public var summary: String {
+        var parts: [String] = []
+        if let minTier { parts.append("min_tier \(minTier.rawValue)") }
+        if !signers.isEmpty { parts.append("signers " + signers.joined(separator: ", ")) }
+        if !exclude.isEmpty { parts.append("exclude " + exclude.joined(separator: ", ")) }
+        if excludeRetired { parts.append("exclude_retired") }
+        return parts.isEmpty ? "none" : parts.joined(separator: "; ")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case minTier = "min_tier", signers, exclude, excludeRetired = "exclude_retired"
     }
 }
 
@@ -129,6 +164,37 @@ public struct Config: Sendable, Hashable {
             default: throw problem(node, "\(field) must be text")
             }
         }
+        func list(_ node: YAMLNode, _ field: String) throws(SFGitError) -> [String] {
+            guard case .sequence(let items) = node.content else { throw problem(node, "\(field) must be a list of principals") }
+            var out: [String] = []
+            for item in items {
+                guard let value = try text(item, field), Principal.isValid(value) else { throw problem(item, "\(field) takes principals (author@host)") }
+                out.append(value)
+            }
+            return out
+        }
+        func consumerPolicy(_ node: YAMLNode) throws(SFGitError) -> ConsumerPolicy {
+            guard let fields = node.mappingEntries else { throw problem(node, "trust must be a mapping (min_tier, signers, exclude, exclude_retired)") }
+            var policy = ConsumerPolicy()
+            for field in fields {
+                switch field.key {
+                case "min_tier":
+                    guard let value = try text(field.value, field.key), let tier = Tier(rawValue: value) else {
+                        throw problem(field.value, "min_tier is one of self, authenticated, reviewed")
+                    }
+                    policy.minTier = tier
+                case "signers": policy.signers = try list(field.value, field.key)
+                case "exclude": policy.exclude = try list(field.value, field.key)
+                case "exclude_retired":
+                    guard let value = try text(field.value, field.key), ["true", "false"].contains(value) else {
+                        throw problem(field.value, "exclude_retired is true or false")
+                    }
+                    policy.excludeRetired = value == "true"
+                default: throw problem(field.value, "unknown trust field '\(field.key)' (min_tier, signers, exclude, exclude_retired)")
+                }
+            }
+            return policy
+        }
         var config = Config()
         for entry in entries {
             switch entry.key {
@@ -150,7 +216,12 @@ public struct Config: Sendable, Hashable {
                 for item in items {
                     guard let fields = item.mappingEntries else { throw problem(item, "a store must be a mapping") }
                     var values: [String: String] = [:]
+                    var consumer = ConsumerPolicy()
                     for field in fields {
+                        if field.key == "trust" {
+                            consumer = try consumerPolicy(field.value)
+                            continue
+                        }
                         guard ["name", "remote", "introduction", "signer", "ssh_key"].contains(field.key) else {
                             throw problem(field.value, "unknown store field '\(field.key)'")
                         }
@@ -161,7 +232,9 @@ public struct Config: Sendable, Hashable {
                         throw problem(item, "a store needs name, remote, introduction and signer")
                     }
                     guard StoreConfig.isValidName(name) else { throw problem(item, "'\(name)' is not a valid store name") }
-                    config.stores.append(StoreConfig(name: name, remote: remote, introduction: introduction, signer: signer, sshKey: values["ssh_key"]))
+                    var store = StoreConfig(name: name, remote: remote, introduction: introduction, signer: signer, sshKey: values["ssh_key"])
+                    store.consumer = consumer
+                    config.stores.append(store)
                 }
             default:
                 throw problem(entry.value, "unknown field '\(entry.key)'")
@@ -187,6 +260,14 @@ public struct Config: Sendable, Hashable {
                 YAMLField(key: "signer", value: .string(store.signer)),
             ]
             if let key = store.sshKey { fields.append(YAMLField(key: "ssh_key", value: .string(key))) }
+            if !store.consumer.isEmpty {
+                var trust: [YAMLField] = []
+                if let tier = store.consumer.minTier { trust.append(YAMLField(key: "min_tier", value: .string(tier.rawValue))) }
+                if !store.consumer.signers.isEmpty { trust.append(YAMLField(key: "signers", value: .sequence(store.consumer.signers.map { .string($0) }))) }
+                if !store.consumer.exclude.isEmpty { trust.append(YAMLField(key: "exclude", value: .sequence(store.consumer.exclude.map { .string($0) }))) }
+                if store.consumer.excludeRetired { trust.append(YAMLField(key: "exclude_retired", value: .string("true"))) }
+                fields.append(YAMLField(key: "trust", value: .mapping(trust)))
+            }
             return .mapping(fields)
         }
         return try YAMLWriter().write(documents: [[

@@ -14,3 +14,5 @@ public typealias IndexCounts = SFGitIndex.IndexCounts
 public typealias JSONValue = SFGitMemory.JSONValue
 /// A role of a store's policy.
 public typealias Role = SFGitTrust.Policy.Role
+/// How a memory reached this host (`self`, `authenticated`, `reviewed`).
+public typealias Tier = SFGitIndex.Tier

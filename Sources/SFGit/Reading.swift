@@ -26,6 +26,8 @@ public struct StoreStatus: Sendable, Codable {
     @Nullable public var blocked: BlockedCommit? = nil
     public var quarantined: [QuarantinedPath]
     public var parked: [String]
+    /// The consumer's trust filter applied to every recall of this store (`trust:` in config.yaml).
+    public var consumerPolicy: ConsumerPolicy
     /// This host's memories the shared branch cannot take, held until a human acts.
     public var outboxConflicts: [OutboxConflict]
     public var counts: IndexCounts
@@ -33,7 +35,7 @@ public struct StoreStatus: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
-        case lastPushError = "last_push_error", blocked, quarantined, parked, outboxConflicts = "outbox_conflicts", counts
+        case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
     }
 
     /// Whether anything needs attention (`--quiet` stays silent otherwise).
@@ -58,7 +60,7 @@ extension Workspace {
     /// the verified tip first (locally, through the verifier). A store whose cache cannot answer
     /// now (another process is rebuilding it) is named in the warnings: "can't tell" is never
     /// an empty "ok".
-    public func recall(_ query: RecallQuery, store name: String?) throws(SFGitError) -> RecallAnswer {
+    public func recall(_ query: RecallQuery, store name: String?, consumerPolicy: Bool = true) throws(SFGitError) -> RecallAnswer {
         let stores = try self.stores(named: name)
         if stores.isEmpty {
             throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
@@ -74,6 +76,16 @@ extension Workspace {
         var warnings: [SyncWarning] = []
         var degraded = false
         for store in stores {
+            // The store's consumer policy fills in what the call did not say.
+            var perStore = perStore
+            if consumerPolicy, !store.config.consumer.isEmpty {
+                let consumer = store.config.consumer
+                perStore.minTier = perStore.minTier ?? consumer.minTier
+                if perStore.signers.isEmpty { perStore.signers = consumer.signers }
+                perStore.excludeSigners += consumer.exclude.filter { !query.signers.contains($0) }
+                perStore.excludeRetired = perStore.excludeRetired || consumer.excludeRetired
+                warnings.append(SyncWarning(code: "CONSUMER_POLICY", message: "store \(store.name)'s trust filter applies (\(consumer.summary)); --ignore-consumer-policy shows everything"))
+            }
             let page = try workflow("store \(store.name)") { () -> RecallPage? in
                 guard let index = try readyIndex(store, rebuildIfNeeded: true) else { return nil }
                 do {
@@ -166,7 +178,7 @@ extension Workspace {
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
                     quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
                     parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    outboxConflicts: conflicts, counts: counts)
+                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts)
             }
         }
     }

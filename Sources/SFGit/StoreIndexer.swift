@@ -169,6 +169,11 @@ public struct StoreIndexer {
         }
         additions.sort { $0.order < $1.order }
         batch.state[Self.indexedCommitKey] = verifiedTip.hex
+        // Who the verified tip's policy lists: recall marks everyone else's memories retired.
+        if let policy = try? repository.policy(inTree: newTree),
+           let listed = try? JSONEncoder().encode(policy.principals.filter { !$0.roles.isEmpty }.map(\.name).sorted()) {
+            batch.state[MemoryIndex.principalsKey] = String(decoding: listed, as: UTF8.self)
+        }
         batch.now = seen
         return Plan(tip: verifiedTip, tree: newTree, additions: additions.map { ($0.path, $0.blob, $0.accepted) }, batch: batch)
     }

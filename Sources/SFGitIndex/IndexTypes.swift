@@ -9,6 +9,9 @@ public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
     case authenticated
     /// Merged onto the shared branch by a reviewer's signed merge.
     case reviewed
+
+    /// The tiers at or above this one.
+    public var andAbove: [Tier] { Array(Self.allCases.drop { $0 != self }) }
 }
 
 /// A verified memory file to index, with its provenance.
@@ -110,8 +113,25 @@ public struct RecallQuery: Sendable {
     public var tags: [String] = []
     /// Only these authors (the `author` field or the whole `author@host` principal).
     public var authors: [String] = []
-    /// Only this host.
-    public var host: String?
+    /// Only these hosts (any of them).
+    public var hosts: [String] = []
+    /// Only this host (one of `hosts`).
+    public var host: String? {
+        get { hosts.first }
+        set { hosts = newValue.map { [$0] } ?? [] }
+    }
+    /// Only memories of this tier or a higher one (`self` < `authenticated` < `reviewed`).
+    public var minTier: Tier?
+    /// Only these agent instances (the `instance` claim).
+    public var instances: [String] = []
+    /// Only these agents (the `agent` claim, e.g. `sf/3.2.0`).
+    public var agents: [String] = []
+    /// Only memories whose string field NAME equals VALUE (every pair must hold).
+    public var fieldEquals: [(name: String, value: String)] = []
+    /// Never these signers.
+    public var excludeSigners: [String] = []
+    /// Leave out memories of principals the store's current policy no longer lists.
+    public var excludeRetired = false
     /// Only memories recorded at or after this time (seconds since the epoch).
     public var since: Double?
     /// Most items returned.
@@ -331,11 +351,18 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var explanation: Explanation
     /// The store the item comes from (set when answers from several stores are merged).
     @Nullable public var store: String? = nil
+    /// Whether the signer is still in the store's current policy.
+    public var signerStatus: SignerStatus = .active
+
+    /// `active`, or `retired`: the current policy no longer lists the signer (its past memories
+    /// stay served, marked).
+    public enum SignerStatus: String, Sendable, Hashable, Codable { case active, retired }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, title, body, tags, fields, author, host, instance, agent
         case recordedAt = "recorded_at", expiresAt = "expires_at", supersedes, path, commit, signer, key, tier
         case stale, supersededBy = "superseded_by", retracted, deferred, score, explanation = "explain", store
+        case signerStatus = "signer_status"
     }
 }
 

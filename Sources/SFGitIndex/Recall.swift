@@ -62,8 +62,30 @@ extension MemoryIndex {
                 filters.append("m.kind <> 'retraction'")  // withdrawals are shown only when asked for
             }
             if !query.tags.isEmpty {
-                filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND t.tag IN (\(Self.placeholders(query.tags.count))))")
-                arguments += query.tags
+                // Tags match whatever their case.
+                filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND lower(t.tag) IN (\(Self.placeholders(query.tags.count))))")
+                arguments += query.tags.map { $0.lowercased() }
+            }
+            if let tier = query.minTier, tier != .own {
+                filters.append("m.tier IN (\(Self.placeholders(tier.andAbove.count)))")
+                arguments += tier.andAbove.map(\.rawValue)
+            }
+            for (column, values) in [("instance", query.instances), ("agent", query.agents)] where !values.isEmpty {
+                filters.append("m.\(column) IN (\(Self.placeholders(values.count)))")
+                arguments += values
+            }
+            for (name, value) in query.fieldEquals {
+                // A string field of the body (`subject`, `metric`, a field a newer writer added).
+                filters.append("json_extract(m.fields, ?) = ?")
+                arguments += ["$.\"" + name.replacingOccurrences(of: "\"", with: "") + "\"", value]
+            }
+            if !query.excludeSigners.isEmpty {
+                filters.append("m.signer NOT IN (\(Self.placeholders(query.excludeSigners.count)))")
+                arguments += query.excludeSigners
+            }
+            if query.excludeRetired, let principals = try Self.currentPrincipals(db) {
+                filters.append("(m.tier = 'self' OR m.signer IN (SELECT value FROM json_each(?)))")
+                arguments.append(principals)
             }
             if !query.authors.isEmpty {
                 filters.append("(m.author IN (\(Self.placeholders(query.authors.count))) OR m.signer IN (\(Self.placeholders(query.authors.count))))")
@@ -73,9 +95,9 @@ extension MemoryIndex {
                 filters.append("m.signer IN (\(Self.placeholders(query.signers.count)))")
                 arguments += query.signers
             }
-            if let host = query.host {
-                filters.append("m.host = ?")
-                arguments.append(host)
+            if !query.hosts.isEmpty {
+                filters.append("m.host IN (\(Self.placeholders(query.hosts.count)))")
+                arguments += query.hosts
             }
             if let since = query.since {
                 filters.append("m.recorded_epoch >= ?")
@@ -93,8 +115,7 @@ extension MemoryIndex {
             var ranked: [RecallCandidate] = []
             var hidden = RecallHidden()
             var exhausted = true
-            let filtered = !query.kinds.isEmpty || !query.tags.isEmpty || !query.authors.isEmpty || !query.signers.isEmpty
-                || query.host != nil || query.since != nil
+            let filtered = filters.count > 1 || !query.kinds.isEmpty
 
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
                 // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
@@ -164,6 +185,7 @@ extension MemoryIndex {
             let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare)
             let pageRange = min(query.offset, order.positions.count)..<min(need, order.positions.count)
             let page = order.positions[pageRange]
+            let current = try Self.currentPrincipals(db).flatMap { try? JSONDecoder().decode(Set<String>.self, from: Data($0.utf8)) }
             var items: [RecallItem] = []
             for position in page {
                 let candidate = ranked[position]
@@ -171,7 +193,9 @@ extension MemoryIndex {
                 // page it touches, and ranking needs none of them.
                 let whole = try db.cachedStatement(sql: "SELECT * FROM memory WHERE rowid = ?")
                 guard let row = try Row.fetchOne(whole, arguments: [candidate.rowid]) else { continue }
-                items.append(try Self.item(row, score: candidate.score, explanation: candidate.explanation, now: query.now, db))
+                var item = try Self.item(row, score: candidate.score, explanation: candidate.explanation, now: query.now, db)
+                item.signerStatus = Self.signerStatus(item, current: current)
+                items.append(item)
             }
             var omissions: [RecallOmission] = []
             let beyond = ranked.count - min(ranked.count, need)
@@ -187,6 +211,20 @@ extension MemoryIndex {
             omissions += hidden.omissions(atLeast: !exhausted)
             return RecallPage(items: items, omissions: omissions)
         }
+    }
+
+    /// The store-state key of the principals the verified tip's policy lists (a JSON array).
+    public static let principalsKey = "principals"
+
+    /// The principals the verified tip's policy lists, as stored JSON; nil when not recorded.
+    static func currentPrincipals(_ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [Self.principalsKey])
+    }
+
+    /// `retired` when the signer is no longer in the current policy (own memories are active).
+    static func signerStatus(_ item: RecallItem, current: Set<String>?) -> RecallItem.SignerStatus {
+        guard item.tier != .own, let current else { return .active }
+        return current.contains(item.signer) ? .active : .retired
     }
 
     /// One ranked candidate: what ranking read of it, and its score.
@@ -221,7 +259,9 @@ extension MemoryIndex {
                 let halfLife = Self.halfLifeDays(of: exact["kind"])
                 let ageDays = max(0, now - (exact["recorded_epoch"] as Double)) / 86_400
                 let recency = pow(0.5, ageDays / halfLife)
-                return .found(try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil, ageDays: ageDays), now: now, db))
+                var item = try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil, ageDays: ageDays), now: now, db)
+                item.signerStatus = Self.signerStatus(item, current: try Self.currentPrincipals(db).flatMap { try? JSONDecoder().decode(Set<String>.self, from: Data($0.utf8)) })
+                return .found(item)
             }
             return .ambiguous(rows.map { $0["id"] })
         }

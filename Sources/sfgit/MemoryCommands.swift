@@ -112,8 +112,26 @@ struct RecallCommand: ParsableCommand {
     @Option(name: .customLong("author"), help: "Only this author or principal (repeatable).")
     var authors: [String] = []
 
-    @Option(help: "Only memories from this host.")
-    var host: String?
+    @Option(name: .customLong("host"), help: "Only memories from this host (repeatable).")
+    var hosts: [String] = []
+
+    @Option(help: "Only memories of this tier or above: self, authenticated, reviewed.")
+    var tier: String?
+
+    @Option(name: .customLong("instance"), help: "Only memories from this agent instance (repeatable).")
+    var instances: [String] = []
+
+    @Option(name: .customLong("agent"), help: "Only memories written by this agent, e.g. sf/3.2.0 (repeatable).")
+    var agents: [String] = []
+
+    @Option(name: .customLong("field"), help: "Only memories whose field NAME is VALUE, e.g. subject=kimi-coding/k2p5 (repeatable).")
+    var fieldFilters: [String] = []
+
+    @Flag(name: .customLong("exclude-retired"), help: "Leave out memories of principals the store's current policy no longer lists.")
+    var excludeRetired = false
+
+    @Flag(name: .customLong("ignore-consumer-policy"), help: "Do not apply the store's trust filter from config.yaml.")
+    var ignoreConsumerPolicy = false
 
     @Option(help: "Only memories recorded since a duration ago (7d) or a date.")
     var since: String?
@@ -157,7 +175,21 @@ struct RecallCommand: ParsableCommand {
         request.kinds = kinds
         request.tags = tags
         request.authors = authors
-        request.host = host
+        request.hosts = hosts
+        if let tier {
+            guard let parsed = Tier(rawValue: tier) else { throw ValidationError("--tier '\(tier)' is one of self, authenticated, reviewed") }
+            request.minTier = parsed
+        }
+        request.instances = instances
+        request.agents = agents
+        for filter in fieldFilters {
+            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw ValidationError("--field '\(filter)' is not NAME=VALUE")
+            }
+            request.fieldEquals.append((parts[0], parts[1]))
+        }
+        request.excludeRetired = excludeRetired
         if let since {
             guard let start = TimeSpec.parse(since, now: now, past: true) else {
                 throw ValidationError("--since '\(since)' is neither a duration (7d) nor a date (2026-05-01)")
@@ -173,7 +205,7 @@ struct RecallCommand: ParsableCommand {
         request.includeDeferred = includeUntrusted
         var notes: [String] = []
         try perform("recall", output, { () throws(SFGitError) in
-            let answer = try openWorkspace().recall(request, store: storeOption.store)
+            let answer = try openWorkspace().recall(request, store: storeOption.store, consumerPolicy: !ignoreConsumerPolicy)
             notes = answer.warnings.map(\.message)
             // Text output ends with one notice line instead of repeating each warning on stderr.
             return Outcome(data: answer.items, exit: answer.degraded ? .degraded : .ok,
@@ -216,6 +248,7 @@ enum MemoryText {
         if !item.supersededBy.isEmpty { flags.append("SUPERSEDED by \(list(item.supersededBy))") }
         if item.retracted { flags.append("RETRACTED") }
         if item.deferred { flags.append("DEFERRED (over quota)") }
+        if item.signerStatus == .retired { flags.append("RETIRED signer") }
         let store = item.store.map { " · store \(safe($0))" } ?? ""
         printOut("\(number)\(safe(item.kind)) \(safe(item.id)) · \(item.tier.rawValue) · signed by \(safe(item.signer)) (\(safe(item.key))) · recorded \(safe(item.recordedAt))\(store)"
                  + (flags.isEmpty ? "" : " · " + flags.joined(separator: " · ")))

@@ -171,6 +171,7 @@ struct StatusCommand: ParsableCommand {
                 if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
                 if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
                 for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }
+                if !store.consumerPolicy.isEmpty { printOut("  trust filter:  \(safe(store.consumerPolicy.summary)) (config.yaml; applies to every recall)") }
                 for conflict in store.outboxConflicts {
                     printOut("  held:          \(safe(conflict.path)) (OUTBOX_CONFLICT, not published): \(safe(conflict.reason))")
                 }
