@@ -59,13 +59,19 @@ extension Workspace {
         let store = try self.store(named: name)
         // The same lookup as `sfgit show`: prefixes, a damaged cache rebuilt, the same messages.
         let item = try show(target, store: store.name)
+        try requireWithdrawalEffect(on: item, verb: "retract")
         var draft = MemoryDraft(kind: MemoryKind.retraction.name, title: "Retraction of \(item.id): \(item.title)")
         draft.fields = [("target", item.id), ("reason", reason)]
-        var report = try remember(draft, store: store.name)
-        if let me = identity.principal, item.signer != me {
-            report.warnings.append("\(item.id) was signed by \(item.signer): a retraction hides only its own signer's memories, so readers will still see it")
+        return try remember(draft, store: store.name)
+    }
+
+    /// Refuses (INVALID) a retraction or supersede that every reader would ignore. The one place
+    /// that decides who may withdraw whose memory: today a signer its own memories only.
+    func requireWithdrawalEffect(on target: RecallItem, verb: String) throws(SFGitError) {
+        let me = try identity.requirePrincipal()
+        guard target.signer == me else {
+            throw SFGitError(.invalid, "cannot \(verb) \(target.id): it was signed by \(target.signer), and a memory is withdrawn only by its own signer, so every reader would ignore it")
         }
-        return report
     }
 
     private func rememberThrowing(_ draft: MemoryDraft, store name: String?) throws -> RememberReport {
@@ -88,10 +94,25 @@ extension Workspace {
             throw SFGitError(.rateLimited, "\(principal) has written \(recent) memories in the last 24 hours; the store's quota is \(quota) per day")
         }
 
+        // Targets are looked up as `show` does (unambiguous prefixes too); a supersede of a memory
+        // nobody would see withdrawn is refused before anything is written.
+        var draft = draft
+        draft.supersedes = try draft.supersedes.map { (target) throws(SFGitError) -> String in
+            let item = try show(target, store: store.name)
+            try requireWithdrawalEffect(on: item, verb: "supersede")
+            return item.id
+        }
         let id = ULIDGenerator.shared.next()
         let bytes = try render(draft, id: id, principal: principal, now: now)
         let path = "memories/\(draft.kind)/" + MemoryPath.pathBelowKind(of: id)
         let parsed = try Self.validate(bytes, path: path, limits: policy.memoryLimits)
+        // Written already dead: an expiry or a breaker's reset in the past.
+        if let expires = parsed.memory.frontMatter.expiresAt, expires.secondsSinceEpoch <= now {
+            throw SFGitError(.invalid, "--expires \(expires) is already past: the memory would never be served")
+        }
+        if let resets = parsed.memory.body.resetsAt, resets.secondsSinceEpoch <= now {
+            throw SFGitError(.invalid, "resets_at \(resets) is already past: the breaker would be stale as written")
+        }
         var warnings = parsed.warnings.map(\.message)
         if !policy.roles(of: principal).contains(.write) && !policy.roles(of: principal).contains(.admin) {
             warnings.append("\(principal) is not a writer in store \(store.name) yet: the memory stays in the outbox until an admin runs sfgit trust add")

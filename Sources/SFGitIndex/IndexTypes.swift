@@ -346,6 +346,8 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var stale: Bool
     public var supersededBy: [String]
     public var retracted: Bool
+    /// The memories that withdraw this one (effective ones: by its own signer).
+    public var withdrawals: [Withdrawal] = []
     public var deferred: Bool
     public var score: Double
     public var explanation: Explanation
@@ -353,6 +355,18 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     @Nullable public var store: String? = nil
     /// Whether the signer is still in the store's current policy.
     public var signerStatus: SignerStatus = .active
+
+    /// A memory that withdraws this one: who, when, and (for a retraction) why.
+    public struct Withdrawal: Sendable, Hashable, Codable {
+        public var id: String
+        /// `supersedes` or `retracts`.
+        public var kind: String
+        public var signer: String
+        public var recordedAt: String
+        public var reason: String?
+
+        enum CodingKeys: String, CodingKey { case id, kind, signer, recordedAt = "recorded_at", reason }
+    }
 
     /// `active`, or `retired`: the current policy no longer lists the signer (its past memories
     /// stay served, marked).
@@ -362,7 +376,7 @@ public struct RecallItem: Sendable, Hashable, Encodable {
         case id, kind, title, body, tags, fields, author, host, instance, agent
         case recordedAt = "recorded_at", expiresAt = "expires_at", supersedes, path, commit, signer, key, tier
         case stale, supersededBy = "superseded_by", retracted, deferred, score, explanation = "explain", store
-        case signerStatus = "signer_status"
+        case signerStatus = "signer_status", withdrawals
     }
 }
 

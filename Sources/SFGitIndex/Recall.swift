@@ -271,7 +271,8 @@ extension MemoryIndex {
         let id: String = row["id"]
         let signer: String = row["signer"]
         let linkers = try Row.fetchAll(db, sql: """
-            SELECT s.id, l.kind FROM link l JOIN memory s ON s.rowid = l.from_rowid
+            SELECT s.id, l.kind, s.signer, s.recorded_at, json_extract(s.fields, '$.reason') AS reason
+            FROM link l JOIN memory s ON s.rowid = l.from_rowid
             WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND s.signer = ? AND s.deferred = 0 ORDER BY s.id
             """, arguments: [id, signer])
         let expiry: Double? = row["expiry_epoch"]
@@ -287,6 +288,9 @@ extension MemoryIndex {
             stale: expiry.map { $0 <= now } ?? false,
             supersededBy: linkers.filter { ($0["kind"] as String) == "supersedes" }.map { $0["id"] },
             retracted: linkers.contains { ($0["kind"] as String) == "retracts" },
+            withdrawals: linkers.map {
+                RecallItem.Withdrawal(id: $0["id"], kind: $0["kind"], signer: $0["signer"], recordedAt: $0["recorded_at"], reason: $0["reason"])
+            },
             deferred: (row["deferred"] as Int) != 0,
             score: (score * 10_000).rounded() / 10_000,
             explanation: explanation)

@@ -26,7 +26,7 @@ struct RememberCommand: ParsableCommand {
     @Option(name: .customLong("field"), help: "A body field key=value (repeatable): instead, subject, metric, value, unit, samples, state, resets_at, or a new one.")
     var fields: [String] = []
 
-    @Option(help: "When it stops being served: a duration (30d) or a date (2026-12-31).")
+    @Option(help: "When it stops being served: a duration (30d; 12h; 1m is one minute) or a date (2026-12-31); never in the past.")
     var expires: String?
 
     @Option(name: .customLong("supersedes"), help: "An id this memory replaces (repeatable).")
@@ -256,6 +256,11 @@ enum MemoryText {
             printOut("   path \(safe(item.path)) · commit \(safe(item.commit))" + (item.instance.map { " · instance \(safe($0))" } ?? "") + (item.agent.map { " · agent \(safe($0))" } ?? ""))
             if !item.supersedes.isEmpty { printOut("   supersedes \(list(item.supersedes))") }
             if let expires = item.expiresAt { printOut("   expires \(safe(expires))") }
+            for withdrawal in item.withdrawals {
+                let verb = withdrawal.kind == "retracts" ? "retracted" : "superseded"
+                printOut("   \(verb) by \(safe(withdrawal.id)) · signed by \(safe(withdrawal.signer)) · recorded \(safe(withdrawal.recordedAt))"
+                         + (withdrawal.reason.map { " · reason: \(safe($0))" } ?? ""))
+            }
         }
         if explain {
             let e = item.explanation

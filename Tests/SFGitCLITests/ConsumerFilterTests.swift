@@ -90,3 +90,53 @@ struct ConsumerFilterTests {
         #expect(broken.stderr.contains("config.yaml:") && broken.stderr.contains("unknown trust field 'exclud'"), "\(broken.stderr)")
     }
 }
+
+/// Withdrawals that would have no effect, and memories written already dead, are refused at
+/// write time; `show` names who withdrew what, when and why.
+@Suite("remember and retract: refusals at write time, withdrawal chains")
+struct WithdrawalTests {
+    @Test("retracting or superseding another signer's memory is refused (exit 7) and writes nothing; a past expiry or reset is refused")
+    func noEffectRefused() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let ci = try federation.join("bot@ci")
+        let theirs = try #require(try federation.json(ci, ["remember", "note", "--title", "bot's note"]).1["data"].flatMap { ($0 as? [String: Any])?["id"] as? String })
+        #expect(try federation.run(ci, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let pendingBefore = try #require((try federation.json(laptop, ["status"]).1["data"] as? [String: Any]).flatMap { ($0["stores"] as? [[String: Any]])?.first?["pending"] as? Int })
+        let retract = try federation.run(laptop, ["retract", String(theirs.prefix(12)), "--reason", "wrong"])
+        #expect(retract.exitCode == 7)
+        #expect(retract.stderr.contains("signed by bot@ci"), "\(retract.stderr)")
+        let supersede = try federation.run(laptop, ["remember", "note", "--title", "better", "--supersedes", theirs])
+        #expect(supersede.exitCode == 7)
+        let pendingAfter = try #require((try federation.json(laptop, ["status"]).1["data"] as? [String: Any]).flatMap { ($0["stores"] as? [[String: Any]])?.first?["pending"] as? Int })
+        #expect(pendingAfter == pendingBefore)
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "dead on arrival", "--expires", "2020-01-01"]).exitCode == 7)
+        let breaker = try federation.run(laptop, ["remember", "circuit-breaker", "--title", "k2p5 open", "--field", "subject=kimi-coding/k2p5",
+                                                  "--field", "state=open", "--field", "resets_at=2020-01-01T00:00:00Z"])
+        #expect(breaker.exitCode == 7)
+        #expect(breaker.stderr.contains("already past"), "\(breaker.stderr)")
+    }
+
+    @Test("show names who superseded and who retracted a memory, when and why; --supersedes takes a prefix")
+    func chainsShown() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let old = try #require(try federation.json(laptop, ["remember", "note", "--title", "first take"]).1["data"].flatMap { ($0 as? [String: Any])?["id"] as? String })
+        let newer = try #require(try federation.json(laptop, ["remember", "note", "--title", "second take", "--supersedes", String(old.prefix(14))]).1["data"].flatMap { ($0 as? [String: Any])?["id"] as? String })
+        #expect(try federation.run(laptop, ["retract", newer, "--reason", "both were wrong"]).exitCode == 0)
+        let shownOld = try federation.json(laptop, ["show", old])
+        let withdrawals = try #require((shownOld.1["data"] as? [String: Any])?["withdrawals"] as? [[String: Any]])
+        #expect(withdrawals.map { $0["id"] as? String } == [newer])
+        #expect(withdrawals.first?["kind"] as? String == "supersedes")
+        let shownNew = try federation.json(laptop, ["show", newer])
+        let retraction = try #require(((shownNew.1["data"] as? [String: Any])?["withdrawals"] as? [[String: Any]])?.first)
+        #expect(retraction["kind"] as? String == "retracts")
+        #expect(retraction["reason"] as? String == "both were wrong")
+        #expect(retraction["signer"] as? String == "me@laptop")
+        let text = try federation.run(laptop, ["show", newer]).stdout
+        #expect(text.contains("retracted by ") && text.contains("reason: both were wrong"), "\(text)")
+    }
+}
