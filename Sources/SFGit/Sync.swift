@@ -247,7 +247,7 @@ struct SyncRun {
         // Rollback and divergence are judged against the verified tip, whatever the cache holds.
         let verifier = Verifier(repository: repository, introduction: try store.introduction())
         if let refusal = try verifier.ancestryRefusal(from: verified, to: fetched)?.blocked {
-            return refuse(repository, fetched, BlockedCommit(reason: refusal.reason, commit: fetched.hex), since: started)
+            return refuse(repository, fetched, BlockedCommit(reason: "commit \(refusal.commit.short()) is \(refusal.status.rawValue): \(refusal.reason)", commit: refusal.commit.hex), since: started)
         }
         if verified == fetched {
             state.blocked = nil
