@@ -27,11 +27,13 @@ public struct StoreStatus: Sendable, Codable {
     public var quarantined: [QuarantinedPath]
     public var parked: [String]
     public var counts: IndexCounts
+    /// Refused history kept for forensics (nil: none was ever refused).
+    @Nullable public var refusedHistory: RefusedHistorySummary? = nil
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
-        case lastPushError = "last_push_error", blocked, quarantined, parked, counts
+        case lastPushError = "last_push_error", blocked, quarantined, parked, counts, refusedHistory = "refused_history"
     }
 
     /// Whether anything needs attention (`--quiet` stays silent otherwise).
@@ -100,7 +102,7 @@ extension Workspace {
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
                     quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
                     parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    counts: counts)
+                    counts: counts, refusedHistory: state.refusedHistory)
             }
         }
     }

@@ -267,10 +267,11 @@ struct SyncRun {
         return true
     }
 
-    /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics, never indexed.
+    /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics (bounded, see
+    /// `RefusedHistory`), never indexed.
     private mutating func refuse(_ repository: Repository, _ fetched: ObjectID?, _ blocked: BlockedCommit, since started: Date) -> Bool {
         if let fetched {
-            try? repository.setReference(Store.quarantinePrefix + String(Int(Date().timeIntervalSince1970)), to: fetched, message: "sfgit: refused")
+            state.refusedHistory = RefusedHistory.record(fetched, in: repository, prunedBefore: state.refusedHistory?.pruned ?? 0)
         }
         state.blocked = blocked
         report.blocked = blocked

@@ -171,6 +171,10 @@ struct StatusCommand: ParsableCommand {
                 if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
                 if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
                 for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }
+                if let refused = store.refusedHistory {
+                    let size = refused.bytes.map { String(format: "%.1f MB", Double($0) / 1_000_000) } ?? "size unknown"
+                    printOut("  refused kept:  \(refused.kept) tip\(refused.kept == 1 ? "" : "s") (\(size)) under refs/sfgit/quarantine/\(refused.pruned > 0 ? "; \(refused.pruned) older pruned" : "")")
+                }
                 let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\(safe($0.key)) \($0.value)" }.joined(separator: ", ")
                 let tiers = store.counts.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 printOut("  memories:      \(kinds.isEmpty ? "none" : kinds)")
