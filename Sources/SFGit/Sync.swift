@@ -100,10 +100,12 @@ extension Workspace {
         if stores.isEmpty {
             throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
         }
-        return stores.map { store in
+        let reports = stores.map { store in
             var run = SyncRun(workspace: self, store: store, options: options)
             return run.execute()
         }
+        Logger(label: "sfgit.sync").debug("\(ResourceUsage.summary)")
+        return reports
     }
 }
 
