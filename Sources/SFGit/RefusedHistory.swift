@@ -45,7 +45,13 @@ enum RefusedHistory {
         var drop = Array(refs.dropFirst(maxTips))
         let ignoring = [Store.quarantinePrefix + "*"] + alsoRefused
         var bytes = repository.diskUsage(reachableFrom: keep.map(\.id), ignoring: ignoring)
-        if let total = bytes, total > maxBytes, keep.count > 1 {
+        if bytes == nil, keep.count > 1 {
+            // Not counted (no git, or git ran into its memory cap on a huge refused commit): the
+            // budget cannot be checked, so only the newest is kept.
+            drop = Array(keep.dropFirst()) + drop
+            keep = Array(keep.prefix(1))
+            bytes = repository.diskUsage(reachableFrom: keep.map(\.id), ignoring: ignoring)
+        } else if let total = bytes, total > maxBytes, keep.count > 1 {
             // Keep the longest run of newest tips within the budget (the newest always).
             var count = keep.count - 1
             while count > 1, let used = repository.diskUsage(reachableFrom: keep.prefix(count).map(\.id), ignoring: ignoring), used > maxBytes {
@@ -60,6 +66,24 @@ enum RefusedHistory {
         for ref in drop where (try? repository.deleteReference(ref.name)) != nil { deleted += 1 }
         if deleted > 0 { repository.dropUnreachableObjects() }
         return RefusedHistorySummary(kept: keep.count, bytes: repository.diskUsage(reachableFrom: keep.map(\.id), ignoring: ignoring), pruned: prunedBefore + deleted)
+    }
+
+    /// The pack files of the object store (`pack-*.pack`).
+    static func packs(of repository: Repository) -> Set<String> {
+        let directory = URL(fileURLWithPath: repository.path).appendingPathComponent("objects/pack").path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return Set(names.filter { $0.hasPrefix("pack-") && $0.hasSuffix(".pack") }.map { directory + "/" + $0 })
+    }
+
+    /// Deletes the fetched reference and the packs a fetch added (`before`: the packs there
+    /// before it). Only for a fetch whose history was refused before any of it was verified:
+    /// nothing else can need those objects.
+    static func discard(fetchedSince before: Set<String>, in repository: Repository) {
+        try? repository.deleteReference(Store.fetchedRef)
+        for pack in packs(of: repository).subtracting(before) {
+            let stem = String(pack.dropLast(".pack".count))
+            for suffix in [".keep", ".idx", ".rev", ".pack"] { unlink(stem + suffix) }
+        }
     }
 
     /// Sort key of a quarantine reference: its time, then the rest of its name.

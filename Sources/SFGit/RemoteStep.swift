@@ -77,7 +77,7 @@ public enum RemoteStep {
     /// a remote controls how much a fetch receives and libgit2 1.5 bounds none of it (an endless
     /// ref advertisement grew a fetch by ≈ 70 MB/s until the deadline). A normal fetch stays far
     /// below: see README, Benchmarks.
-    public static let memoryCapBytes = 256 << 20
+    public static let memoryCapBytes = 160 << 20
 
     /// The sentence that names the cap in a failure it caused.
     static var memoryCapMessage: String {

@@ -120,6 +120,8 @@ struct SyncRun {
     private var credentials: RemoteCredentialSet?
     /// The last policy read, and the commit it is from.
     private var lastPolicy: (commit: ObjectID, policy: Policy)?
+    /// The pack files the object store held before the last fetch.
+    private var packsBeforeFetch: Set<String> = []
     private let logger = Logger(label: "sfgit.sync")
 
     /// What a fetch and the verification of what it brought came to.
@@ -205,6 +207,7 @@ struct SyncRun {
         let refspec = try verified.map { "+refs/heads/\(try policy(repository, at: $0).branch):\(Store.fetchedRef)" }
             ?? "+refs/heads/*:\(Store.headsPrefix)*"
         try? repository.deleteReference(Store.fetchedRef)
+        packsBeforeFetch = RefusedHistory.packs(of: repository)
         let response = runRemote(.fetch, refspecs: [refspec])
         if verified == nil { try adoptIntroducedBranch(repository) }
         if let failure = response.failure {
@@ -249,6 +252,14 @@ struct SyncRun {
         // Rollback and divergence are judged against the verified tip, whatever the cache holds.
         let verifier = Verifier(repository: repository, introduction: try store.introduction())
         if let refusal = try verifier.ancestryRefusal(from: verified, to: fetched)?.blocked {
+            if refusal.status == .malformed {
+                // An object over its cap or of the wrong type, judged from its header. Kept under
+                // a reference, every later fetch's negotiation (libgit2 walks all references to
+                // say what it has) would read that commit whole: what this fetch brought is
+                // deleted instead (nothing of it was verified), and the block recorded.
+                RefusedHistory.discard(fetchedSince: packsBeforeFetch, in: repository)
+                return refuse(repository, nil, BlockedCommit(reason: "commit \(refusal.commit.short()) is \(refusal.status.rawValue): \(refusal.reason); what the fetch brought was deleted", commit: refusal.commit.hex), since: started)
+            }
             return refuse(repository, fetched, BlockedCommit(reason: "commit \(refusal.commit.short()) is \(refusal.status.rawValue): \(refusal.reason)", commit: refusal.commit.hex), since: started)
         }
         if verified == fetched {

@@ -3,7 +3,14 @@ import Foundation
 /// The few things libgit2 1.5 cannot do to a repository (it has no gc, prune or repack), done by
 /// the `git` program on PATH — the same one the local transport runs. Nothing here reads the
 /// user's hooks, and git is asked never to run its own automatic gc.
+///
+/// git reads every commit it walks whole, and refused history can hold a commit of hundreds of
+/// MB (refused from its header before sfgit read it): git runs here with its data capped at
+/// `maintenanceMemoryCap`, and a step that fails on it is reported as unknown, never retried.
 extension Repository {
+    /// The most memory (`RLIMIT_DATA`) git may map for its data here.
+    public static let maintenanceMemoryCap = 128 << 20
+
     /// Whether `git` is available for `diskUsage` and `dropUnreachableObjects`.
     public static var canMaintain: Bool { LocalGitTransport.git != nil }
 
@@ -32,8 +39,9 @@ extension Repository {
     private func runGit(_ arguments: [String]) -> (Int32, String)? {
         guard let git = LocalGitTransport.git else { return nil }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: git)
-        process.arguments = ["--git-dir", path, "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "core.fsmonitor=false"] + arguments
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -d \(Self.maintenanceMemoryCap >> 10) && exec \"$0\" \"$@\"", git,
+                             "--git-dir", path, "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "core.fsmonitor=false"] + arguments
         process.environment = ProcessInfo.processInfo.environment.filter { !LocalGitTransport.localRepositoryVariables.contains($0.key) }
         let output = Pipe()
         process.standardOutput = output

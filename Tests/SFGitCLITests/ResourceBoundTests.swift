@@ -71,6 +71,10 @@ struct ResourceBoundTests {
         #expect(hugeBlocked["commit"] as? String == huge)
         #expect((hugeBlocked["reason"] as? String)?.contains("over the cap of 16777216 bytes") == true, "\(hugeBlocked)")
         #expect(Self.stores(again.1).first?["verified_tip"] as? String == goodTip)
+        // Not kept: every later fetch's negotiation would read it whole. Gone from disk too.
+        let store = server.home + "/stores/shared/repo.git"
+        #expect(try ProcessRunner.run("git", ["--git-dir", store, "cat-file", "-e", huge]).exitCode != 0)
+        #expect(!(try ProcessRunner.run("git", ["--git-dir", store, "for-each-ref"]).stdout.contains(huge)))
         let status = try #require(Self.stores(try federation.json(server, ["status"]).1).first)
         #expect(((status["blocked"] as? [String: Any])?["reason"] as? String)?.contains("over the cap") == true)
         let counts = try #require(status["counts"] as? [String: Any])
@@ -141,7 +145,7 @@ struct ResourceBoundTests {
         #expect(result.0.exitCode == 3, "\(result.0.stdout) \(result.0.stderr)")
         let warning = try #require((result.1["warnings"] as? [[String: Any]])?.first)
         #expect(warning["code"] as? String == "FETCH_FAILED", "\(warning)")
-        #expect((warning["message"] as? String)?.contains("memory cap of 256 MiB") == true, "\(warning)")
+        #expect((warning["message"] as? String)?.contains("memory cap of 160 MiB") == true, "\(warning)")
         #expect(elapsed < 60, "sync took \(elapsed) s")
         // The parent lived to write its state, and the local phases still work.
         let status = try #require(Self.stores(try federation.json(laptop, ["status"]).1).first)
