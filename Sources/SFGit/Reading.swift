@@ -31,11 +31,14 @@ public struct StoreStatus: Sendable, Codable {
     /// This host's memories the shared branch cannot take, held until a human acts.
     public var outboxConflicts: [OutboxConflict]
     public var counts: IndexCounts
+    /// Refused history kept for forensics (nil: none was ever refused).
+    @Nullable public var refusedHistory: RefusedHistorySummary? = nil
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
+        case refusedHistory = "refused_history"
     }
 
     /// Whether anything needs attention (`--quiet` stays silent otherwise).
@@ -178,7 +181,7 @@ extension Workspace {
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
                     quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
                     parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts)
+                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory)
             }
         }
     }

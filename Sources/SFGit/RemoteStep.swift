@@ -101,6 +101,34 @@ public enum RemoteStep {
     /// The environment variable naming the parent of a network step.
     static let parentVariable = "SFGIT_NETWORK_PARENT"
 
+    /// The most memory a network step in a child process may map for its data (`RLIMIT_DATA`):
+    /// a remote controls how much a fetch receives and libgit2 1.5 bounds none of it (an endless
+    /// ref advertisement grew a fetch by ≈ 70 MB/s until the deadline). A normal fetch stays far
+    /// below: see README, Benchmarks.
+    public static let memoryCapBytes = 160 << 20
+
+    /// The sentence that names the cap in a failure it caused.
+    static var memoryCapMessage: String {
+        "the network step ran into its memory cap of \(memoryCapBytes >> 20) MiB (a remote sending far more than a store, such as an endless ref advertisement); stopped"
+    }
+
+    /// What the `sfgit _remote` child runs: caps its own memory, then performs the request. An
+    /// allocation refused by the cap fails the step (libgit2's "out of memory") or kills the
+    /// child (the Swift runtime stops on one); either way the parent reports the cap.
+    public static func performCapped(_ request: RemoteRequest) -> RemoteResponse {  // the `sfgit _remote` child: alone in its process
+        var limit = rlimit(rlim_cur: rlim_t(memoryCapBytes), rlim_max: rlim_t(memoryCapBytes))
+        var current = rlimit()
+        if getrlimit(Int32(RLIMIT_DATA.rawValue), &current) == 0, current.rlim_max < limit.rlim_max {
+            limit = current  // already tighter
+        }
+        _ = setrlimit(Int32(RLIMIT_DATA.rawValue), &limit)
+        var response = perform(request, alone: true)
+        if let failure = response.failure, failure.localizedCaseInsensitiveContains("out of memory") {
+            response.failure = "\(failure): \(memoryCapMessage)"
+        }
+        return response
+    }
+
     /// Runs the request to completion. Only a fetch served by `git upload-pack` (a local
     /// `file://` remote) heeds `deadline`; anything else runs however long it takes.
     /// `alone`: this process does nothing else (the `sfgit _remote` child), so an SSH connection
@@ -199,7 +227,12 @@ public enum RemoteTransport: Sendable {
         while process.isRunning && Date() < spinEnd { usleep(200) }
         if process.isRunning { process.waitUntilExit() }
         guard let response = try? JSONDecoder().decode(RemoteResponse.self, from: collected.data) else {
-            return RemoteResponse(failure: "the network step ended with status \(process.terminationStatus) and no result")
+            // A child that died of a signal nobody sent it was stopped by the runtime, which is
+            // what an allocation refused by the memory cap does.
+            let killed = process.terminationReason == .uncaughtSignal
+            return RemoteResponse(failure: killed
+                ? "the network step from \(request.url) was killed by signal \(process.terminationStatus): \(RemoteStep.memoryCapMessage)"
+                : "the network step ended with status \(process.terminationStatus) and no result")
         }
         return response
     }

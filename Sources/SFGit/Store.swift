@@ -136,13 +136,15 @@ public struct SyncState: Sendable, Codable, Hashable {
     public var lastPushAt: String?
     /// Why the last push failed, or nil.
     public var lastPushError: String?
+    /// Refused history kept for forensics, and how much was pruned.
+    public var refusedHistory: RefusedHistorySummary?
 
     /// Creates an empty state.
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", fetchedTip = "fetched_tip", blocked
-        case lastPushAt = "last_push_at", lastPushError = "last_push_error"
+        case lastPushAt = "last_push_at", lastPushError = "last_push_error", refusedHistory = "refused_history"
     }
 }
 

@@ -100,10 +100,12 @@ extension Workspace {
         if stores.isEmpty {
             throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
         }
-        return stores.map { store in
+        let reports = stores.map { store in
             var run = SyncRun(workspace: self, store: store, options: options)
             return run.execute()
         }
+        Logger(label: "sfgit.sync").debug("\(ResourceUsage.summary)")
+        return reports
     }
 }
 
@@ -118,6 +120,8 @@ struct SyncRun {
     private var credentials: RemoteCredentialSet?
     /// The last policy read, and the commit it is from.
     private var lastPolicy: (commit: ObjectID, policy: Policy)?
+    /// The pack files the object store held before the last fetch.
+    private var packsBeforeFetch: Set<String> = []
     private let logger = Logger(label: "sfgit.sync")
 
     /// What a fetch and the verification of what it brought came to.
@@ -215,6 +219,7 @@ struct SyncRun {
         }
         try? repository.deleteReference(Store.fetchedRef)
         try? repository.deleteReference(Store.proposalRef)
+        packsBeforeFetch = RefusedHistory.packs(of: repository)
         let response = runRemote(.fetch, refspecs: refspecs)
         if verified == nil { try adoptIntroducedBranch(repository) }
         if let failure = response.failure {
@@ -259,7 +264,15 @@ struct SyncRun {
         // Rollback and divergence are judged against the verified tip, whatever the cache holds.
         let verifier = Verifier(repository: repository, introduction: try store.introduction())
         if let refusal = try verifier.ancestryRefusal(from: verified, to: fetched)?.blocked {
-            return refuse(repository, fetched, BlockedCommit(reason: refusal.reason, commit: fetched.hex), since: started)
+            if refusal.status == .malformed {
+                // An object over its cap or of the wrong type, judged from its header. Kept under
+                // a reference, every later fetch's negotiation (libgit2 walks all references to
+                // say what it has) would read that commit whole: what this fetch brought is
+                // deleted instead (nothing of it was verified), and the block recorded.
+                RefusedHistory.discard(fetchedSince: packsBeforeFetch, in: repository)
+                return refuse(repository, nil, BlockedCommit(reason: "commit \(refusal.commit.short()) is \(refusal.status.rawValue): \(refusal.reason); what the fetch brought was deleted", commit: refusal.commit.hex), since: started)
+            }
+            return refuse(repository, fetched, BlockedCommit(reason: "commit \(refusal.commit.short()) is \(refusal.status.rawValue): \(refusal.reason)", commit: refusal.commit.hex), since: started)
         }
         if verified == fetched {
             state.blocked = nil
@@ -279,10 +292,11 @@ struct SyncRun {
         return true
     }
 
-    /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics, never indexed.
+    /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics (bounded, see
+    /// `RefusedHistory`), never indexed.
     private mutating func refuse(_ repository: Repository, _ fetched: ObjectID?, _ blocked: BlockedCommit, since started: Date) -> Bool {
         if let fetched {
-            try? repository.setReference(Store.quarantinePrefix + String(Int(Date().timeIntervalSince1970)), to: fetched, message: "sfgit: refused")
+            state.refusedHistory = RefusedHistory.record(fetched, in: repository, prunedBefore: state.refusedHistory?.pruned ?? 0)
         }
         state.blocked = blocked
         report.blocked = blocked

@@ -224,6 +224,77 @@ public final class Repository {
         return out
     }
 
+    /// An object that may not be read as it is: its id, and why (`Repository.checkCommitHeaders`).
+    public struct ObjectProblem: Sendable, Hashable, Error {
+        /// The object (a commit, or whatever stands where a commit should).
+        public var id: ObjectID
+        /// What is wrong, naming the cap or the type.
+        public var reason: String
+    }
+
+    /// Checks, from object headers alone, the commits reachable from `tip` and not from `known`
+    /// (a tip verified before; nil: the whole history): each must be a commit object of at most
+    /// `maxCommitBytes`. A header (`git_odb_read_header`) gives type and size without inflating
+    /// the object; a commit is read (to find its parents) only once its header passed. libgit2's
+    /// revwalk and graph functions read every commit they meet whole, so this runs before them.
+    ///
+    /// The walk stops at ancestors of `known`, found by a second, lazy walk from `known` in
+    /// commit-time order that advances only down to the time of the commit in question. Commit
+    /// times are the signer's to choose, but they only steer how far that second walk goes: a
+    /// commit is taken as known only once that walk reached it, so a skewed time costs reading
+    /// more old (already verified, so small) commits, never skipping a new one. Returns the
+    /// first problem, or nil; `checked` counts the new commits whose headers were read.
+    public func checkCommitHeaders(from tip: ObjectID, known: ObjectID?, maxCommitBytes: Int, checked: inout Int) throws(GitError) -> ObjectProblem? {
+        var knownWalk: OpaquePointer?
+        defer { if let knownWalk { git_revwalk_free(knownWalk) } }
+        if let known {
+            try check(git_revwalk_new(&knownWalk, pointer), "git_revwalk_new")
+            try check(git_revwalk_sorting(knownWalk, GIT_SORT_TIME.rawValue), "git_revwalk_sorting")
+            var oid = known.oid
+            try check(git_revwalk_push(knownWalk, &oid), "git_revwalk_push(\(known))")
+        }
+        var knownSet = Set<ObjectID>()
+        var knownFloor = Int64.max  // the commit time the known walk last reached
+        var seen = Set<ObjectID>()
+        var stack: [(id: ObjectID, child: ObjectID?)] = [(tip, nil)]
+        while let (id, child) = stack.popLast() {
+            guard seen.insert(id).inserted, !knownSet.contains(id) else { continue }
+            let (size, type) = try objectHeader(id)
+            guard type == GIT_OBJECT_COMMIT else {
+                let what = child.map { "commit \($0.short()) names \(id.short()) as a parent" } ?? "the tip \(id.short()) should be a commit"
+                return ObjectProblem(id: child ?? id, reason: "\(what), but it is a \(Self.typeName(type))")
+            }
+            guard size <= maxCommitBytes else {
+                return ObjectProblem(id: id, reason: "commit \(id.short()) is \(size) bytes, over the cap of \(maxCommitBytes) bytes for a commit object (judged from its header, never read)")
+            }
+            let commit = try lookupCommit(id)
+            defer { git_commit_free(commit) }
+            let time = git_commit_time(commit)
+            while let walk = knownWalk, !knownSet.contains(id), knownFloor > time {
+                var oid = git_oid()
+                let result = git_revwalk_next(&oid, walk)
+                if result == GIT_ITEROVER.rawValue {
+                    git_revwalk_free(walk)
+                    knownWalk = nil
+                    break
+                }
+                try check(result, "git_revwalk_next")
+                let reached = ObjectID(oid)
+                knownSet.insert(reached)
+                let old = try lookupCommit(reached)
+                knownFloor = git_commit_time(old)
+                git_commit_free(old)
+            }
+            if knownSet.contains(id) { continue }
+            checked += 1
+            let count = git_commit_parentcount(commit)
+            for index in (0..<count).reversed() {
+                stack.append((ObjectID(git_commit_parent_id(commit, index)), id))
+            }
+        }
+        return nil
+    }
+
     /// Whether `commit` descends from `ancestor` (false when they are the same commit).
     public func isDescendant(_ commit: ObjectID, of ancestor: ObjectID) throws(GitError) -> Bool {
         var a = commit.oid, b = ancestor.oid
@@ -307,6 +378,13 @@ public final class Repository {
             throw GitError.malformed("blobSize(\(id))", "\(id.short()) is named as a file but is a \(Self.typeName(type))")
         }
         return size
+    }
+
+    /// An object's size in bytes and its type (`commit`, `tree`, `blob`, `tag`), from its header:
+    /// the content is not inflated.
+    public func objectInfo(_ id: ObjectID) throws(GitError) -> (size: Int, type: String) {
+        let (size, type) = try objectHeader(id)
+        return (size, Self.typeName(type))
     }
 
     /// An object's size and type, from its header (the content is not inflated).
@@ -610,29 +688,48 @@ public final class Repository {
 /// The most recently used tree handles, each holding a reference of its own. Verification
 /// needs the trees of the commit before (a few per commit); a big month directory parses to
 /// a few hundred KB, so the capacity stays small.
+///
+/// Held trees are bounded by count and by their entries together: a remote can send many trees
+/// each just under the tree cap, and 128 of those would be gigabytes. A normal store's 128 month
+/// directories hold ≈ 100,000 entries; a tree too big for the budget alone is not held.
 private struct RecentTrees {
     private static let capacity = 128
-    private var handles: [ObjectID: (tree: OpaquePointer, used: UInt64)] = [:]
+    private static let maxEntries = 512 * 1024
+    private var handles: [ObjectID: (tree: OpaquePointer, used: UInt64, entries: Int)] = [:]
     private var clock: UInt64 = 0
+    private var entries = 0
 
     mutating func handle(_ id: ObjectID) -> OpaquePointer? {
         guard let held = handles[id] else { return nil }
         clock += 1
-        handles[id] = (held.tree, clock)
+        handles[id]!.used = clock
         return held.tree
     }
 
     mutating func insert(_ id: ObjectID, _ tree: OpaquePointer) {
-        if handles.count >= Self.capacity, let oldest = handles.min(by: { $0.value.used < $1.value.used }) {
+        let count = git_tree_entrycount(tree)
+        guard count <= Self.maxEntries / 4 else {
+            git_tree_free(tree)
+            return
+        }
+        if let previous = handles.removeValue(forKey: id) {
+            git_tree_free(previous.tree)
+            entries -= previous.entries
+        }
+        while handles.count >= Self.capacity || (entries + count > Self.maxEntries && !handles.isEmpty),
+              let oldest = handles.min(by: { $0.value.used < $1.value.used }) {
             git_tree_free(oldest.value.tree)
+            entries -= oldest.value.entries
             handles[oldest.key] = nil
         }
         clock += 1
-        if let previous = handles.updateValue((tree, clock), forKey: id) { git_tree_free(previous.tree) }
+        handles[id] = (tree, clock, count)
+        entries += count
     }
 
     mutating func removeAll() {
         for held in handles.values { git_tree_free(held.tree) }
         handles.removeAll()
+        entries = 0
     }
 }

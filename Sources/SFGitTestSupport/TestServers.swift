@@ -166,3 +166,72 @@ func waitForPort(_ port: UInt16) throws {
     }
     throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "nothing listens on 127.0.0.1:\(port)"])
 }
+
+/// A hostile smart-HTTP server on 127.0.0.1: it answers `info/refs` with a ref advertisement
+/// that never ends (pkt-lines of new branch names, chunk after chunk) until `seconds` have
+/// passed since it started, then stops. A tiny Python program, stopped when released.
+public final class EndlessAdvertisementServer: @unchecked Sendable {
+    /// The port it listens on.
+    public let port: UInt16
+    private let process: SpawnedProcess
+
+    /// A URL of a repository it pretends to serve.
+    public var url: String { "http://127.0.0.1:\(port)/store.git" }
+
+    /// Starts the server, writing its program into `directory`.
+    public init(in directory: String, seconds: Double = 60) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let script = directory + "/endless_refs.py"
+        try Self.program.write(toFile: script, atomically: true, encoding: .utf8)
+        port = try freeLoopbackPort()
+        process = try ProcessRunner.spawn(try ProcessRunner.which("python3"), [script, String(port), String(seconds)], log: directory + "/endless_refs.log")
+        try waitForPort(port)
+    }
+
+    deinit { process.stop() }
+
+    static let program = #"""
+        import socket, sys, threading, time
+        port, seconds = int(sys.argv[1]), float(sys.argv[2])
+        end = time.time() + seconds
+
+        def pkt(data):
+            return b"%04x" % (len(data) + 4) + data
+
+        def chunk(data):
+            return b"%x\r\n" % len(data) + data + b"\r\n"
+
+        def serve(conn):
+            try:
+                conn.settimeout(max(0.1, end - time.time()))
+                request = conn.recv(65536)
+                if not request:
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement\r\n"
+                             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
+                head = pkt(b"# service=git-upload-pack\n") + b"0000"
+                head += pkt(b"%040x HEAD\0multi_ack thin-pack side-band side-band-64k ofs-delta\n" % 1)
+                conn.sendall(chunk(head))
+                n = 2
+                while time.time() < end:
+                    lines = b"".join(pkt(b"%040x refs/heads/branch-%d-with-a-rather-long-name-to-grow-faster\n" % (i, i)) for i in range(n, n + 2000))
+                    n += 2000
+                    conn.sendall(chunk(lines))
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(16)
+        while time.time() < end:
+            listener.settimeout(max(0.1, end - time.time()))
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        """#
+}

@@ -60,17 +60,32 @@ public struct Policy: Sendable, Hashable {
     public var maxFilesPerCommit: Int
     /// Memories per day per principal unless its entry says otherwise.
     public var defaultQuotaPerDay: Int
+    /// Largest commit object accepted, in bytes (judged from its header, never read).
+    public var maxCommitBytes: Int
+    /// Largest tree object accepted, in bytes (judged from its header, never read).
+    public var maxTreeBytes: Int
 
     /// Defaults for limits the file leaves out.
     public static let defaultMaxFileBytes = 65_536
     public static let defaultMaxFilesPerCommit = 100
     public static let defaultQuotaPerDay = 500
+    /// A commit object is a few hundred bytes plus its message and signature: 1 MiB is far above
+    /// any real one and small enough that reading it costs nothing.
+    public static let defaultMaxCommitBytes = 1 << 20
+    /// A month directory of a busy store is a few hundred KB.
+    public static let defaultMaxTreeBytes = 16 << 20
+    /// The most a policy may allow for either. It is also the cap on every commit a sync reads
+    /// before any policy has judged it: the header walk that runs before libgit2's revwalk
+    /// (which reads whole commits) cannot know yet which policy governs each commit, so it
+    /// holds every new commit to this ceiling, and the verifier then to its parents' policy.
+    public static let objectBytesCeiling = 16 << 20
 
     /// Creates a policy.
     public init(
         version: Int = 1, branch: String = "main", mode: Mode = .direct, principals: [PrincipalEntry],
         maxFileBytes: Int = Policy.defaultMaxFileBytes, maxFilesPerCommit: Int = Policy.defaultMaxFilesPerCommit,
-        defaultQuotaPerDay: Int = Policy.defaultQuotaPerDay
+        defaultQuotaPerDay: Int = Policy.defaultQuotaPerDay, maxCommitBytes: Int = Policy.defaultMaxCommitBytes,
+        maxTreeBytes: Int = Policy.defaultMaxTreeBytes
     ) {
         self.version = version
         self.branch = branch
@@ -79,6 +94,8 @@ public struct Policy: Sendable, Hashable {
         self.maxFileBytes = maxFileBytes
         self.maxFilesPerCommit = maxFilesPerCommit
         self.defaultQuotaPerDay = defaultQuotaPerDay
+        self.maxCommitBytes = maxCommitBytes
+        self.maxTreeBytes = maxTreeBytes
     }
 
     /// The roles of a principal (empty when it is not listed).
@@ -149,6 +166,12 @@ public struct Policy: Sendable, Hashable {
             "limits:",
             "  max_file_bytes: \(maxFileBytes)",
             "  max_files_per_commit: \(maxFilesPerCommit)",
+        ]
+        // Written only when not the default, so that policies written before these limits
+        // existed render (and so sign) the same.
+        if maxCommitBytes != Policy.defaultMaxCommitBytes { lines.append("  max_commit_bytes: \(maxCommitBytes)") }
+        if maxTreeBytes != Policy.defaultMaxTreeBytes { lines.append("  max_tree_bytes: \(maxTreeBytes)") }
+        lines += [
             "quota:",
             "  per_day: \(defaultQuotaPerDay)",
         ]
@@ -256,20 +279,31 @@ private struct PolicyReader {
         }
         var maxFileBytes: Int? = Policy.defaultMaxFileBytes
         var maxFilesPerCommit: Int? = Policy.defaultMaxFilesPerCommit
-        if let node = top["limits"]?.value, let limits = mapping(node, "limits", allowed: ["max_file_bytes", "max_files_per_commit"]) {
+        var maxCommitBytes: Int? = Policy.defaultMaxCommitBytes
+        var maxTreeBytes: Int? = Policy.defaultMaxTreeBytes
+        if let node = top["limits"]?.value,
+           let limits = mapping(node, "limits", allowed: ["max_file_bytes", "max_files_per_commit", "max_commit_bytes", "max_tree_bytes"]) {
             maxFileBytes = positiveInteger(limits["max_file_bytes"]?.value, "max_file_bytes", default: Policy.defaultMaxFileBytes)
             maxFilesPerCommit = positiveInteger(limits["max_files_per_commit"]?.value, "max_files_per_commit", default: Policy.defaultMaxFilesPerCommit)
             if let bytes = maxFileBytes, bytes > 1_048_576, let node = limits["max_file_bytes"]?.value {
                 fail(node.position, "invalid-value", "max_file_bytes \(bytes) is over the ceiling of 1048576")
+            }
+            maxCommitBytes = positiveInteger(limits["max_commit_bytes"]?.value, "max_commit_bytes", default: Policy.defaultMaxCommitBytes)
+            maxTreeBytes = positiveInteger(limits["max_tree_bytes"]?.value, "max_tree_bytes", default: Policy.defaultMaxTreeBytes)
+            for (field, value) in [("max_commit_bytes", maxCommitBytes), ("max_tree_bytes", maxTreeBytes)] {
+                if let value, value > Policy.objectBytesCeiling, let node = limits[field]?.value {
+                    fail(node.position, "invalid-value", "\(field) \(value) is over the ceiling of \(Policy.objectBytesCeiling)")
+                }
             }
         }
         var quota: Int? = Policy.defaultQuotaPerDay
         if let node = top["quota"]?.value, let fields = mapping(node, "quota", allowed: ["per_day"]) {
             quota = positiveInteger(fields["per_day"]?.value, "per_day", default: Policy.defaultQuotaPerDay)
         }
-        guard problems.isEmpty, let branch, let maxFileBytes, let maxFilesPerCommit, let quota else { return nil }
+        guard problems.isEmpty, let branch, let maxFileBytes, let maxFilesPerCommit, let quota, let maxCommitBytes, let maxTreeBytes else { return nil }
         return Policy(version: version, branch: branch, mode: mode, principals: principals,
-                      maxFileBytes: maxFileBytes, maxFilesPerCommit: maxFilesPerCommit, defaultQuotaPerDay: quota)
+                      maxFileBytes: maxFileBytes, maxFilesPerCommit: maxFilesPerCommit, defaultQuotaPerDay: quota,
+                      maxCommitBytes: maxCommitBytes, maxTreeBytes: maxTreeBytes)
     }
 
     mutating func readPrincipal(_ node: YAMLNode) -> Policy.PrincipalEntry? {

@@ -53,12 +53,19 @@ public struct Verifier {
         self.options = options
     }
 
-    /// Refuses, on the commit graph alone and before any commit is read, a tip that does not
-    /// descend from the verified tip (a rollback, rewritten or replaced history) or, with no
-    /// verified tip, from the introduction; nil when the tip may be verified.
+    /// Refuses, before any new commit is read whole, a tip whose new commits are not all commit
+    /// objects within `Policy.objectBytesCeiling` (judged from their headers: libgit2's graph
+    /// functions below read every commit they meet whole, so a commit of hundreds of MB would
+    /// otherwise be inflated before anything judged it), then, on the commit graph alone, a tip
+    /// that does not descend from the verified tip (a rollback, rewritten or replaced history)
+    /// or, with no verified tip, from the introduction; nil when the tip may be verified.
     public func ancestryRefusal(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult? {
+        if newTip == verifiedTip { return nil }
+        var checked = 0
+        if let problem = try repository.checkCommitHeaders(from: newTip, known: verifiedTip, maxCommitBytes: Policy.objectBytesCeiling, checked: &checked) {
+            return refused(problem.id, .malformed, problem.reason, keep: verifiedTip)
+        }
         if let old = verifiedTip {
-            if newTip == old { return nil }
             if try repository.isDescendant(old, of: newTip) {
                 return refused(newTip, .rollback, "the fetched tip \(newTip.short()) is an ancestor of the verified tip \(old.short()): refusing to roll back", keep: old)
             }
@@ -84,6 +91,9 @@ public struct Verifier {
             return VerificationResult(outcomes: [], verifiedTip: newTip, blocked: nil, quarantined: [], accepted: [])
         }
         if let refusal = try ancestryRefusal(from: verifiedTip, to: newTip) { return refusal }
+        // Each commit's parents' policy sets the tree cap while it is read (`readFacts`); the
+        // ceiling again afterwards, for diffs of trees verified under other policies.
+        defer { repository.maxTreeBytes = Policy.objectBytesCeiling }
 
         let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
         let chain = try firstParentChain(from: newTip, downTo: verifiedTip)
@@ -199,13 +209,24 @@ public struct Verifier {
     private func readFacts(_ id: ObjectID, judge: inout Judge) throws(GitError) -> CommitFacts {
         let info = try repository.commit(id)
         judge.trees[id] = info.treeID
-        let signature = try repository.signature(of: id)
-        var facts = CommitFacts(id: id, info: info, signature: signature, changes: [], addedBlobs: [:], oversized: [:])
-        guard info.parentIDs.count <= 1 else { return facts }
-        let parentTree = try info.parentIDs.first.map { (parent) throws(GitError) in
+        // The parents' policies govern a commit's size and its trees' (the strictest one, for a
+        // merge; the defaults for the root). The header walk held it to the ceiling already.
+        let parentTrees = try info.parentIDs.map { (parent) throws(GitError) in
             if let tree = judge.trees[parent] { return tree }
             return try repository.commit(parent).treeID
         }
+        let parentPolicies = try parentTrees.map { (tree) throws(GitError) in try judge.context.state(ofTree: tree).policy }
+        let maxCommitBytes = parentPolicies.map { $0?.maxCommitBytes ?? Policy.defaultMaxCommitBytes }.min() ?? Policy.defaultMaxCommitBytes
+        let commitSize = try repository.objectInfo(id).size  // from the header
+        if commitSize > maxCommitBytes {
+            throw GitError(function: "readFacts", code: GitError.malformedObjectCode,
+                           message: "commit \(id.short()) is \(commitSize) bytes, over the policy's max_commit_bytes of \(maxCommitBytes)")
+        }
+        repository.maxTreeBytes = parentPolicies.map { $0?.maxTreeBytes ?? Policy.defaultMaxTreeBytes }.min() ?? Policy.defaultMaxTreeBytes
+        let signature = try repository.signature(of: id)
+        var facts = CommitFacts(id: id, info: info, signature: signature, changes: [], addedBlobs: [:], oversized: [:])
+        guard info.parentIDs.count <= 1 else { return facts }
+        let parentTree = parentTrees.first
         facts.changes = try repository.diffTrees(parentTree, info.treeID)
         let parentState = try judge.context.state(ofTree: parentTree)
         if !facts.changes.contains(where: { $0.path.hasPrefix(".sfgit/") }) {

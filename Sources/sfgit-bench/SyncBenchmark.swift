@@ -28,39 +28,11 @@ enum SyncBenchmark {
             return
         }
         let scratch = try TemporaryDirectory(prefix: "sfgit-bench-sync")
-        let remote = scratch.url("remote.git")
-        _ = try ProcessRunner.run("git", ["init", "-q", "--bare", "--initial-branch=main", remote])
-        _ = try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", scratch.url("key")])
-        let principal = "bench@box"
-        let environment: [String: String?] = [
-            "SFGIT_HOME": scratch.url("writer"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key"),
-        ]
-        // The store: an introduction by sfgit init, then the memories in signed commits of 100.
-        let start = DispatchTime.now().uptimeNanoseconds
-        let made = try ProcessRunner.run(binary, ["init", "--remote", "file://" + remote, "--store", "bench"], environment: environment)
-        precondition(made.exitCode == 0, made.stderr)
-        let introduction = try ProcessRunner.run("git", ["--git-dir", remote, "rev-parse", "main"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let signer = try SigningKey.load(scratch.url("key"))
-        GitSettings.setFsync(false)
+        let store = try makeStore(memories: count, in: scratch, binary: binary)
+        let (remote, introduction, signer) = (store.remote, store.introduction, store.signer)
+        var tip = store.tip
         let repository = try Repository.open(remote)
-        var tip = try repository.resolveCommit("main")
-        func addCommit(_ offset: Int) throws {
-            var rng = SeededGenerator(seed: UInt64(offset) &+ 7)
-            var updates: [Repository.TreeUpdate] = []
-            for i in offset..<(offset + perCommit) {
-                let memory = SyntheticMemories.memory(index: i, milliseconds: 1_767_225_600_000 + UInt64(i) * 60_000, kind: SyntheticMemories.kinds[i % 6],
-                                                      author: "bench", host: "box", using: &rng)
-                updates.append(.upsert(path: memory.path.description, id: try repository.writeBlob(try MemorySerializer().serialize(memory))))
-            }
-            let tree = try repository.updateTree(try repository.commit(tip).treeID, updates)
-            let author = GitSignature(name: principal, email: principal, time: 1_767_225_600 + Int64(offset))
-            tip = try SignedCommitWriter(repository: repository, signer: signer).commit(tree: tree, parents: [tip], author: author, message: "bench \(offset)\n")
-            try repository.setReference("refs/heads/main", to: tip, message: "bench")
-        }
-        for offset in stride(from: 0, to: count, by: perCommit) { try addCommit(offset) }
-        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"])
-        GitSettings.setFsync(true)
-        print("sync over file://: \(count) memories in \(count / perCommit) signed commits (built in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s)")
+        func addCommit(_ offset: Int) throws { tip = try Self.addCommit(offset, on: tip, in: repository, signer: signer) }
 
         if let export = ProcessInfo.processInfo.environment["SFGIT_BENCH_EXPORT"] {
             // For profiling one step by hand: the remote, its key and what `sfgit clone` needs.
@@ -118,6 +90,55 @@ enum SyncBenchmark {
         floor.sort()
         Report.row("recall as a CLI process, p50", value: samples[samples.count / 2] * 1000, unit: "ms",
                    note: String(format: "p99 %.1f ms; sfgit --version, same runner: %.1f ms", samples[samples.count - 1] * 1000, floor[floor.count / 2] * 1000))
+    }
+
+    /// A generated store: the remote, its introduction and signer, its tip.
+    struct Store {
+        var remote: String
+        var introduction: String
+        var signer: any CommitSigner
+        var tip: ObjectID
+    }
+
+    /// Makes a store of `count` memories in signed commits of 100 (an introduction by sfgit init,
+    /// the key at `scratch/key`), packed as a served repository would be.
+    static func makeStore(memories count: Int, in scratch: TemporaryDirectory, binary: String) throws -> Store {
+        let remote = scratch.url("remote.git")
+        _ = try ProcessRunner.run("git", ["init", "-q", "--bare", "--initial-branch=main", remote])
+        _ = try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", scratch.url("key")])
+        let environment: [String: String?] = [
+            "SFGIT_HOME": scratch.url("writer"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key"),
+        ]
+        let start = DispatchTime.now().uptimeNanoseconds
+        let made = try ProcessRunner.run(binary, ["init", "--remote", "file://" + remote, "--store", "bench"], environment: environment)
+        precondition(made.exitCode == 0, made.stderr)
+        let introduction = try ProcessRunner.run("git", ["--git-dir", remote, "rev-parse", "main"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let signer = try SigningKey.load(scratch.url("key"))
+        GitSettings.setFsync(false)
+        let repository = try Repository.open(remote)
+        var tip = try repository.resolveCommit("main")
+        for offset in stride(from: 0, to: count, by: perCommit) { tip = try addCommit(offset, on: tip, in: repository, signer: signer) }
+        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"])
+        GitSettings.setFsync(true)
+        print("sync over file://: \(count) memories in \(count / perCommit) signed commits (built in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s)")
+        return Store(remote: remote, introduction: introduction, signer: signer, tip: tip)
+    }
+
+    /// Adds a signed commit of 100 memories on `tip` and moves `main` there.
+    static func addCommit(_ offset: Int, on tip: ObjectID, in repository: Repository, signer: any CommitSigner) throws -> ObjectID {
+        let principal = "bench@box"
+        var rng = SeededGenerator(seed: UInt64(offset) &+ 7)
+        var updates: [Repository.TreeUpdate] = []
+        for i in offset..<(offset + perCommit) {
+            let memory = SyntheticMemories.memory(index: i, milliseconds: 1_767_225_600_000 + UInt64(i) * 60_000, kind: SyntheticMemories.kinds[i % 6],
+                                                  author: "bench", host: "box", using: &rng)
+            updates.append(.upsert(path: memory.path.description, id: try repository.writeBlob(try MemorySerializer().serialize(memory))))
+        }
+        let tree = try repository.updateTree(try repository.commit(tip).treeID, updates)
+        let author = GitSignature(name: principal, email: principal, time: 1_767_225_600 + Int64(offset))
+        let commit = try SignedCommitWriter(repository: repository, signer: signer).commit(tree: tree, parents: [tip], author: author, message: "bench \(offset)\n")
+        try repository.setReference("refs/heads/main", to: commit, message: "bench")
+        return commit
     }
 
     /// "fetch 812 ms, index 4100 ms, …" from a sync envelope.

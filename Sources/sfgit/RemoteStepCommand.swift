@@ -14,7 +14,7 @@ struct RemoteStepCommand: ParsableCommand {
         let input = FileHandle.standardInput.readDataToEndOfFile()
         let response: RemoteResponse
         if let request = try? JSONDecoder().decode(RemoteRequest.self, from: input) {
-            response = RemoteStep.perform(request, alone: true)
+            response = RemoteStep.performCapped(request)
         } else {
             response = RemoteResponse(failure: "the network step received no valid request")
         }

@@ -175,6 +175,10 @@ struct StatusCommand: ParsableCommand {
                 for conflict in store.outboxConflicts {
                     printOut("  held:          \(safe(conflict.path)) (OUTBOX_CONFLICT, not published): \(safe(conflict.reason))")
                 }
+                if let refused = store.refusedHistory {
+                    let size = refused.bytes.map { String(format: "%.1f MB", Double($0) / 1_000_000) } ?? "size unknown"
+                    printOut("  refused kept:  \(refused.kept) tip\(refused.kept == 1 ? "" : "s") (\(size)) under refs/sfgit/quarantine/\(refused.pruned > 0 ? "; \(refused.pruned) older pruned" : "")")
+                }
                 let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\(safe($0.key)) \($0.value)" }.joined(separator: ", ")
                 let tiers = store.counts.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 printOut("  memories:      \(kinds.isEmpty ? "none" : kinds)")

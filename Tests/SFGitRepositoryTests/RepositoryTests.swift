@@ -18,6 +18,40 @@ struct RepositoryTests {
         try repo.createCommit(buffer: try repo.commitBuffer(tree: tree, parents: parents, author: Self.author, committer: Self.author, message: message), signature: nil)
     }
 
+    @Test("the header walk reads only the new commits (a merge of old history included) and finds an oversized commit or a non-commit behind any parent")
+    func commitHeaderWalk() throws {
+        let (dir, repo, _) = try Self.makeRepo()
+        defer { _ = dir }
+        let tree = try repo.updateTree(nil, [.upsert(path: "a", id: try repo.writeBlob([1]))])
+        func at(_ time: Int64, _ parents: [ObjectID], _ message: String = "m") throws -> ObjectID {
+            let signature = GitSignature(name: "t", email: "t@h", time: time)
+            return try repo.createCommit(buffer: try repo.commitBuffer(tree: tree, parents: parents, author: signature, committer: signature, message: message), signature: nil)
+        }
+        // 200 verified commits; the old fork point is the 10th.
+        var old: [ObjectID] = [try at(1_000, [])]
+        for i in 1..<200 { old.append(try at(1_000 + Int64(i), [old[i - 1]])) }
+        let verified = old.last!
+        let side = try at(5_000, [old[10]])
+        let merge = try at(5_001, [verified, side])
+        let tip = try at(5_002, [merge])
+        var checked = 0
+        #expect(try repo.checkCommitHeaders(from: tip, known: verified, maxCommitBytes: 1 << 20, checked: &checked) == nil)
+        #expect(checked == 3, "the walk read \(checked) commits as new")
+        // Skewed times only cost: a new commit dated before all of history is still read as new.
+        let early = try at(1, [verified])
+        checked = 0
+        #expect(try repo.checkCommitHeaders(from: early, known: verified, maxCommitBytes: 1 << 20, checked: &checked) == nil)
+        #expect(checked == 1)
+        // An oversized commit behind the merge's second parent, and a parent that is a tree.
+        let big = try at(5_000, [old[10]], String(repeating: "x", count: 4096))
+        let bigTip = try at(5_003, [try at(5_001, [verified, big])])
+        checked = 0
+        let problem = try repo.checkCommitHeaders(from: bigTip, known: verified, maxCommitBytes: 1024, checked: &checked)
+        #expect(problem?.id == big)
+        #expect(problem?.reason.contains("over the cap of 1024 bytes") == true, "\(String(describing: problem))")
+        #expect(try repo.checkCommitHeaders(from: tree, known: verified, maxCommitBytes: 1 << 20, checked: &checked)?.reason.contains("should be a commit, but it is a tree") == true)
+    }
+
     @Test("a bare repository starts on the branch asked for, and git agrees")
     func initialBranch() throws {
         let (dir, _, git) = try Self.makeRepo()

@@ -69,6 +69,7 @@ struct TrustFileTests {
         limits:
           max_file_bytes: 32768
           max_files_per_commit: 10
+          max_commit_bytes: 65536
         quota:
           per_day: 100
 
@@ -86,7 +87,29 @@ struct TrustFileTests {
         #expect(policy.quotaPerDay(of: "admin@hq") == 100)
         #expect(policy.maxFileBytes == 32768)
         #expect(policy.maxFilesPerCommit == 10)
+        #expect(policy.maxCommitBytes == 65536)
+        #expect(policy.maxTreeBytes == Policy.defaultMaxTreeBytes)
         #expect(try Policy.parse(Array(policy.render().utf8)) == policy)
+    }
+
+    @Test("object size limits: defaults when left out, at most the ceiling, and a policy without them renders as before")
+    func objectSizeLimits() throws {
+        let plain = "version: 1\nbranch: main\nprincipals:\n  - name: a@h\n    roles: [admin]\n"
+        let defaults = try Policy.parse(Array(plain.utf8))
+        #expect(defaults.maxCommitBytes == 1 << 20 && defaults.maxTreeBytes == 16 << 20)
+        #expect(!defaults.render().contains("max_commit_bytes") && !defaults.render().contains("max_tree_bytes"))
+        let lowered = try Policy.parse(Array((plain + "limits:\n  max_tree_bytes: 4096\n").utf8))
+        #expect(lowered.maxTreeBytes == 4096)
+        #expect(try Policy.parse(Array(lowered.render().utf8)) == lowered)
+        for field in ["max_commit_bytes", "max_tree_bytes"] {
+            do {
+                _ = try Policy.parse(Array((plain + "limits:\n  \(field): 16777217\n").utf8))
+                Issue.record("\(field) over the ceiling accepted")
+            } catch {
+                #expect(error.problems.first?.code == "invalid-value")
+                #expect(error.problems.first?.message.contains("over the ceiling of 16777216") == true, "\(error.problems)")
+            }
+        }
     }
 
     @Test("policy problems", arguments: [
