@@ -17,7 +17,7 @@ struct SchemaAgreementTests {
     }
 
     static func pythonVerdicts(_ files: [String], policy: Bool = false) throws -> [String: Verdict] {
-        let result = try ProcessRunner.run("python3", [PackagePaths.root + "/schema/validate.py"] + (policy ? ["--policy"] : []) + files)
+        let result = try ProcessRunner.run(PackagePaths.python, [PackagePaths.root + "/schema/validate.py"] + (policy ? ["--policy"] : []) + files)
         #expect(result.exitCode == 0, "\(result.stderr)")
         var verdicts: [String: Verdict] = [:]
         for line in result.stdout.split(separator: "\n") {
