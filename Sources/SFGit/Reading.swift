@@ -138,7 +138,9 @@ extension Workspace {
     /// The store's cache, rebuilt first when it reflects no commit (new, deleted, damaged, of
     /// another version, or recreated by a reader that could not rebuild it). The rebuild takes
     /// the sync lock only if it is free: a sync holding it rebuilds the cache itself, and a read
-    /// never waits for a sync.
+    /// never waits for a sync. Until that sync has rebuilt it, such a cache cannot tell "nothing
+    /// matches" from "not indexed yet", so the read fails with DEGRADED instead of answering
+    /// empty.
     private func readyIndex(_ store: Store) throws -> MemoryIndex {
         // The common case, on every recall: a cache that reflects a commit, read through one
         // read-only connection.
@@ -147,8 +149,11 @@ extension Workspace {
         }
         let index = try store.openIndex()
         let reflectsNothing = try index.isFresh || index.state(StoreIndexer.indexedCommitKey) == nil
-        if reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD"),
-           let lock = try StoreLock.acquire(store.lockPath, wait: 0) {
+        if reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD") {
+            guard let lock = try StoreLock.acquire(store.lockPath, wait: 0) else {
+                throw SFGitError(.degraded, "store \(store.name): the cache has to be rebuilt and a sync holds the lock (\(store.lockPath)); "
+                    + "it rebuilds the cache itself: ask again when it has finished")
+            }
             try withExtendedLifetime(lock) { try rebuild(store, index) }
         }
         return index
