@@ -1,15 +1,33 @@
 # sfgit — the two commands of the README: `make demo` and `make test`.
-# Both first install what is missing on a Debian machine (as root), then build.
+# Both first install what is missing on a Debian machine (as root), then build. The Swift
+# toolchain is not a Debian package: install it first (see README.md, "The two commands").
 
 SHELL      := /bin/bash
 SWIFT      ?= swift
-APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd
-PY_MODULES := jsonschema yaml
+APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd \
+                python3 python3-venv
+# The tests' Python packages live in a virtual environment under the build folder, made from
+# scripts/requirements-test.txt (Debian's own pip refuses to install into the system Python).
+VENV       := .build/venv
+PY_REQUIREMENTS := scripts/requirements-test.txt
 
-.PHONY: setup build test demo bench clean
+.PHONY: setup swift-toolchain apt-packages build test demo bench mutants clean
 
-## setup: install missing Debian packages and Python modules (skips what is present)
-setup:
+## setup: check the Swift toolchain, install missing Debian packages, make the tests' Python
+## virtual environment (each step skips what is present)
+setup: swift-toolchain apt-packages $(VENV)/.installed
+
+swift-toolchain:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { \
+	  echo "setup: no Swift toolchain: '$(SWIFT)' is not on PATH." >&2; \
+	  echo "  sfgit needs Swift 6.3 or later, which Debian does not package: install the Debian 12 toolchain" >&2; \
+	  echo "  from https://www.swift.org/install/linux/ (or swiftly), put its usr/bin on PATH, or run make SWIFT=/path/to/swift." >&2; \
+	  exit 1; }
+	@v=$$($(SWIFT) --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -1); \
+	  set -- $$v; if [ -z "$$1" ] || [ "$$1" -lt 6 ] || { [ "$$1" -eq 6 ] && [ "$$2" -lt 3 ]; }; then \
+	    echo "setup: $(SWIFT) is Swift '$$1.$$2'; sfgit needs Swift 6.3 or later (https://www.swift.org/install/linux/)" >&2; exit 1; fi
+
+apt-packages:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -17,17 +35,22 @@ setup:
 	  echo "setup: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c "import jsonschema, yaml" 2>/dev/null || pip install -q jsonschema pyyaml
+
+# Remade when the requirements change.
+$(VENV)/.installed: $(PY_REQUIREMENTS) | apt-packages
+	@test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
+	$(VENV)/bin/python3 -m pip install -q --disable-pip-version-check -r $(PY_REQUIREMENTS)
+	@touch $@
 
 ## build: debug build of the package, tests included
 build: setup
 	$(SWIFT) build --build-tests
 
-## test: set up, build, run every test (and end with a plain "N passed, 0 failed" line)
+## test: set up, build, run every test, and end with a plain "N passed, M failed, K skipped" line
+## (skipped: tests whose condition, such as running as root, does not hold here)
 test: build
-	@set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/test.log
-	@n=$$(sed -n 's/.*Test run with \([0-9]*\) tests.* passed .*/\1/p' .build/test.log | tail -1); \
-	  if [ -n "$$n" ]; then echo "$$n passed, 0 failed"; else echo "no test run found in the output" >&2; exit 1; fi
+	@set -o pipefail; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SWIFT) test --skip-build 2>&1 | tee .build/test.log; \
+	  status=$$?; ./scripts/test-summary.sh .build/test.log && exit $$status
 
 ## demo: set up, build, run the main job end to end on a local store
 demo: setup
@@ -41,6 +64,11 @@ bench: setup
 	$(SWIFT) build $(RELEASE) --product sfgit
 	$(SWIFT) build $(RELEASE) --product sfgit-bench
 	"$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit-bench"
+
+## mutants: break each security rule and documented promise in turn (mutants/*.patch) on a
+## scratch copy of the tree and check that its tests then fail; not part of `make test`
+mutants: setup
+	@SWIFT=$(SWIFT) ./scripts/mutants.sh $(MUTANTS)
 
 clean:
 	rm -rf .build

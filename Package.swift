@@ -104,6 +104,8 @@ let package = Package(
             dependencies: [
                 "SFGitTrust", "SFGitRepository", "SFGitMemory", "SFGitTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                // To make an ssh-rsa (SHA-1) signature that the verifier must refuse.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .testTarget(

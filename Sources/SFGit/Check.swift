@@ -41,6 +41,29 @@ public struct StoreChecker: Sendable {
     public var limits: MemoryLimits
     private let logger = Logger(label: "sfgit.check")
 
+    /// The codes the checker gives itself, beside those of memory files, the policy and
+    /// allowed_signers.
+    public enum Code: String, Sendable, CaseIterable {
+        /// A symbolic link or special file in a store.
+        case notARegularFile = "not-a-regular-file"
+        /// A file that could not be read.
+        case unreadable
+        /// A key in allowed_signers whose principal the policy does not list with a role.
+        case principalNotInPolicy = "principal-not-in-policy"
+        /// A trust file over `Policy.maxTrustFileBytes` (the memory files' code, reused).
+        case trustFileTooLarge = "file-too-large"
+    }
+
+    /// Every code `check` can report: the union of the enums each reader gives its problems.
+    public static var reportableCodes: Set<String> {
+        var codes = Set<String>()
+        codes.formUnion(MemoryProblem.Code.allCases.map(\.rawValue))
+        codes.formUnion(Policy.Code.allCases.map(\.rawValue))
+        codes.formUnion(AllowedSigners.Problem.Code.allCases.map(\.rawValue))
+        codes.formUnion(Code.allCases.map(\.rawValue))
+        return codes
+    }
+
     /// Creates a checker.
     public init(limits: MemoryLimits = .default) {
         self.limits = limits
@@ -116,7 +139,7 @@ public struct StoreChecker: Sendable {
                 case .other:
                     report.files += 1
                     report.problems.append(CheckFinding(
-                        path: full, line: 1, column: 1, code: "not-a-regular-file",
+                        path: full, line: 1, column: 1, code: Code.notARegularFile.rawValue,
                         message: "only regular files belong in a store; symbolic links and special files are refused"))
                 }
             }
@@ -153,7 +176,7 @@ public struct StoreChecker: Sendable {
             let size = Self.fileSize(displayPath)
             try parser.checkSize(size)
             guard let data = FileManager.default.contents(atPath: displayPath) else {
-                report.problems.append(CheckFinding(path: displayPath, line: 1, column: 1, code: "unreadable", message: "file could not be read"))
+                report.problems.append(CheckFinding(path: displayPath, line: 1, column: 1, code: Code.unreadable.rawValue, message: "file could not be read"))
                 return
             }
             let parsed = try parser.parse([UInt8](data), storePath: storePath)
@@ -180,7 +203,7 @@ public struct StoreChecker: Sendable {
             let size = Self.fileSize(path)
             if size > Policy.maxTrustFileBytes {
                 report.files += 1
-                report.problems.append(CheckFinding(path: path, line: 1, column: 1, code: "file-too-large",
+                report.problems.append(CheckFinding(path: path, line: 1, column: 1, code: Code.trustFileTooLarge.rawValue,
                                                    message: "file is \(size) bytes, over the limit of \(Policy.maxTrustFileBytes) bytes for trust files"))
                 return (nil, nil)
             }
@@ -194,7 +217,7 @@ public struct StoreChecker: Sendable {
         if let policy, let signers {
             for entry in policy.keysWithoutRole(in: signers) {
                 report.problems.append(CheckFinding(
-                    path: signersPath, line: entry.line, column: 1, code: "principal-not-in-policy",
+                    path: signersPath, line: entry.line, column: 1, code: Code.principalNotInPolicy.rawValue,
                     message: Policy.keyWithoutRoleMessage(entry)))
             }
         }

@@ -224,8 +224,11 @@ extension Workspace {
     /// The store's cache, rebuilt first when it reflects no commit; a cache another process is
     /// rebuilding (it holds the lock) is answered as it is.
     private func readyIndex(_ store: Store) throws -> MemoryIndex {
-        if let index = try readyIndex(store, rebuildIfNeeded: false) { return index }
-        return try store.openIndex()
+        if let index = try readyIndex(store, rebuildIfNeeded: true) { return index }
+        // Until that sync has rebuilt it, the cache cannot tell "nothing matches" from "not
+        // indexed yet": fail DEGRADED rather than answer empty.
+        throw SFGitError(.degraded, "store \(store.name): the cache has to be rebuilt and a sync holds the lock (\(store.lockPath)); "
+            + "it rebuilds the cache itself: ask again when it has finished")
     }
 
     /// The store's cache, rebuilt first when it reflects no commit (new, deleted, damaged, of

@@ -32,42 +32,77 @@ public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible 
         self.position = position
     }
 
+    /// Every code a memory problem can have: the names of `examples/invalid`'s entries.
+    public enum Code: String, Sendable, CaseIterable {
+        case fileTooLarge = "file-too-large"
+        case byteOrderMark = "byte-order-mark"
+        case invalidUtf8 = "invalid-utf8"
+        case controlCharacter = "control-character"
+        case tabIndentation = "tab-indentation"
+        case yamlSyntax = "yaml-syntax"
+        case anchor = "anchor"
+        case alias = "alias"
+        case explicitTag = "explicit-tag"
+        case tooDeep = "too-deep"
+        case duplicateKey = "duplicate-key"
+        case complexKey = "complex-key"
+        case emptyKey = "empty-key"
+        case mergeKey = "merge-key"
+        case tooManyDocuments = "too-many-documents"
+        case decodedControlCharacter = "decoded-control-character"
+        case missingDocument = "missing-document"
+        case notAMapping = "not-a-mapping"
+        case missingField = "missing-field"
+        case wrongType = "wrong-type"
+        case invalidValue = "invalid-value"
+        case invalidTimestamp = "invalid-timestamp"
+        case unsupportedSchema = "unsupported-schema"
+        case idPathMismatch = "id-path-mismatch"
+        case kindPathMismatch = "kind-path-mismatch"
+        case datePathMismatch = "date-path-mismatch"
+        case strayFile = "stray-file"
+        case invalidPath = "invalid-path"
+    }
+
     /// A stable, kebab-case name of the reason, for JSON output and tests.
-    public var code: String {
+    public var code: String { kind.rawValue }
+
+    /// The reason's code.
+    public var kind: Code {
         switch reason {
-        case .fileTooLarge: return "file-too-large"
-        case .byteOrderMark: return "byte-order-mark"
-        case .invalidUTF8: return "invalid-utf8"
-        case .controlCharacter: return "control-character"
-        case .tabIndentation: return "tab-indentation"
+        case .fileTooLarge: return .fileTooLarge
+        case .byteOrderMark: return .byteOrderMark
+        case .invalidUTF8: return .invalidUtf8
+        case .controlCharacter: return .controlCharacter
+        case .tabIndentation: return .tabIndentation
         case .yaml(let failure):
             switch failure {
-            case .syntax: return "yaml-syntax"
-            case .anchor: return "anchor"
-            case .alias: return "alias"
-            case .explicitTag: return "explicit-tag"
-            case .tooDeep: return "too-deep"
-            case .duplicateKey: return "duplicate-key"
-            case .complexKey: return "complex-key"
-            case .emptyKey: return "empty-key"
-            case .mergeKey: return "merge-key"
-            case .tooManyDocuments: return "too-many-documents"
-            case .decodedCharacter: return "decoded-control-character"
+            case .syntax: return .yamlSyntax
+            case .anchor: return .anchor
+            case .alias: return .alias
+            case .explicitTag: return .explicitTag
+            case .tooDeep: return .tooDeep
+            case .duplicateKey: return .duplicateKey
+            case .complexKey: return .complexKey
+            case .emptyKey: return .emptyKey
+            case .mergeKey: return .mergeKey
+            case .tooManyDocuments: return .tooManyDocuments
+            case .decodedCharacter: return .decodedControlCharacter
             }
-        case .missingDocument: return "missing-document"
-        case .notAMapping: return "not-a-mapping"
-        case .missingField: return "missing-field"
-        case .wrongType: return "wrong-type"
-        case .invalidValue: return "invalid-value"
-        case .invalidTimestamp: return "invalid-timestamp"
-        case .unsupportedSchema: return "unsupported-schema"
-        case .idDoesNotMatchPath: return "id-path-mismatch"
-        case .kindDoesNotMatchPath: return "kind-path-mismatch"
+        case .missingDocument: return .missingDocument
+        case .notAMapping: return .notAMapping
+        case .missingField: return .missingField
+        case .wrongType: return .wrongType
+        case .invalidValue: return .invalidValue
+        case .invalidTimestamp: return .invalidTimestamp
+        case .unsupportedSchema: return .unsupportedSchema
+        case .idDoesNotMatchPath: return .idPathMismatch
+        case .kindDoesNotMatchPath: return .kindPathMismatch
         case .path(let problem):
             switch problem {
-            case .dateDoesNotMatchID: return "date-path-mismatch"
-            case .strayFile: return "stray-file"
-            default: return "invalid-path"
+            case .dateDoesNotMatchID: return .datePathMismatch
+            case .strayFile: return .strayFile
+            default: return .invalidPath
             }
         }
     }

@@ -71,11 +71,26 @@ public final class Federation: @unchecked Sendable {
         return try PackagePaths.runSFGit(arguments, environment: environment, currentDirectory: scratch.path, stdin: stdin, timeout: timeout)
     }
 
-    /// Runs sfgit with `--json` and decodes the envelope.
-    public func json(_ member: Member, _ arguments: [String], environment: [String: String?] = [:]) throws -> (ProcessResult, [String: Any]) {
-        let result = try run(member, arguments + ["--json"], environment: environment)
-        let object = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any] ?? [:]
+    /// Runs sfgit with `--json` and decodes the envelope. Output that is not one JSON object
+    /// throws: every command prints an envelope, on success and on failure alike, so a missing
+    /// one is a failure to see, never an empty answer.
+    public func json(_ member: Member, _ arguments: [String], environment: [String: String?] = [:], timeout: TimeInterval = 120) throws -> (ProcessResult, [String: Any]) {
+        let result = try run(member, arguments + ["--json"], environment: environment, timeout: timeout)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+        guard let object = parsed as? [String: Any], object["schema"] as? String == "sfgit.v1" else {
+            throw EnvelopeError(arguments: arguments, result: result)
+        }
         return (result, object)
+    }
+
+    /// Runs `sfgit recall QUERY --json` and returns its answers; a recall that does not exit 0
+    /// with a list of answers throws, so "nothing found" is never a failed recall.
+    public func recallAnswers(_ member: Member, _ arguments: [String]) throws -> [[String: Any]] {
+        let (result, envelope) = try json(member, ["recall"] + arguments)
+        guard result.exitCode == 0, let answers = envelope["data"] as? [[String: Any]] else {
+            throw EnvelopeError(arguments: ["recall"] + arguments, result: result)
+        }
+        return answers
     }
 
     /// `sfgit init` by the admin; records the introduction.
@@ -129,5 +144,16 @@ public final class Federation: @unchecked Sendable {
     public func remoteMemoryPaths(_ branch: String = "main") throws -> [String] {
         try ProcessRunner.run("git", ["--git-dir", remotePath, "ls-tree", "-r", "--name-only", branch, "memories"]).stdout
             .split(separator: "\n").map(String.init)
+    }
+}
+
+/// A command whose `--json` output was not the envelope expected.
+public struct EnvelopeError: Error, CustomStringConvertible {
+    /// The command's arguments.
+    public var arguments: [String]
+    /// What it did.
+    public var result: ProcessResult
+    public var description: String {
+        "sfgit \(arguments.joined(separator: " ")) --json: exit \(result.exitCode), no usable envelope\nstdout: \(result.stdout)\nstderr: \(result.stderr)"
     }
 }

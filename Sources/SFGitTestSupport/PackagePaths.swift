@@ -15,6 +15,13 @@ public enum PackagePaths {
     /// The `examples/` directory.
     public static var examples: String { root + "/examples" }
 
+    /// The Python that runs the tests' scripts: the virtual environment `make setup` makes at
+    /// `.build/venv` (with scripts/requirements-test.txt installed), else `python3` on PATH.
+    public static let python: String = {
+        let venv = root + "/.build/venv/bin/python3"
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }()
+
     /// The built `sfgit` executable next to the test bundle (SwiftPM builds it because the test
     /// target depends on it).
     public static let sfgitBinary: String = {

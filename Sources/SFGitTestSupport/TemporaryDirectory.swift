@@ -42,3 +42,21 @@ public final class TemporaryDirectory: @unchecked Sendable {
         try write(relative, bytes: Array(text.utf8))
     }
 }
+
+/// Counts outcomes by name across the cases of a property check (which may run concurrently).
+public final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: Int] = [:]
+
+    /// An empty tally.
+    public init() {}
+
+    /// Counts one `name`.
+    public func add(_ name: String) { lock.withLock { values[name, default: 0] += 1 } }
+
+    /// How many `name` were counted.
+    public func count(_ name: String) -> Int { lock.withLock { values[name, default: 0] } }
+
+    /// Every count.
+    public var counts: [String: Int] { lock.withLock { values } }
+}

@@ -35,21 +35,40 @@ public struct AllowedSigners: Sendable, Hashable {
         case duplicateKey(fingerprint: String, firstLine: Int)
         case notUTF8
 
+        /// Every code an allowed_signers problem can have.
+        public enum Code: String, Sendable, CaseIterable {
+            case multiplePrincipals = "multiple-principals"
+            case wildcardPrincipal = "wildcard-principal"
+            case invalidPrincipal = "invalid-principal"
+            case missingNamespaces = "missing-namespaces"
+            case namespacesNotGit = "namespaces-not-git"
+            case certAuthority = "cert-authority"
+            case validityWindow = "validity-window"
+            case unknownOption = "unknown-option"
+            case missingKey = "missing-key"
+            case badKey = "bad-key"
+            case duplicateSigningKey = "duplicate-signing-key"
+            case invalidUtf8 = "invalid-utf8"
+        }
+
         /// A stable kebab-case name.
-        public var code: String {
+        public var code: String { kind.rawValue }
+
+        /// The problem's code.
+        public var kind: Code {
             switch self {
-            case .multiplePrincipals: return "multiple-principals"
-            case .wildcardPrincipal: return "wildcard-principal"
-            case .invalidPrincipal: return "invalid-principal"
-            case .missingNamespaces: return "missing-namespaces"
-            case .namespacesNotGit: return "namespaces-not-git"
-            case .certificateAuthority: return "cert-authority"
-            case .validityWindow: return "validity-window"
-            case .unknownOption: return "unknown-option"
-            case .missingKey: return "missing-key"
-            case .badKey: return "bad-key"
-            case .duplicateKey: return "duplicate-signing-key"
-            case .notUTF8: return "invalid-utf8"
+            case .multiplePrincipals: return .multiplePrincipals
+            case .wildcardPrincipal: return .wildcardPrincipal
+            case .invalidPrincipal: return .invalidPrincipal
+            case .missingNamespaces: return .missingNamespaces
+            case .namespacesNotGit: return .namespacesNotGit
+            case .certificateAuthority: return .certAuthority
+            case .validityWindow: return .validityWindow
+            case .unknownOption: return .unknownOption
+            case .missingKey: return .missingKey
+            case .badKey: return .badKey
+            case .duplicateKey: return .duplicateSigningKey
+            case .notUTF8: return .invalidUtf8
             }
         }
 

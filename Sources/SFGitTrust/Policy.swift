@@ -124,6 +124,20 @@ public struct Policy: Sendable, Hashable {
 
     // MARK: - Reading
 
+    /// Every code the policy reader itself gives a problem (the strict YAML reading before it
+    /// gives `MemoryProblem.Code`s).
+    public enum Code: String, Sendable, CaseIterable {
+        case duplicatePrincipal = "duplicate-principal"
+        case invalidPrincipal = "invalid-principal"
+        case invalidValue = "invalid-value"
+        case missingDocument = "missing-document"
+        case missingField = "missing-field"
+        case noAdmin = "no-admin"
+        case unknownField = "unknown-field"
+        case unsupportedPolicyVersion = "unsupported-policy-version"
+        case wrongType = "wrong-type"
+    }
+
     /// A problem in a policy file, with its position.
     public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
         public var position: SourcePosition
@@ -141,7 +155,7 @@ public struct Policy: Sendable, Hashable {
             throw PolicyError(problems: error.problems.map { Problem(position: $0.position, code: $0.code, message: $0.message) })
         }
         guard let root = stream.documents.first else {
-            throw PolicyError(problems: [Problem(position: .start, code: "missing-document", message: "policy file is empty")])
+            throw PolicyError(problems: [Problem(position: .start, code: Code.missingDocument.rawValue, message: "policy file is empty")])
         }
         var reader = PolicyReader()
         let policy = reader.read(root)
@@ -184,7 +198,7 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Every problem found.
     public var problems: [Policy.Problem]
     /// Whether the file is from a newer sfgit (its `version` is unknown).
-    public var isUnsupportedVersion: Bool { problems.contains { $0.code == "unsupported-policy-version" } }
+    public var isUnsupportedVersion: Bool { problems.contains { $0.code == Policy.Code.unsupportedPolicyVersion.rawValue } }
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 
@@ -192,13 +206,13 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
 private struct PolicyReader {
     var problems: [Policy.Problem] = []
 
-    mutating func fail(_ position: SourcePosition, _ code: String, _ message: String) {
-        problems.append(Policy.Problem(position: position, code: code, message: message))
+    mutating func fail(_ position: SourcePosition, _ code: Policy.Code, _ message: String) {
+        problems.append(Policy.Problem(position: position, code: code.rawValue, message: message))
     }
 
     mutating func mapping(_ node: YAMLNode, _ what: String, allowed: Set<String>) -> [String: YAMLMappingEntry]? {
         guard let entries = node.mappingEntries else {
-            fail(node.position, "wrong-type", "\(what) must be a mapping")
+            fail(node.position, .wrongType, "\(what) must be a mapping")
             return nil
         }
         var out: [String: YAMLMappingEntry] = [:]
@@ -206,16 +220,16 @@ private struct PolicyReader {
             if allowed.contains(entry.key) {
                 out[entry.key] = entry
             } else {
-                fail(entry.keyPosition, "unknown-field", "unknown field '\(entry.key)' in \(what)")
+                fail(entry.keyPosition, .unknownField, "unknown field '\(entry.key)' in \(what)")
             }
         }
         return out
     }
 
     mutating func string(_ node: YAMLNode?, _ field: String, at parent: SourcePosition) -> String? {
-        guard let node else { fail(parent, "missing-field", "missing required field '\(field)'"); return nil }
+        guard let node else { fail(parent, .missingField, "missing required field '\(field)'"); return nil }
         guard case .scalar(let text, let style) = node.content, style.isExplicitString || YAMLScalar.resolvePlain(text) == .string else {
-            fail(node.position, "wrong-type", "field '\(field)' must be a string")
+            fail(node.position, .wrongType, "field '\(field)' must be a string")
             return nil
         }
         return text
@@ -227,34 +241,34 @@ private struct PolicyReader {
            int > 0, int <= Int64(Int32.max) {
             return Int(int)
         }
-        fail(node.position, "invalid-value", "field '\(field)' must be a positive integer")
+        fail(node.position, .invalidValue, "field '\(field)' must be a positive integer")
         return nil
     }
 
     mutating func read(_ root: YAMLNode) -> Policy? {
         guard let top = mapping(root, "the policy", allowed: ["version", "branch", "mode", "principals", "limits", "quota"]) else { return nil }
         guard let versionNode = top["version"]?.value else {
-            fail(root.position, "missing-field", "missing required field 'version'")
+            fail(root.position, .missingField, "missing required field 'version'")
             return nil
         }
         guard case .scalar(let versionText, .plain) = versionNode.content, let version = Int(versionText) else {
-            fail(versionNode.position, "wrong-type", "field 'version' must be an integer")
+            fail(versionNode.position, .wrongType, "field 'version' must be an integer")
             return nil
         }
         guard version == Policy.supportedVersion else {
             // Fail closed: a policy from a newer sfgit may restrict what this one would allow.
-            fail(versionNode.position, "unsupported-policy-version",
+            fail(versionNode.position, .unsupportedPolicyVersion,
                  "policy version \(version) is not supported by this sfgit (it reads version \(Policy.supportedVersion)); upgrade sfgit")
             return nil
         }
         let branch = string(top["branch"]?.value, "branch", at: root.position)
         if let branch, !Self.isValidBranch(branch) {
-            fail(top["branch"]!.value.position, "invalid-value", "branch '\(branch)' is not a valid branch name")
+            fail(top["branch"]!.value.position, .invalidValue, "branch '\(branch)' is not a valid branch name")
         }
         var mode = Policy.Mode.direct
         if let modeNode = top["mode"]?.value, let text = string(modeNode, "mode", at: root.position) {
             if let parsed = Policy.Mode(rawValue: text) { mode = parsed } else {
-                fail(modeNode.position, "invalid-value", "mode '\(text)' must be direct or review")
+                fail(modeNode.position, .invalidValue, "mode '\(text)' must be direct or review")
             }
         }
         var principals: [Policy.PrincipalEntry] = []
@@ -264,18 +278,18 @@ private struct PolicyReader {
                 for item in items {
                     guard let entry = readPrincipal(item) else { continue }
                     if !seen.insert(entry.name).inserted {
-                        fail(item.position, "duplicate-principal", "principal '\(entry.name)' is listed twice")
+                        fail(item.position, .duplicatePrincipal, "principal '\(entry.name)' is listed twice")
                     }
                     principals.append(entry)
                 }
             } else {
-                fail(node.position, "wrong-type", "field 'principals' must be a list")
+                fail(node.position, .wrongType, "field 'principals' must be a list")
             }
         } else {
-            fail(root.position, "missing-field", "missing required field 'principals'")
+            fail(root.position, .missingField, "missing required field 'principals'")
         }
         if problems.isEmpty && !principals.contains(where: { $0.roles.contains(.admin) }) {
-            fail(top["principals"]!.value.position, "no-admin", "no principal has the admin role; nobody could change the policy")
+            fail(top["principals"]!.value.position, .noAdmin, "no principal has the admin role; nobody could change the policy")
         }
         var maxFileBytes: Int? = Policy.defaultMaxFileBytes
         var maxFilesPerCommit: Int? = Policy.defaultMaxFilesPerCommit
@@ -286,13 +300,13 @@ private struct PolicyReader {
             maxFileBytes = positiveInteger(limits["max_file_bytes"]?.value, "max_file_bytes", default: Policy.defaultMaxFileBytes)
             maxFilesPerCommit = positiveInteger(limits["max_files_per_commit"]?.value, "max_files_per_commit", default: Policy.defaultMaxFilesPerCommit)
             if let bytes = maxFileBytes, bytes > 1_048_576, let node = limits["max_file_bytes"]?.value {
-                fail(node.position, "invalid-value", "max_file_bytes \(bytes) is over the ceiling of 1048576")
+                fail(node.position, .invalidValue, "max_file_bytes \(bytes) is over the ceiling of 1048576")
             }
             maxCommitBytes = positiveInteger(limits["max_commit_bytes"]?.value, "max_commit_bytes", default: Policy.defaultMaxCommitBytes)
             maxTreeBytes = positiveInteger(limits["max_tree_bytes"]?.value, "max_tree_bytes", default: Policy.defaultMaxTreeBytes)
             for (field, value) in [("max_commit_bytes", maxCommitBytes), ("max_tree_bytes", maxTreeBytes)] {
                 if let value, value > Policy.objectBytesCeiling, let node = limits[field]?.value {
-                    fail(node.position, "invalid-value", "\(field) \(value) is over the ceiling of \(Policy.objectBytesCeiling)")
+                    fail(node.position, .invalidValue, "\(field) \(value) is over the ceiling of \(Policy.objectBytesCeiling)")
                 }
             }
         }
@@ -310,7 +324,7 @@ private struct PolicyReader {
         guard let fields = mapping(node, "a principal", allowed: ["name", "roles", "quota"]) else { return nil }
         guard let name = string(fields["name"]?.value, "name", at: node.position) else { return nil }
         guard Principal.isValid(name) else {
-            fail(fields["name"]!.value.position, "invalid-principal", "principal '\(name)' is not author@host in lower-case ASCII")
+            fail(fields["name"]!.value.position, .invalidPrincipal, "principal '\(name)' is not author@host in lower-case ASCII")
             return nil
         }
         var roles: Set<Policy.Role> = []
@@ -318,13 +332,13 @@ private struct PolicyReader {
             for item in items {
                 guard let text = string(item, "roles", at: item.position) else { continue }
                 guard let role = Policy.Role(rawValue: text) else {
-                    fail(item.position, "invalid-value", "role '\(text)' must be admin, review or write")
+                    fail(item.position, .invalidValue, "role '\(text)' must be admin, review or write")
                     continue
                 }
                 roles.insert(role)
             }
         } else {
-            fail(fields["roles"]?.value.position ?? node.position, "wrong-type", "field 'roles' of '\(name)' must be a list")
+            fail(fields["roles"]?.value.position ?? node.position, .wrongType, "field 'roles' of '\(name)' must be a list")
         }
         var quota: Int?
         if let quotaNode = fields["quota"]?.value, let q = mapping(quotaNode, "quota of '\(name)'", allowed: ["per_day"]) {

@@ -236,7 +236,8 @@ struct ShowCommand: ParsableCommand {
     }
 }
 
-/// Memories as text: a provenance line, then every line of the memory quoted with `> ` so that
+/// Memories as text: a provenance line, then the memory's fields (title, tags, body, the rest in
+/// their order) quoted with `> ` so that
 /// no reader (human or agent) takes it for instructions. Every value is escaped with `SafeText`
 /// as one line, and multi-line text is split into quoted lines, so nothing a memory holds can
 /// move the cursor, end the quoting, or draw a line that looks like provenance.

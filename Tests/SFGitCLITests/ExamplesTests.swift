@@ -27,4 +27,24 @@ struct ExamplesTests {
             #expect(report.problems.map(\.code) == [expected], "\(entry): \(report.problems)")
         }
     }
+
+    /// Codes no file in a repository can show, with why.
+    static let withoutExample: [String: String] = [
+        "unreadable": "a file the checker may not read: git keeps no permission that denies reading, and root reads anything",
+    ]
+
+    /// The list of codes comes from the enums the readers give their problems, so a new code
+    /// without an example fails here.
+    @Test("every code sfgit check can report has its example in examples/invalid")
+    func everyCodeHasAnExample() throws {
+        let directory = PackagePaths.examples + "/invalid"
+        let named = Set(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "README.md" }
+            .map { String($0.split(separator: ".").first!.components(separatedBy: "--")[0]) })
+        let codes = StoreChecker.reportableCodes
+        #expect(codes.count >= 45, "\(codes.sorted())")
+        let missing = codes.subtracting(named).subtracting(Self.withoutExample.keys)
+        #expect(missing.isEmpty, "codes without an example: \(missing.sorted())")
+        #expect(named.subtracting(codes).isEmpty, "examples named for no code: \(named.subtracting(codes).sorted())")
+        #expect(Set(Self.withoutExample.keys).isSubset(of: codes))
+    }
 }

@@ -17,7 +17,7 @@ struct SchemaAgreementTests {
     }
 
     static func pythonVerdicts(_ files: [String], policy: Bool = false) throws -> [String: Verdict] {
-        let result = try ProcessRunner.run("python3", [PackagePaths.root + "/schema/validate.py"] + (policy ? ["--policy"] : []) + files)
+        let result = try ProcessRunner.run(PackagePaths.python, [PackagePaths.root + "/schema/validate.py"] + (policy ? ["--policy"] : []) + files)
         #expect(result.exitCode == 0, "\(result.stderr)")
         var verdicts: [String: Verdict] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -68,7 +68,9 @@ struct SchemaAgreementTests {
             if file.contains("/examples/store/") {
                 #expect(report.isValid && python.valid, "\(file): \(report.problems) / \(python.error ?? "")")
             } else {
-                #expect(!report.isValid || file.contains("/stray-file/"), "\(file) accepted by sfgit")
+                // Two entries hold a valid memory and are refused only as part of their store:
+                // a stray file beside it, and the memory reached through a symbolic link.
+                #expect(!report.isValid || file.contains("/stray-file/") || file.contains("/not-a-regular-file/"), "\(file) accepted by sfgit")
                 if let code = report.problems.first?.code, Self.schemaCodes.contains(code) {
                     schemaLevel += 1
                     #expect(!python.valid, "\(file): sfgit says \(code), the schema accepts it")

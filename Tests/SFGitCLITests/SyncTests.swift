@@ -124,8 +124,8 @@ struct SyncTests {
         let blocked = try #require(Self.stores(synced.1).first?["blocked"] as? [String: Any])
         #expect(blocked["commit"] as? String == bad)
         #expect((blocked["reason"] as? String)?.contains("unsigned") == true)
-        #expect(try federation.json(server, ["recall", "instructions"]).1["data"] as? [Any] == nil
-                    || (try federation.json(server, ["recall", "instructions"]).1["data"] as? [Any])?.isEmpty == true)
+        #expect(try federation.recallAnswers(server, ["instructions"]).isEmpty)
+        #expect(try federation.recallAnswers(server, ["instructions", "--include-untrusted"]).isEmpty)
         let status = try #require(Self.stores(try federation.json(server, ["status"]).1).first)
         #expect((status["blocked"] as? [String: Any])?["commit"] as? String == bad)
         let quarantined = try ProcessRunner.run("git", ["--git-dir", server.home + "/stores/shared/repo.git", "for-each-ref", "refs/sfgit/quarantine/"])
@@ -167,8 +167,7 @@ struct SyncTests {
                 "\(blocked)")
         #expect(Self.stores(synced.1).first?["verified_tip"] as? String == verifiedBefore)
         for title in ["fake", "real"] {
-            let answers = try federation.json(server, ["recall", title]).1["data"] as? [Any]
-            #expect(answers?.isEmpty ?? true, "\(title) was served")
+            #expect(try federation.recallAnswers(server, [title]).isEmpty, "\(title) was served")
         }
     }
 
@@ -226,13 +225,20 @@ struct SyncTests {
         let lockPath = server.home + "/stores/shared/sync.lock"
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         #expect(flock(descriptor, LOCK_EX | LOCK_NB) == 0)
-        let busy = try federation.json(server, ["sync"])
+        // "At once": a sync that waited for the lock would be killed by the 10 s bound and fail here.
+        let started = Date()
+        let busy = try federation.json(server, ["sync"], timeout: 10)
+        let elapsed = Date().timeIntervalSince(started)
         #expect(busy.0.exitCode == 4)
         #expect(Self.stores(busy.1).first?["result"] as? String == "busy")
-        #expect(try federation.run(server, ["sync", "--quiet"]).stdout.contains("busy"))
-        Thread.detachNewThread { usleep(500_000); flock(descriptor, LOCK_UN); close(descriptor) }
+        #expect(elapsed < 3, "a BUSY sync took \(elapsed) s")
+        #expect(try federation.run(server, ["sync", "--quiet"], timeout: 10).stdout.contains("busy"))
+        let holding = Date()
+        Thread.detachNewThread { usleep(1_000_000); flock(descriptor, LOCK_UN); close(descriptor) }
         let waited = try federation.run(server, ["sync", "--wait", "20s"])
         #expect(waited.exitCode == 0, "\(waited.stdout)\(waited.stderr)")
+        // It waited for the release rather than failing or not needing the lock.
+        #expect(Date().timeIntervalSince(holding) >= 0.9)
     }
 
     @Test("sync killed with SIGKILL at random moments converges: nothing lost, nothing duplicated")
@@ -325,6 +331,33 @@ struct SyncTests {
         #expect(try answers() == before)
         #expect(try federation.run(member, ["reindex"]).exitCode == 0)
         #expect(try answers() == before)
+    }
+
+    @Test("recall with no cache while a sync holds the lock cannot tell: exit 3 with why, never an empty ok; answers once the lock is free")
+    func recallWithoutCacheDuringSync() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let member = try federation.join("me@laptop")
+        #expect(try federation.run(member, ["remember", "learning", "--title", "cache rebuilt after the sync"]).exitCode == 0)
+        #expect(try federation.run(member, ["sync"]).exitCode == 0)
+        #expect(try federation.recallAnswers(member, ["rebuilt"]).count == 1)
+        let store = member.home + "/stores/shared"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + "/cache.sqlite" + suffix) }
+        let descriptor = open(store + "/sync.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        defer { close(descriptor) }
+        #expect(flock(descriptor, LOCK_EX | LOCK_NB) == 0)
+        let started = Date()
+        let (blocked, envelope) = try federation.json(member, ["recall", "rebuilt"], timeout: 10)
+        #expect(Date().timeIntervalSince(started) < 3, "recall waited for the lock")
+        #expect(blocked.exitCode == 3, "\(blocked.stdout)\(blocked.stderr)")
+        #expect(envelope["status"] as? String == "degraded")
+        #expect(((envelope["error"] as? [String: Any])?["message"] as? String)?.contains("a sync holds the lock") == true, "\(envelope)")
+        let text = try federation.run(member, ["recall", "rebuilt"], timeout: 10)
+        #expect(text.exitCode == 3)
+        #expect(text.stdout.isEmpty)
+        #expect(text.stderr.contains("a sync holds the lock"), "\(text.stderr)")
+        flock(descriptor, LOCK_UN)
+        #expect(try federation.recallAnswers(member, ["rebuilt"]).count == 1)
     }
 }
 

@@ -280,6 +280,73 @@ struct TransportTests {
         #expect(try federation.remoteMemoryPaths().isEmpty)
     }
 
+    /// The server's pre-receive hook marks that the pack has arrived and then waits (bounded) for
+    /// the test: the sync is killed at that known point of its push, every time.
+    @Test("a sync killed with -9 mid-push (its pack received, the server's hook running) loses nothing: the next sync publishes the memory once")
+    func killedMidPush() throws {
+        let federation = try Federation()
+        let server = try HTTPGitServer(in: federation.scratch.url("http"), root: federation.scratch.path, user: "agent", password: "s3cret")
+        defer { withExtendedLifetime(server) {} }
+        federation.remoteURL = "http://127.0.0.1:\(server.port)/git/remote.git"
+        let credentials: [String: String?] = ["SFGIT_HTTP_USERNAME": "agent", "SFGIT_HTTP_PASSWORD": "s3cret"]
+        #expect(try federation.run(federation.admin, ["init", "--remote", federation.remoteURL, "--store", "shared"], environment: credentials).exitCode == 0)
+        let introduction = try federation.remoteTip()
+        let laptop = try federation.newMember("me@laptop")
+        #expect(try federation.run(federation.admin, ["trust", "add", laptop.principal, laptop.key.publicPath, "--role", "write"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"], environment: credentials).exitCode == 0)
+        #expect(try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", introduction, "--signer", federation.admin.key.fingerprint, "--store", "shared"],
+                                   environment: credentials).exitCode == 0)
+        let remembered = try federation.json(laptop, ["remember", "note", "--title", "pushed when the sync was killed"])
+        let id = try #require((remembered.1["data"] as? [String: Any])?["id"] as? String)
+        let tipBefore = try federation.remoteTip()
+
+        let arrived = federation.scratch.url("pack-arrived"), release = federation.scratch.url("release"), finished = federation.scratch.url("hook-finished")
+        let hook = federation.remotePath + "/hooks/pre-receive"
+        try """
+            #!/bin/sh
+            cat >/dev/null
+            touch '\(arrived)'
+            i=0
+            while [ ! -e '\(release)' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
+            touch '\(finished)'
+            exit 1
+            """.write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        var environment = federation.environment(laptop)
+        for (key, value) in credentials { environment[key] = value }
+        let sync = try ProcessRunner.spawn(PackagePaths.sfgitBinary, ["sync"], environment: environment)
+        var reached = false
+        for _ in 0..<600 where !reached {
+            reached = FileManager.default.fileExists(atPath: arrived)
+            if !reached { usleep(20_000) }
+        }
+        #expect(reached, "the push never reached the server's hook")
+        sync.signal(SIGKILL)
+        sync.wait()
+        // Let the hook end (it refuses the push), and wait for it: nothing is left running.
+        FileManager.default.createFile(atPath: release, contents: nil)
+        var ended = false
+        for _ in 0..<600 where !ended {
+            ended = FileManager.default.fileExists(atPath: finished)
+            if !ended { usleep(20_000) }
+        }
+        #expect(ended)
+        try FileManager.default.removeItem(atPath: hook)
+        #expect(try federation.remoteTip() == tipBefore)
+
+        // The killed sync left a sound repository and the memory pending; the next sync publishes it once.
+        let fsck = try ProcessRunner.run("git", ["--git-dir", laptop.home + "/stores/shared/repo.git", "fsck", "--no-dangling"])
+        #expect(fsck.exitCode == 0, "\(fsck.stderr)")
+        #expect(try Self.stores(federation.json(laptop, ["status"]).1).first?["pending"] as? Int == 1)
+        let synced = try federation.json(laptop, ["sync"], environment: credentials)
+        #expect(synced.0.exitCode == 0, "\(synced.0.stdout)\(synced.0.stderr)")
+        #expect(Self.stores(synced.1).first?["pending"] as? Int == 0)
+        let paths = try federation.remoteMemoryPaths()
+        #expect(paths.count == 1)
+        #expect(paths.first?.hasSuffix(id + ".yaml") == true, "\(paths)")
+        #expect(!FileManager.default.fileExists(atPath: federation.remotePath + "/refs/heads/main.lock"))
+    }
+
     @Test("a sync killed with -9 takes its network step down with it")
     func networkChildDiesWithSync() throws {
         let federation = try Federation()

@@ -327,9 +327,13 @@ struct IndexTests {
         let newer = try MemoryIndex(path: dir.url("new.sqlite"))
         #expect(newer.isFresh)
         #expect(try newer.counts().byKind.isEmpty)
-        // A sound cache is kept.
-        let kept = try MemoryIndex(path: dir.url("cache.sqlite"))
-        _ = kept
+        // A sound cache is kept: reopened, it is not fresh and holds what was written.
+        let (soundDirectory, sound) = try makeIndex([f.memory(title: "kept"), f.memory(title: "also kept")])
+        defer { withExtendedLifetime(soundDirectory) {} }
+        let kept = try MemoryIndex(path: sound.path)
+        #expect(!kept.isFresh)
+        #expect(try kept.counts().byKind == ["learning": 2])
+        #expect(try recall(kept, "kept") { $0.perSignerShare = 100 }.count == 2)
     }
 
     @Test("a cache with tags and links is kept when reopened (SQLite 3.40's quick_check must pass on it)")
@@ -385,7 +389,7 @@ struct IndexTests {
             }
             done.signal()
         }
-        started.wait()
+        try #require(started.wait(timeout: .now() + 30) == .success, "the writer never began its transaction")
         for _ in 0..<20 { #expect(try recall(index, "steady").count == 1) }
         // A reader that opens the cache now (each `sfgit recall` does) neither waits for the
         // write nor mistakes the busy file for a damaged one.
@@ -395,7 +399,7 @@ struct IndexTests {
         let readOnly = try #require(MemoryIndex.openForReading(path: index.path))
         #expect(try recall(readOnly, "steady").count == 1)
         release.signal()
-        done.wait()
+        #expect(done.wait(timeout: .now() + 30) == .success)
         #expect(try index.state("x") == "y")
     }
 }

@@ -162,4 +162,23 @@ struct ParserErrorTests {
         let parsed = try MemoryParser().parse(Array(text.utf8))
         #expect(parsed.memory.body.title == "a valid learning")
     }
+
+    /// README, "Strict parsing": tabs in indentation are judged once the YAML is read (inside a
+    /// block scalar a tab is text), so a file that breaks a YAML rule too reports that rule; when
+    /// libyaml itself gives up, the tab is named as the likely cause.
+    @Test("a tab in indentation is reported after the YAML rules, and instead of libyaml's syntax error")
+    func tabIndentationOrder() {
+        func codes(_ body: String) -> [String] {
+            do {
+                _ = try MemoryParser().parse(Array(MemoryFixtures.withBody(body).utf8))
+                return []
+            } catch {
+                return error.problems.map(\.code)
+            }
+        }
+        #expect(codes("title: t\nx:\n\t- a") == ["tab-indentation"])
+        #expect(codes("title: t\nbody: |\n  text\n  \tafter the block's indentation a tab is text\n") == [])
+        // An anchor before a tab-indented line: the anchor is reported, the tab is not reached.
+        #expect(codes("title: t\nz: &anchor 1\nx:\n\t- a") == ["anchor"])
+    }
 }

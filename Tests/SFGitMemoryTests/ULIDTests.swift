@@ -48,8 +48,28 @@ struct ULIDTests {
             let next = generator.next()
             #expect(next > previous)
             #expect(next.milliseconds == 1_700_000_000_000)
+            #expect(Self.random80(next) == Self.successor(Self.random80(previous)), "\(previous) → \(next)")
             previous = next
         }
+    }
+
+    /// The 80-bit random part of a ULID as (high 16 bits, low 64 bits).
+    static func random80(_ id: ULID) -> (UInt16, UInt64) {
+        let high = UInt16(id.bytes[6]) << 8 | UInt16(id.bytes[7])
+        let low = id.bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return (high, low)
+    }
+
+    /// The 80-bit value plus one, carrying into the high part.
+    static func successor(_ value: (UInt16, UInt64)) -> (UInt16, UInt64) {
+        value.1 == .max ? (value.0 &+ 1, 0) : (value.0, value.1 + 1)
+    }
+
+    @Test("the increment carries from the low 64 bits into the high 16")
+    func incrementCarries() {
+        let id = ULID(milliseconds: 5, random: (high: 7, low: .max))
+        #expect(Self.random80(id) == (7, .max))
+        #expect(Self.successor(Self.random80(id)) == (8, 0))
     }
 
     @Test("a clock that steps back does not break ordering")

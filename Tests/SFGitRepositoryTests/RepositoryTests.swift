@@ -156,7 +156,9 @@ struct RepositoryTests {
         }
     }
 
-    /// The tree diff, checked against `git diff-tree -r` on random edits of a nested tree.
+    /// The tree diff, checked against `git diff-tree -r` on random edits of a nested tree. Each
+    /// case edits distinct paths: libgit2 refuses an edit list that names a path twice (checked
+    /// on its own below), so every random case must be accepted and compared.
     @Test("the O(changed) tree diff agrees with git diff-tree on random edits")
     func treeDiffAgreesWithGit() async throws {
         let (dir, repo, git) = try Self.makeRepo()
@@ -164,20 +166,27 @@ struct RepositoryTests {
         let paths = ["a", "b/c", "b/d", "b/e/f", "b/e/g", "memories/learning/2026/01/X.yaml", "memories/learning/2026/02/Y.yaml", "memories/note/2026/01/Z.yaml", "z"]
         let base = try repo.updateTree(nil, paths.enumerated().map { .upsert(path: $1, id: blobs[$0 % blobs.count]) })
         let edit = Gen.int(in: 0...3).array(of: 1...6)
-        let targets = Gen.int(in: 0..<paths.count).array(of: 6)
-        await propertyCheck(count: 60, input: edit, targets) { ops, picks in
+        let targets = Gen.shuffled(Array(0..<paths.count))  // distinct paths
+        let tally = Tally()
+        await propertyCheck(count: 200, input: edit, targets) { ops, picks in
             var updates: [Repository.TreeUpdate] = []
+            var files = Set(paths)  // what the edited tree must hold
             for (k, op) in ops.enumerated() {
-                let path = paths[picks[k % picks.count]]
+                let path = paths[picks[k]]
                 switch op {
-                case 0: updates.append(.upsert(path: path, id: blobs[(k + 3) % blobs.count]))
-                case 1: updates.append(.remove(path: path))
-                case 2: updates.append(.upsert(path: path + "-new/leaf", id: blobs[k % blobs.count]))
-                default: updates.append(.upsert(path: path, id: blobs[k % blobs.count], mode: .executable))
+                case 0:
+                    updates.append(.upsert(path: path, id: blobs[(k + 3) % blobs.count]))
+                case 1:
+                    updates.append(.remove(path: path))
+                    files.remove(path)
+                case 2:
+                    updates.append(.upsert(path: path + "-new/leaf", id: blobs[k % blobs.count]))
+                    files.insert(path + "-new/leaf")
+                default:
+                    updates.append(.upsert(path: path, id: blobs[k % blobs.count], mode: .executable))
                 }
             }
-            // Later updates to the same path win, as git_tree_create_updated applies them in order.
-            guard let edited = try? repo.updateTree(base, updates) else { return }
+            let edited = try repo.updateTree(base, updates)
             let ours = try repo.diffTrees(base, edited).map { change -> String in
                 let kind = change.kind == .added ? "A" : change.kind == .deleted ? "D" : "M"
                 return "\(kind)\t\(change.path)"
@@ -185,9 +194,20 @@ struct RepositoryTests {
             let theirs = try git.run(["diff-tree", "-r", "--no-renames", "--name-status", base.hex, edited.hex])
                 .split(separator: "\n").map(String.init).sorted()
             #expect(ours == theirs)
+            #expect(!ours.isEmpty || updates.allSatisfy { if case .upsert = $0 { return true } else { return false } })
+            // And the edited tree holds exactly the files the edits say.
+            let listed = try git.run(["ls-tree", "-r", "--name-only", edited.hex]).split(separator: "\n").map(String.init)
+            #expect(Set(listed) == files)
+            tally.add("compared")
         }
+        #expect(tally.count("compared") >= 200, "\(tally.counts)")
         #expect(try repo.diffTrees(base, base).isEmpty)
         #expect(try repo.diffTrees(nil, base).count == paths.count)
+        // A path named twice in one edit list is refused, not applied in order.
+        let twice = #expect(throws: GitError.self) {
+            try repo.updateTree(base, [.upsert(path: "b/d", id: blobs[1]), .upsert(path: "b/d", id: blobs[2])])
+        }
+        #expect(twice?.message.contains("duplicate entries") == true, "\(String(describing: twice))")
         _ = dir
     }
 

@@ -305,6 +305,33 @@ struct AttackTests {
         #expect(result.verifiedTip?.hex == retire)
     }
 
+    /// README, "Rotating a key": a lone old-key commit after the rotation is `unknown-key`
+    /// (VerifierTests.keyRotation); old-key commits on a branch that forked before the rotation
+    /// are authentic on their own, and a merge that brings them in, in either parent order, is
+    /// `unauthorized` (retired key on a stale branch).
+    @Test("a rotated key on a stale branch: its commits are authentic alone, a merge bringing them in is refused in either parent order", arguments: [false, true])
+    func rotatedKeyOnStaleBranch(staleFirst: Bool) throws {
+        let (store, _) = try Self.storeWithWriter()
+        let before = try store.git.run(["rev-parse", "HEAD"])
+        try store.git.run(["checkout", "-q", "-b", "stale"])
+        try store.addMemory(by: "sf@mikki-bunker")
+        let stale = try store.commit(as: "sf@mikki-bunker", "signed with the key main is about to replace")
+        try store.git.run(["checkout", "-q", "main"])
+        _ = try store.rotateKey(for: "sf@mikki-bunker")
+        try store.writeTrustFiles()
+        let rotation = try store.commit(as: "admin@hq", "rotate sf's key")
+        if staleFirst { try store.git.run(["checkout", "-q", "stale"]) }
+        try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["admin@hq"]!.privatePath)",
+                           "merge", "-q", "--no-ff", "-S", "-m", "merge", staleFirst ? "main" : "stale"])
+        let merge = try store.git.run(["rev-parse", "HEAD"])
+        let result = try verify(store, from: before, to: merge)
+        #expect(result.status(of: stale) == .good)
+        #expect(result.status(of: rotation) == .good)
+        #expect(result.status(of: merge) == .unauthorized)
+        let reason = result.outcomes.first { $0.commit.hex == merge }?.reason ?? ""
+        #expect(reason.contains("(retired key on a stale branch)"), "\(reason)")
+    }
+
     @Test("retired key on a stale branch that a merge takes as its first parent, fast-forwarded onto main", arguments: ["direct", "review"], [false, true])
     func retiredKeyOnStaleFirstParent(mode: String, hostWasSynced: Bool) throws {
         let (store, _) = try Self.storeWithWriter(mode: mode)
@@ -479,12 +506,12 @@ struct AttackTests {
         #expect(result.blocked?.status == .forbiddenChange)
     }
 
-    /// A tree with `name` inside `memories/learning/2026/01/`, built with `git mktree`, which
-    /// (unlike `git add`) writes any name.
-    static func treeWithName(_ store: StoreBuilder, parent: String, name: String) throws -> String {
+    /// A tree with `name` inside `memories/learning/2026/04/` (the month of `MemoryFixtures.id`),
+    /// built with `git mktree`, which (unlike `git add`) writes any name.
+    static func treeWithName(_ store: StoreBuilder, parent: String, name: String, kindDirectory: String = "learning") throws -> String {
         let blob = try store.git.run(["hash-object", "-w", "--stdin"], stdin: Data("x\n".utf8))
         var tree = try store.git.run(["mktree"], stdin: Data("100644 blob \(blob)\t\(name)\n".utf8))
-        for dir in ["01", "2026", "learning", "memories"] {
+        for dir in ["04", "2026", kindDirectory] {
             tree = try store.git.run(["mktree"], stdin: Data("040000 tree \(tree)\t\(dir)\n".utf8))
         }
         // Keep the parent's other top-level entries.
@@ -493,20 +520,46 @@ struct AttackTests {
         return try store.git.run(["mktree"], stdin: Data((entries.joined(separator: "\n") + "\n").utf8))
     }
 
+    /// Each name sits where `MemoryFixtures.id`'s file belongs (`memories/learning/2026/04/`), so
+    /// the only rule it can break is the one named: the canonical name there is accepted.
     @Test("dot-dot, .git, case and Unicode twins in paths", arguments: [
-        "..", ".git", "01KP0GDKE0R84P57VFQVC2R1YD.YAML", "01kp0gdke0r84p57vfqvc2r1yd.yaml", "01KP0GDKE0R84P57VFQVC2R1YD\u{0430}.yaml",
+        ("..", "malformed"), (".git", "malformed"),
+        ("01KP0GDKE0R84P57VFQVC2R1YD.YAML", "is not <ULID>.yaml"), ("01kp0gdke0r84p57vfqvc2r1yd.yaml", "is not <ULID>.yaml"),
+        ("01KP0GDKE0R84P57VFQVC2R1YD\u{0430}.yaml", "outside printable ASCII"),  // Cyrillic а appended
+        ("\u{041E}1KP0GDKE0R84P57VFQVC2R1YD.yaml", "outside printable ASCII"),  // Cyrillic О for the digit 0
+        ("01KP0GDKE0R84P57VFQVC2R1YD.yam\u{217C}", "outside printable ASCII"),  // Roman numeral ⅼ for l
+        ("01KP0GDKE0R84P57VFQVC2R1YD.yaml", "accepted"),
     ])
-    func hostilePaths(name: String) throws {
+    func hostilePaths(name: String, expected: String) throws {
         let (store, base) = try Self.storeWithWriter()
         let tree = try Self.treeWithName(store, parent: base, name: name)
         let commit = try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["sf@mikki-bunker"]!.privatePath)",
                                         "commit-tree", "-S", "-p", base, "-m", "hostile path", tree])
         let result = try verify(store, from: base, to: commit)
+        if expected == "accepted" {
+            #expect(result.status(of: commit) == .good, "\(String(describing: result.blocked))")
+            return
+        }
         #expect(result.blocked?.commit.hex == commit)
         // `..` and `.git` break git's own rules for trees (non-canonical: malformed); the twins
         // are valid git names that the store's path rule forbids.
-        let expected: CommitStatus = [".." , ".git"].contains(name) ? .malformed : .forbiddenChange
-        #expect(result.blocked?.status == expected, "\(String(describing: result.blocked))")
+        if expected == "malformed" {
+            #expect(result.blocked?.status == .malformed, "\(String(describing: result.blocked))")
+        } else {
+            #expect(result.blocked?.status == .forbiddenChange, "\(String(describing: result.blocked))")
+            #expect(result.blocked?.reason.contains(expected) == true, "\(String(describing: result.blocked))")
+        }
+    }
+
+    @Test("a Unicode twin of a kind directory")
+    func unicodeTwinKindDirectory() throws {
+        let (store, base) = try Self.storeWithWriter()
+        let tree = try Self.treeWithName(store, parent: base, name: MemoryFixtures.id + ".yaml", kindDirectory: "le\u{0430}rning")
+        let commit = try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["sf@mikki-bunker"]!.privatePath)",
+                                        "commit-tree", "-S", "-p", base, "-m", "hostile kind", tree])
+        let result = try verify(store, from: base, to: commit)
+        #expect(result.blocked?.status == .forbiddenChange)
+        #expect(result.blocked?.reason.contains("outside printable ASCII") == true, "\(String(describing: result.blocked))")
     }
 
     @Test("a case twin of a kind directory")
@@ -602,14 +655,22 @@ struct AttackTests {
         #expect(result.quarantined.map(\.reason) == [.overCommitCap, .overCommitCap])
     }
 
-    @Test("a writer cannot change README.md or forge configuration")
-    func writerTouchesReadme() throws {
+    /// README.md exists from the introduction on: the writer edits it; `.github/` is added.
+    @Test("a writer cannot change README.md or forge configuration; an admin can", arguments: ["README.md", ".github/workflows/ci.yml"])
+    func writerTouchesReadme(path: String) throws {
         let (store, base) = try Self.storeWithWriter()
-        try store.write(".github/workflows/ci.yml", "on: push\n")
+        try store.write(path, "# rewritten by a writer\n")
         let commit = try store.commit(as: "sf@mikki-bunker")
         let result = try verify(store, from: base)
         #expect(result.blocked?.commit.hex == commit)
         #expect(result.blocked?.status == .unauthorized)
+        #expect(result.blocked?.reason.contains("only admin may change \(path)") == true, "\(result.blocked?.reason ?? "")")
+        #expect(result.verifiedTip?.hex == base)
+        // The same change signed by the admin is authentic: the path is the admin's, not forbidden.
+        try Self.moveMain(store, to: base)
+        try store.write(path, "# rewritten by the admin\n")
+        let byAdmin = try store.commit(as: "admin@hq")
+        #expect(try verify(store, from: base).status(of: byAdmin) == .good)
     }
 
     @Test("a descendant of a refused commit is refused too, and the tip stays at the last good commit")

@@ -1,4 +1,5 @@
 import Crypto
+import _CryptoExtras
 import Foundation
 import PropertyBased
 import SFGitTestSupport
@@ -148,6 +149,42 @@ struct SSHSignatureTests {
         #expect(try signature(flags: 0x01, counter: 7).verify(message: message, namespace: "git"))
         #expect(!(try signature(flags: 0x00, counter: 7).verify(message: message, namespace: "git")))
         #expect(!(try signature(flags: 0x01, counter: 7).verify(message: message + [1], namespace: "git")))
+    }
+
+    /// OpenSSH's plain `ssh-rsa` signature algorithm hashes with SHA-1; ssh-keygen no longer makes
+    /// one, so this builds it: the SSHSIG blob of an RSA key around a PKCS#1 v1.5 SHA-1 signature
+    /// over exactly the bytes an `rsa-sha2-512` signature covers.
+    @Test("an ssh-rsa (SHA-1) signature is refused though it is a valid RSA signature; the same key's rsa-sha2-256/512 ones verify")
+    func sha1RSARefused() throws {
+        let dir = try TemporaryDirectory()
+        let key = try TestKey.generate(in: dir.path, name: "k", type: "rsa", bits: 2048)
+        // The private key as PKCS#1 PEM, which swift-crypto reads.
+        let converted = try ProcessRunner.run("ssh-keygen", ["-q", "-p", "-m", "PEM", "-N", "", "-P", "", "-f", key.privatePath])
+        #expect(converted.exitCode == 0, "\(converted.stderr)")
+        let privateKey = try _RSA.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: key.privatePath, encoding: .utf8))
+        let publicKey = try SSHPublicKey(openSSH: key.publicKey)
+        let message = Array("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nsigned with SHA-1\n".utf8)
+        let signed = SSHSignature.signedData(message: message, namespace: "git", hashAlgorithm: "sha512")
+
+        func sshsig(_ algorithm: String, _ raw: Data) throws -> SSHSignature {
+            var inner = SSHWriter()
+            inner.string(algorithm)
+            inner.string([UInt8](raw))
+            return try SSHSignature(blob: SSHSignature.blob(publicKey: publicKey, namespace: "git", hashAlgorithm: "sha512", signature: inner.bytes))
+        }
+        let sha1 = try privateKey.signature(for: Insecure.SHA1.hash(data: signed), padding: .insecurePKCS1v1_5)
+        // It is a genuine SHA-1 signature by this key over the SSHSIG data…
+        #expect(privateKey.publicKey.isValidSignature(sha1, for: Insecure.SHA1.hash(data: signed), padding: .insecurePKCS1v1_5))
+        // …and sfgit refuses it, under its own name and under a SHA-2 name alike.
+        #expect(!(try sshsig("ssh-rsa", sha1.rawRepresentation)).verify(message: message, namespace: "git"))
+        #expect(!(try sshsig("rsa-sha2-512", sha1.rawRepresentation)).verify(message: message, namespace: "git"))
+        #expect(!(try sshsig("rsa-sha2-256", sha1.rawRepresentation)).verify(message: message, namespace: "git"))
+        // Built the same way, SHA-2 signatures verify: only the hash makes the difference.
+        let sha512 = try privateKey.signature(for: SHA512.hash(data: signed), padding: .insecurePKCS1v1_5)
+        #expect(try sshsig("rsa-sha2-512", sha512.rawRepresentation).verify(message: message, namespace: "git"))
+        let sha256 = try privateKey.signature(for: SHA256.hash(data: signed), padding: .insecurePKCS1v1_5)
+        #expect(try sshsig("rsa-sha2-256", sha256.rawRepresentation).verify(message: message, namespace: "git"))
+        #expect(!(try sshsig("ssh-rsa", sha512.rawRepresentation)).verify(message: message, namespace: "git"))
     }
 
     @Test("flipping any byte of the payload or of the signature makes verification fail")
