@@ -135,7 +135,8 @@ enum SyncBenchmark {
             updates.append(.upsert(path: memory.path.description, id: try repository.writeBlob(try MemorySerializer().serialize(memory))))
         }
         let tree = try repository.updateTree(try repository.commit(tip).treeID, updates)
-        let author = GitSignature(name: principal, email: principal, time: 1_767_225_600 + Int64(offset))
+        // Dated after every memory it adds: a recorded_at later than its commit is quarantined.
+        let author = GitSignature(name: principal, email: principal, time: 1_767_225_600 + Int64(offset + perCommit) * 60)
         let commit = try SignedCommitWriter(repository: repository, signer: signer).commit(tree: tree, parents: [tip], author: author, message: "bench \(offset)\n")
         try repository.setReference("refs/heads/main", to: commit, message: "bench")
         return commit
