@@ -3,8 +3,9 @@
 
 SHELL      := /bin/bash
 SWIFT      ?= swift
-APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd
+APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd python3-venv
 PY_MODULES := jsonschema yaml
+VENV       := .build/venv
 
 .PHONY: setup build test demo bench clean
 
@@ -18,6 +19,11 @@ setup:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c "import jsonschema, yaml" 2>/dev/null || pip install -q jsonschema pyyaml
+	@# The MCP acceptance client (PyPI mcp) in a venv under the build folder; reinstalled when
+	@# the requirements file changes. Tests/SFGitCLITests/MCPClientTests fails without it.
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@cmp -s scripts/requirements-test.txt $(VENV)/requirements.installed || \
+	  { $(VENV)/bin/pip install -q -r scripts/requirements-test.txt && cp scripts/requirements-test.txt $(VENV)/requirements.installed; }
 
 ## build: debug build of the package, tests included
 build: setup

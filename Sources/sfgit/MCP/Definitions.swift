@@ -30,15 +30,9 @@ extension MemoryTools {
                 "command": ["type": "string"],
                 "status": ["enum": ["ok", "degraded", "error"]],
                 "exit_code": ["type": "integer"],
-                "warnings": ["type": "array", "items": [
-                    "type": "object", "required": ["code", "message"],
-                    "properties": ["code": ["type": "string"], "message": ["type": "string"]],
-                ]],
+                "warnings": ["type": "array", "items": ["type": "object", "required": ["code", "message"]]],
                 "data": data,
-                "error": ["anyOf": [
-                    ["type": "null"],
-                    ["type": "object", "required": ["code", "message"], "properties": ["code": ["type": "string"], "message": ["type": "string"]]],
-                ]],
+                "error": ["type": ["object", "null"], "required": ["code", "message"]],
             ],
         ]
     }
@@ -46,22 +40,16 @@ extension MemoryTools {
     /// One recalled memory: the provenance every item carries.
     private static let item: MCPValue = [
         "type": "object",
-        "required": ["id", "kind", "title", "body", "tags", "author", "host", "recorded_at", "path", "commit", "signer", "key", "tier",
-                     "stale", "superseded_by", "retracted", "deferred", "store"],
+        "required": ["id", "kind", "title", "body", "signer", "key", "tier", "recorded_at", "store"],
         "properties": [
-            "id": ["type": "string"], "kind": ["type": "string"], "title": ["type": "string"], "body": ["type": "string"],
-            "tags": ["type": "array", "items": ["type": "string"]],
-            "signer": ["type": "string"], "key": ["type": "string"], "tier": ["enum": ["self", "authenticated", "reviewed"]],
-            "recorded_at": ["type": "string"], "store": ["type": ["string", "null"]],
-            "stale": ["type": "boolean"], "retracted": ["type": "boolean"], "deferred": ["type": "boolean"],
-            "superseded_by": ["type": "array", "items": ["type": "string"]],
+            "id": ["type": "string"], "signer": ["type": "string"], "tier": ["enum": ["self", "authenticated", "reviewed"]],
+            "recorded_at": ["type": "string"], "store": ["type": "string"],
         ],
     ]
 
     private static let written: MCPValue = [
         "type": "object", "required": ["id", "path", "commit", "state", "store"],
-        "properties": ["id": ["type": "string"], "path": ["type": "string"], "commit": ["type": "string"],
-                       "state": ["type": "string"], "store": ["type": "string"], "warnings": ["type": "array", "items": ["type": "string"]]],
+        "properties": ["id": ["type": "string"], "state": ["type": "string"]],
     ]
 
     static let definitions: [MCPValue] = [
@@ -143,7 +131,7 @@ extension MemoryTools {
                 "type": "object", "required": ["stores"],
                 "properties": ["stores": ["type": "array", "items": [
                     "type": "object", "required": ["store", "cache_commit", "cache_age_seconds", "pending", "last_fetch_at"],
-                    "properties": ["store": ["type": "string"], "cache_age_seconds": ["type": ["integer", "null"]], "pending": ["type": "integer"]],
+                    "properties": ["cache_age_seconds": ["type": ["integer", "null"]], "pending": ["type": "integer"]],
                 ]]],
             ]]]),
             "annotations": ["readOnlyHint": true, "openWorldHint": false],
