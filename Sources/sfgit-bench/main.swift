@@ -10,6 +10,7 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("verify", VerifyBenchmark.run),
     ("index", IndexBenchmark.run),
     ("sync", SyncBenchmark.run),
+    ("mcp", MCPBenchmark.run),
 ]
 
 let selected = CommandLine.arguments.dropFirst()
