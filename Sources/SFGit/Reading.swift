@@ -18,6 +18,10 @@ public struct StoreStatus: Sendable, Codable {
     @Nullable public var verifiedTip: String? = nil
     @Nullable public var remoteTip: String? = nil
     @Nullable public var cacheCommit: String? = nil
+    /// When the cache last changed (a sync indexed, or this host remembered), ISO 8601 UTC.
+    @Nullable public var cacheUpdatedAt: String? = nil
+    /// Seconds since then: how old what `recall` answers from may be.
+    @Nullable public var cacheAgeSeconds: Int? = nil
     public var pending: Int
     @Nullable public var lastFetchAt: String? = nil
     @Nullable public var lastFetchError: String? = nil
@@ -35,7 +39,8 @@ public struct StoreStatus: Sendable, Codable {
     @Nullable public var refusedHistory: RefusedHistorySummary? = nil
 
     enum CodingKeys: String, CodingKey {
-        case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit", pending
+        case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit"
+        case cacheUpdatedAt = "cache_updated_at", cacheAgeSeconds = "cache_age_seconds", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
         case refusedHistory = "refused_history"
@@ -173,9 +178,12 @@ extension Workspace {
                     (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts(),
                      try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)))
                 }
+                let updated = Self.cacheUpdated(store)
                 return StoreStatus(
                     store: store.name, remote: store.config.remote, verifiedTip: verified?.hex,
                     remoteTip: state.fetchedTip, cacheCommit: cacheCommit,
+                    cacheUpdatedAt: updated.map { Timestamp(secondsSinceEpoch: Int64($0)).text },
+                    cacheAgeSeconds: updated.map { max(0, Int(Date().timeIntervalSince1970 - $0)) },
                     pending: try outbox.unpublished(verified: verified).count,
                     lastFetchAt: state.lastFetchAt, lastFetchError: state.lastFetchError,
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
@@ -184,6 +192,15 @@ extension Workspace {
                     consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory)
             }
         }
+    }
+
+    /// When the cache's files last changed (seconds since the epoch): the database or its WAL,
+    /// where a sync's updates land until a checkpoint.
+    static func cacheUpdated(_ store: Store) -> Double? {
+        let dates = ["", "-wal"].compactMap { suffix in
+            (try? FileManager.default.attributesOfItem(atPath: store.cachePath + suffix))?[.modificationDate] as? Date
+        }
+        return dates.max()?.timeIntervalSince1970
     }
 
     /// Rebuilds each chosen store's cache from its verified tip (the cache is disposable).
@@ -212,6 +229,19 @@ extension Workspace {
     /// Runs a read on a store's cache. A cache that turns out damaged is discarded, rebuilt from
     /// the verified tip and read again, once.
     private func reading<T>(_ store: Store, _ body: (MemoryIndex) throws -> T) throws -> T {
+        if let residentCaches {
+            // A resident reader never rebuilds (that takes the sync lock): a damaged cache is
+            // dropped here and reported; the next sync or `sfgit reindex` replaces it.
+            guard let index = residentCaches.index(path: store.cachePath) else {
+                throw SFGitError(.degraded, "store \(store.name) has no usable cache yet: run sfgit sync (or sfgit reindex)")
+            }
+            do {
+                return try body(index)
+            } catch {
+                if MemoryIndex.isCorruption(error) { residentCaches.invalidate(path: store.cachePath) }
+                throw error
+            }
+        }
         do {
             return try body(try readyIndex(store))
         } catch {

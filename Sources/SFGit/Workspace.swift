@@ -17,6 +17,9 @@ public struct Workspace: Sendable {
     public var transport: RemoteTransport
     /// The environment (credentials for HTTP remotes).
     public var environment: [String: String]
+    /// Caches kept open between reads by a long-running process (`sfgit mcp`); nil: each read
+    /// opens the cache afresh, and may rebuild a missing one.
+    public var residentCaches: ResidentCaches?
 
     /// Opens a home: reads `config.yaml` and applies the environment's and the flags' identity.
     public init(home: Home, identityOverrides: Identity = Identity(), transport: RemoteTransport = .inProcess,

@@ -11,6 +11,7 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("index", IndexBenchmark.run),
     ("sync", SyncBenchmark.run),
     ("hostile", HostileSyncBenchmark.run),
+    ("mcp", MCPBenchmark.run),
 ]
 
 let selected = CommandLine.arguments.dropFirst()

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The `sfgit.v1` envelope of SPEC.md: what `--json` prints (one object per command run) and
+/// what the MCP server returns as a tool's `structuredContent`. One type and one serializer, so
+/// the two front doors cannot drift apart.
+public struct Envelope<Payload: Encodable>: Encodable {
+    /// A warning: a stable code and a message for people.
+    public struct Warning: Encodable, Sendable {
+        public var code: String
+        public var message: String
+
+        /// Creates a warning.
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
+        }
+    }
+
+    /// Why a command failed: the exit status's name and a message.
+    public struct Failure: Encodable, Sendable {
+        public var code: String
+        public var message: String
+    }
+
+    public var schema = "sfgit.v1"
+    public var command: String
+    /// `ok`, `degraded` or `error`.
+    public var status: String
+    public var exitCode: Int32
+    public var warnings: [Warning]
+    public var data: Payload?
+    public var error: Failure?
+
+    enum CodingKeys: String, CodingKey {
+        case schema, command, status, exitCode = "exit_code", warnings, data, error
+    }
+
+    /// An envelope for a command that ended with `exit`.
+    public init(command: String, exit: ExitStatus, warnings: [Warning] = [], data: Payload?, errorMessage: String? = nil) {
+        self.command = command
+        self.exitCode = exit.rawValue
+        self.warnings = warnings
+        self.data = data
+        switch exit {
+        case .ok: status = "ok"
+        case .degraded: status = "degraded"
+        default: status = "error"
+        }
+        self.error = exit == .ok ? nil : Failure(code: exit.name, message: errorMessage ?? exit.name)
+    }
+
+    /// Whether the command failed (status `error`).
+    public var isError: Bool { status == "error" }
+
+    /// The envelope as one line of compact JSON, keys sorted, explicit nulls included (as SPEC.md
+    /// shows), no trailing newline. JSON consumers get exact values: strings are never rewritten,
+    /// only written with JSON's own `\uXXXX` escapes for what a terminal must not see raw
+    /// (JSONEncoder escapes C0 controls; `SafeText.escapeJSON` adds DEL, C1 and bidi controls,
+    /// U+2028/U+2029 and other invisible format characters). Escaped strings never hold a raw
+    /// line feed, so the line is also a valid newline-delimited JSON-RPC fragment.
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        guard let bytes = try? encoder.encode(NullPreserving(self)) else {
+            // Unreachable for the payloads sfgit encodes; still a valid envelope.
+            return Data(#"{"command":"\#(command)","data":null,"error":{"code":"INTERNAL","message":"cannot encode the result"},"exit_code":1,"schema":"sfgit.v1","status":"error","warnings":[]}"#.utf8)
+        }
+        return SafeText.escapeJSON(bytes)
+    }
+}
+
+/// Encodes optional `data` and `error` as explicit `null`s rather than leaving the keys out.
+private struct NullPreserving<Payload: Encodable>: Encodable {
+    let envelope: Envelope<Payload>
+    init(_ envelope: Envelope<Payload>) { self.envelope = envelope }
+
+    func encode(to encoder: Encoder) throws {
+        typealias Keys = Envelope<Payload>.CodingKeys
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(envelope.schema, forKey: .schema)
+        try container.encode(envelope.command, forKey: .command)
+        try container.encode(envelope.status, forKey: .status)
+        try container.encode(envelope.exitCode, forKey: .exitCode)
+        try container.encode(envelope.warnings, forKey: .warnings)
+        if let data = envelope.data { try container.encode(data, forKey: .data) } else { try container.encodeNil(forKey: .data) }
+        if let error = envelope.error { try container.encode(error, forKey: .error) } else { try container.encodeNil(forKey: .error) }
+    }
+}

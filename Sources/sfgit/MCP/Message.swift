@@ -1,0 +1,120 @@
+import Foundation
+import SFGit
+
+/// A JSON value as the MCP loop reads and writes it: object keys keep their order (tool
+/// definitions read better that way), and `raw` splices bytes that are already JSON (an
+/// `sfgit.v1` envelope from `Envelope.encoded()`) without decoding them again.
+indirect enum MCPValue: Decodable, Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([MCPValue])
+    case object([(String, MCPValue)])
+    case raw(Data)
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null; return }
+        if let value = try? container.decode(Bool.self) { self = .bool(value); return }
+        if let value = try? container.decode(Int64.self) { self = .integer(value); return }
+        if let value = try? container.decode(Double.self) { self = .number(value); return }
+        if let value = try? container.decode(String.self) { self = .string(value); return }
+        if let value = try? container.decode([MCPValue].self) { self = .array(value); return }
+        let object = try container.decode([String: MCPValue].self)
+        self = .object(object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// A member of an object, or nil.
+    subscript(key: String) -> MCPValue? {
+        guard case .object(let pairs) = self else { return nil }
+        return pairs.first { $0.0 == key }?.1
+    }
+
+    var string: String? { if case .string(let value) = self { return value } else { return nil } }
+
+    /// Whether this is a JSON object.
+    var isObject: Bool { if case .object = self { return true } else { return false } }
+
+    /// Compact JSON. Strings escape `"`, `\` and every C0 control, so the text never holds a raw
+    /// line feed (one message per line).
+    func serialized() -> Data {
+        var out = Data()
+        write(to: &out)
+        return out
+    }
+
+    private func write(to out: inout Data) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .number(let value):
+            out.append(contentsOf: (value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)") : "null").utf8)
+        case .string(let value): Self.writeString(value, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (position, item) in items.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                item.write(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let pairs):
+            out.append(UInt8(ascii: "{"))
+            for (position, pair) in pairs.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeString(pair.0, to: &out)
+                out.append(UInt8(ascii: ":"))
+                pair.1.write(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case .raw(let bytes): out.append(bytes)
+        }
+    }
+
+    private static func writeString(_ text: String, to out: inout Data) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+            case 0x0A: out.append(contentsOf: "\\n".utf8)
+            case 0x0D: out.append(contentsOf: "\\r".utf8)
+            case 0x09: out.append(contentsOf: "\\t".utf8)
+            case 0..<0x20: out.append(contentsOf: String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension MCPValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    init(stringLiteral value: String) { self = .string(value) }
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+    init(integerLiteral value: Int64) { self = .integer(value) }
+    init(arrayLiteral elements: MCPValue...) { self = .array(elements) }
+    init(dictionaryLiteral elements: (String, MCPValue)...) { self = .object(elements) }
+}
+
+/// JSON-RPC 2.0 error codes.
+enum RPCError {
+    static let parse: Int64 = -32700
+    static let invalidRequest: Int64 = -32600
+    static let methodNotFound: Int64 = -32601
+    static let invalidParams: Int64 = -32602
+    static let internalError: Int64 = -32603
+}
+
+/// The messages the server writes.
+enum RPCMessage {
+    static func result(id: MCPValue, _ result: MCPValue) -> MCPValue {
+        ["jsonrpc": "2.0", "id": id, "result": result]
+    }
+
+    static func error(id: MCPValue, code: Int64, message: String) -> MCPValue {
+        ["jsonrpc": "2.0", "id": id, "error": ["code": .integer(code), "message": .string(message)]]
+    }
+}
