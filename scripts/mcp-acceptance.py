@@ -174,12 +174,12 @@ async def main_session():
                 check("a sync beside the server succeeds", sync.returncode == 0, err.decode())
                 check("recalls during the sync all answer, none slow", not errors and latencies and max(latencies) < 2.0,
                       (errors[:2], len(latencies), max(latencies or [0])))
-                fresh = await session.call_tool("memory_recall", {"query": config["fresh_word"], "limit": 50})
+                fresh = await session.call_tool("memory_recall", {"query": config["fresh_word"], "limit": 50, "max_chars": 40000})
                 after = await session.call_tool("memory_status", {})
                 learnings = after.structured_content["data"]["stores"][0]["counts"]["byKind"].get("learning", 0)
-                # recall caps answers per signer (3); the status counts show every memory indexed.
-                check("the resident cache sees what the sync indexed", len(fresh.structured_content["data"]) == 3 and learnings >= 30,
-                      (len(fresh.structured_content["data"]), learnings))
+                # One signer: its share is back-filled, so every new memory comes back.
+                check("the resident cache sees what the sync indexed", len(fresh.structured_content["data"]) == 30 and learnings >= 30,
+                      (len(fresh.structured_content["data"]), learnings, fresh.structured_content.get("warnings")))
                 print(f"   ({len(latencies)} recalls during the sync, slowest {max(latencies or [0]) * 1000:.1f} ms)")
 
 

@@ -94,18 +94,14 @@ extension Workspace {
                 perStore.excludeRetired = perStore.excludeRetired || consumer.excludeRetired
                 warnings.append(SyncWarning(code: "CONSUMER_POLICY", message: "store \(store.name)'s trust filter applies (\(consumer.summary)); --ignore-consumer-policy shows everything"))
             }
-            let page = try workflow("store \(store.name)") { () -> RecallPage? in
-                guard let index = try readyIndex(store, rebuildIfNeeded: true) else { return nil }
-                do {
-                    return try index.recallPage(perStore)
-                } catch where MemoryIndex.isCorruption(error) {
-                    MemoryIndex.discard(path: store.cachePath)
-                    return try readyIndex(store, rebuildIfNeeded: true)?.recallPage(perStore)
-                }
-            }
-            guard let page else {
+            // A cache that cannot answer yet (a sync holds the lock to rebuild it, or a resident
+            // reader has none) is named, never an empty answer.
+            let page: RecallPage
+            do {
+                page = try workflow("store \(store.name)") { try reading(store) { try $0.recallPage(perStore) } }
+            } catch where error.status == .degraded {
                 degraded = true
-                warnings.append(SyncWarning(code: "CACHE_REBUILDING", message: "store \(store.name) cannot answer now: its cache is being rebuilt by another process; try again in a moment"))
+                warnings.append(SyncWarning(code: "CACHE_REBUILDING", message: error.message))
                 continue
             }
             items += page.items.map { item in

@@ -121,7 +121,7 @@ struct SessionStartCommand: ParsableCommand {
         learnings.limit = 4
         var items: [RecallItem] = []
         for query in [rules, learnings] {
-            guard let found = try? workspace.recall(query, store: store) else { continue }
+            guard let found = try? workspace.recall(query, store: store).items else { continue }
             items += found.filter { item in !items.contains { $0.id == item.id } }
         }
         guard !items.isEmpty else { return }

@@ -204,14 +204,19 @@ struct RecallCommand: ParsableCommand {
         request.includeSuperseded = includeSuperseded
         request.includeDeferred = includeUntrusted
         var notes: [String] = []
+        var storeCannotAnswer = false
         try perform("recall", output, { () throws(SFGitError) in
             let answer = try openWorkspace().recall(request, store: storeOption.store, consumerPolicy: !ignoreConsumerPolicy)
-            notes = answer.warnings.map(\.message)
-            // Text output ends with one notice line instead of repeating each warning on stderr.
+            let cannotAnswer = answer.warnings.filter { $0.code == "CACHE_REBUILDING" }.map(\.message)
+            storeCannotAnswer = !cannotAnswer.isEmpty
+            notes = answer.warnings.filter { $0.code != "CACHE_REBUILDING" }.map(\.message)
+            // Text output ends with one notice line instead of repeating each warning on stderr;
+            // a store that cannot answer is an error message, never an empty answer.
             return Outcome(data: answer.items, exit: answer.degraded ? .degraded : .ok,
-                           warnings: output.json ? answer.warnings.map { ($0.code, $0.message) } : [])
+                           warnings: output.json ? answer.warnings.map { ($0.code, $0.message) } : [],
+                           message: cannotAnswer.isEmpty ? nil : cannotAnswer.joined(separator: "; "))
         }, text: { items in
-            if items.isEmpty { printOut(notes.isEmpty ? "no memories match" : "no memories on this page") }
+            if items.isEmpty, !storeCannotAnswer { printOut(notes.isEmpty ? "no memories match" : "no memories on this page") }
             for (position, item) in items.enumerated() { MemoryText.print(item, position: offset + position + 1, explain: explain) }
             if !notes.isEmpty { printOut("(" + notes.map { safe($0) }.joined(separator: "; ") + ")") }
         })

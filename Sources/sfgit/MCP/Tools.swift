@@ -94,10 +94,12 @@ final class MemoryTools: @unchecked Sendable {
         query.includeSuperseded = try args.bool("include_superseded") ?? false
         let maxChars = try args.integer("max_chars", in: MemoryFence.minimumCharacters...40_000) ?? 8_000
         let store = try args.string("store", maxLength: 64) ?? defaultStore
-        let items = try currentWorkspace().recall(query, store: store)
+        let answer = try currentWorkspace().recall(query, store: store)
+        let items = answer.items
         let heading = query.text.map { "Query: \($0)" } ?? "Newest first."
         let rendering = MemoryFence.render(items, heading: heading, maxCharacters: maxChars)
-        var warnings: [Envelope<[RecallItem]>.Warning] = []
+        // What the answer left out (MORE_RESULTS, CAPPED_BY_SIGNER, …), as the CLI's envelope says it.
+        var warnings: [Envelope<[RecallItem]>.Warning] = answer.warnings.map { .init(code: $0.code, message: $0.message) }
         var shown = Array(items.prefix(rendering.shown))
         if rendering.truncated {
             if let clipped = rendering.clipped, let position = shown.firstIndex(where: { $0.id == clipped.id }) {
@@ -106,7 +108,7 @@ final class MemoryTools: @unchecked Sendable {
             warnings.append(.init(code: "TRUNCATED", message: "\(rendering.shown) of \(items.count) memories shown within max_chars \(maxChars)"
                                   + (rendering.clipped != nil ? "; the body of \(rendering.clipped!.id) clipped" : "")))
         }
-        return result(Envelope(command: "recall", exit: .ok, warnings: warnings, data: shown), text: rendering.text)
+        return result(Envelope(command: "recall", exit: answer.degraded ? .degraded : .ok, warnings: warnings, data: shown), text: rendering.text)
     }
 
     private func show(_ args: Arguments) throws(SFGitError) -> MCPValue {
