@@ -97,7 +97,7 @@ for p in "${patches[@]}"; do
   filter="$(header "$p" filter)"
   log="$work/$name"
   if ! (cd "$src" && patch -p1 --forward --quiet --no-backup-if-mismatch <"$p" >"$log.patch.log" 2>&1); then
-    rows+=("$name|ERROR: does not apply|-|$rule"); bad=1; continue
+    rows+=("$name"$'\t'"ERROR: does not apply"$'\t'"-"$'\t'"$rule"); bad=1; continue
   fi
   applied="$p"
   start=$(date +%s)
@@ -116,12 +116,13 @@ for p in "${patches[@]}"; do
     result="$result (build ${built}s, test $(( $(date +%s) - start - built ))s)"
   fi
   revert
-  rows+=("$name|$result|$filter|$rule")
+  rows+=("$name"$'\t'"$result"$'\t'"$filter"$'\t'"$rule")
   echo "  $name: $result"
 done
 
 echo
 printf '| %s | %s | %s | %s |\n' "mutant" "result" "tests (filter)" "rule broken"
 printf '|---|---|---|---|\n'
-for r in "${rows[@]}"; do IFS='|' read -r a b c d <<<"$r"; printf '| %s | %s | `%s` | %s |\n' "$a" "$b" "$c" "$d"; done
+# Rows are tab-separated: a filter holds '|', written '\|' inside the Markdown table.
+for r in "${rows[@]}"; do IFS=$'\t' read -r a b c d <<<"$r"; printf '| %s | %s | `%s` | %s |\n' "$a" "$b" "${c//|/\\|}" "$d"; done
 exit $bad
