@@ -16,3 +16,11 @@ public typealias JSONValue = SFGitMemory.JSONValue
 public typealias Role = SFGitTrust.Policy.Role
 /// How a memory reached this host (`self`, `authenticated`, `reviewed`).
 public typealias Tier = SFGitIndex.Tier
+/// What the fleet views (`breakers`, `benchmarks`) look at.
+public typealias FleetQuery = SFGitIndex.FleetQuery
+/// The fleet's breaker state for one subject.
+public typealias FleetBreaker = SFGitIndex.FleetBreaker
+/// The fleet's benchmark estimate for one subject, metric and unit.
+public typealias FleetBenchmark = SFGitIndex.FleetBenchmark
+/// A recency-weighted estimate.
+public typealias FleetEstimate = SFGitIndex.FleetEstimate

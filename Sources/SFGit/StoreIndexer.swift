@@ -170,9 +170,18 @@ public struct StoreIndexer {
         additions.sort { $0.order < $1.order }
         batch.state[Self.indexedCommitKey] = verifiedTip.hex
         // Who the verified tip's policy lists: recall marks everyone else's memories retired.
-        if let policy = try? repository.policy(inTree: newTree),
-           let listed = try? JSONEncoder().encode(policy.principals.filter { !$0.roles.isEmpty }.map(\.name).sorted()) {
-            batch.state[MemoryIndex.principalsKey] = String(decoding: listed, as: UTF8.self)
+        if let policy = try? repository.policy(inTree: newTree) {
+            if let listed = try? JSONEncoder().encode(policy.principals.filter { !$0.roles.isEmpty }.map(\.name).sorted()) {
+                batch.state[MemoryIndex.principalsKey] = String(decoding: listed, as: UTF8.self)
+            }
+            // Its half-lives and benchmark age limit: recall and the fleet views read them from
+            // the cache, so that every host of the store judges recency and staleness alike.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            if let halfLives = try? encoder.encode(policy.halfLives) {
+                batch.state[MemoryIndex.halfLivesKey] = String(decoding: halfLives, as: UTF8.self)
+            }
+            batch.state[MemoryIndex.benchmarkMaxAgeKey] = String(policy.effectiveBenchmarkMaxAge)
         }
         batch.now = seen
         return Plan(tip: verifiedTip, tree: newTree, additions: additions.map { ($0.path, $0.blob, $0.accepted) }, batch: batch)

@@ -398,3 +398,20 @@ public struct IndexCounts: Sendable, Hashable, Codable {
     /// Quarantined files.
     public var quarantined: Int
 }
+
+/// What the verified tip's policy says about recency and staleness, as the cache recorded it:
+/// the same on every host of the store, since the admin signs the policy.
+public struct StoreSettings: Sendable, Hashable, Codable {
+    /// Half-lives in days per kind the policy sets (`half_lives:`); other kinds keep the defaults.
+    public var halfLives: [String: Double] = [:]
+    /// `benchmark_max_age` in seconds (default 30 days).
+    public var benchmarkMaxAge: Double = 30 * 86_400
+
+    /// Defaults.
+    public init() {}
+
+    /// The half-life of a kind, in days.
+    public func halfLifeDays(of kind: String) -> Double { halfLives[kind] ?? MemoryIndex.halfLifeDays(of: kind) }
+
+    enum CodingKeys: String, CodingKey { case halfLives = "half_lives", benchmarkMaxAge = "benchmark_max_age_seconds" }
+}

@@ -10,7 +10,7 @@ import SFGitMemory
 /// reads never wait for a write transaction and never take the store's sync lock.
 public final class MemoryIndex: Sendable {
     /// The cache format this sfgit reads and writes; any other value means "rebuild".
-    public static let cacheVersion = 2
+    public static let cacheVersion = 3
 
     /// A pool (one writer, many readers) or, opened for reading only, one read-only connection.
     private let database: any DatabaseWriter
@@ -206,6 +206,14 @@ public final class MemoryIndex: Sendable {
                     tokenize = 'unicode61 remove_diacritics 2'
                 );
                 CREATE VIRTUAL TABLE memory_fts_vocab USING fts5vocab(memory_fts, 'row');
+                """)
+        }
+        // The fleet views (`breakers`, `benchmarks`) read one kind by subject, by time, or by
+        // expiry: each through an index, never a scan of the whole table.
+        migrator.registerMigration("v3: fleet views: subject and expiry indexes") { db in
+            try db.execute(sql: """
+                CREATE INDEX memory_kind_subject ON memory(kind, json_extract(fields, '$.subject'), recorded_epoch);
+                CREATE INDEX memory_kind_expiry ON memory(kind, expiry_epoch);
                 """)
         }
         return migrator

@@ -3,17 +3,9 @@ import GRDB
 import SFGitMemory
 
 extension MemoryIndex {
-    /// Half-lives of recency, per kind, in days: benchmarks and breakers decay fast, contracts slowly.
+    /// Half-lives of recency, per kind, in days, where the store's policy sets none.
     public static func halfLifeDays(of kind: String) -> Double {
-        switch kind {
-        case "circuit-breaker": return 1
-        case "benchmark": return 7
-        case "note": return 60
-        case "anti-pattern": return 90
-        case "learning": return 180
-        case "contract", "retraction": return 365
-        default: return 90
-        }
+        Double(MemoryKind.defaultHalfLifeDays(of: kind))
     }
 
     /// How many BM25 candidates are re-ranked by recency.
@@ -61,56 +53,17 @@ extension MemoryIndex {
             } else {
                 filters.append("m.kind <> 'retraction'")  // withdrawals are shown only when asked for
             }
-            if !query.tags.isEmpty {
-                // Tags match whatever their case.
-                filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND lower(t.tag) IN (\(Self.placeholders(query.tags.count))))")
-                arguments += query.tags.map { $0.lowercased() }
-            }
-            if let tier = query.minTier, tier != .own {
-                filters.append("m.tier IN (\(Self.placeholders(tier.andAbove.count)))")
-                arguments += tier.andAbove.map(\.rawValue)
-            }
-            for (column, values) in [("instance", query.instances), ("agent", query.agents)] where !values.isEmpty {
-                filters.append("m.\(column) IN (\(Self.placeholders(values.count)))")
-                arguments += values
-            }
-            for (name, value) in query.fieldEquals {
-                // A string field of the body (`subject`, `metric`, a field a newer writer added).
-                filters.append("json_extract(m.fields, ?) = ?")
-                arguments += ["$.\"" + name.replacingOccurrences(of: "\"", with: "") + "\"", value]
-            }
-            if !query.excludeSigners.isEmpty {
-                filters.append("m.signer NOT IN (\(Self.placeholders(query.excludeSigners.count)))")
-                arguments += query.excludeSigners
-            }
-            if query.excludeRetired, let principals = try Self.currentPrincipals(db) {
-                filters.append("(m.tier = 'self' OR m.signer IN (SELECT value FROM json_each(?)))")
-                arguments.append(principals)
-            }
-            if !query.authors.isEmpty {
-                filters.append("(m.author IN (\(Self.placeholders(query.authors.count))) OR m.signer IN (\(Self.placeholders(query.authors.count))))")
-                arguments += query.authors + query.authors
-            }
-            if !query.signers.isEmpty {
-                filters.append("m.signer IN (\(Self.placeholders(query.signers.count)))")
-                arguments += query.signers
-            }
-            if !query.hosts.isEmpty {
-                filters.append("m.host IN (\(Self.placeholders(query.hosts.count)))")
-                arguments += query.hosts
-            }
-            if let since = query.since {
-                filters.append("m.recorded_epoch >= ?")
-                arguments.append(since)
-            }
+            let (more, values) = try Self.filterClauses(query, db)
+            filters += more
+            arguments += values
             let whereClause = filters.joined(separator: " AND ")
             // What the answer may leave out, as columns: counted, then set aside in Swift.
             // Only the same signer may supersede or retract a memory.
             let hiddenColumns = """
                 (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= \(query.now)) AS expired, m.deferred AS deferred,
-                EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
-                        WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0) AS withdrawn
+                \(Self.withdrawnColumn) AS withdrawn
                 """
+            let settings = try Self.storeSettings(db)
             let need = query.offset + query.limit
             var ranked: [RecallCandidate] = []
             var hidden = RecallHidden()
@@ -156,7 +109,7 @@ extension MemoryIndex {
                 exhausted = found.count < Self.candidateLimit
                 let best = found.map { $0["rank"] as Double }.min() ?? -1
                 for row in found where hidden.admit(row, query) {
-                    ranked.append(Self.candidate(row, bm25: row["rank"], best: best, now: query.now))
+                    ranked.append(Self.candidate(row, bm25: row["rank"], best: best, now: query.now, settings: settings))
                 }
                 ranked.sort { ($0.score, $0.id) > ($1.score, $1.id) }
             } else {
@@ -171,7 +124,7 @@ extension MemoryIndex {
                 var withinShare = 0
                 while let row = try cursor.next() {
                     guard hidden.admit(row, query) else { continue }
-                    let candidate = Self.candidate(row, bm25: nil, best: -1, now: query.now)
+                    let candidate = Self.candidate(row, bm25: nil, best: -1, now: query.now, settings: settings)
                     ranked.append(candidate)
                     shares[candidate.signer, default: 0] += 1
                     if query.effectiveShare == 0 || shares[candidate.signer]! <= query.effectiveShare { withinShare += 1 }
@@ -213,6 +166,89 @@ extension MemoryIndex {
         }
     }
 
+    /// The SQL filters of a query other than its kinds, over `memory m`, with their arguments:
+    /// tags, tier, instance, agent, fields, signers (excluded, retired, named), authors, hosts, since.
+    static func filterClauses(_ query: RecallQuery, _ db: Database) throws -> ([String], [DatabaseValueConvertible?]) {
+        var filters: [String] = []
+        var arguments: [DatabaseValueConvertible?] = []
+        if !query.tags.isEmpty {
+            // Tags match whatever their case.
+            filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND lower(t.tag) IN (\(Self.placeholders(query.tags.count))))")
+            arguments += query.tags.map { $0.lowercased() }
+        }
+        if let tier = query.minTier, tier != .own {
+            filters.append("m.tier IN (\(Self.placeholders(tier.andAbove.count)))")
+            arguments += tier.andAbove.map(\.rawValue)
+        }
+        for (column, values) in [("instance", query.instances), ("agent", query.agents)] where !values.isEmpty {
+            filters.append("m.\(column) IN (\(Self.placeholders(values.count)))")
+            arguments += values
+        }
+        for (name, value) in query.fieldEquals {
+            // A string field of the body (`subject`, `metric`, a field a newer writer added).
+            filters.append("json_extract(m.fields, ?) = ?")
+            arguments += ["$.\"" + name.replacingOccurrences(of: "\"", with: "") + "\"", value]
+        }
+        if !query.excludeSigners.isEmpty {
+            filters.append("m.signer NOT IN (\(Self.placeholders(query.excludeSigners.count)))")
+            arguments += query.excludeSigners
+        }
+        if query.excludeRetired, let principals = try Self.currentPrincipals(db) {
+            filters.append("(m.tier = 'self' OR m.signer IN (SELECT value FROM json_each(?)))")
+            arguments.append(principals)
+        }
+        if !query.authors.isEmpty {
+            filters.append("(m.author IN (\(Self.placeholders(query.authors.count))) OR m.signer IN (\(Self.placeholders(query.authors.count))))")
+            arguments += query.authors + query.authors
+        }
+        if !query.signers.isEmpty {
+            filters.append("m.signer IN (\(Self.placeholders(query.signers.count)))")
+            arguments += query.signers
+        }
+        if !query.hosts.isEmpty {
+            filters.append("m.host IN (\(Self.placeholders(query.hosts.count)))")
+            arguments += query.hosts
+        }
+        if let since = query.since {
+            filters.append("m.recorded_epoch >= ?")
+            arguments.append(since)
+        }
+        return (filters, arguments)
+    }
+
+    /// Whether a memory `m` is withdrawn: superseded or retracted by its own signer (by an
+    /// admitted memory).
+    static let withdrawnColumn = """
+        EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
+                WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0)
+        """
+
+    /// The store-state key of the verified tip's policy's half-lives (a JSON object, kind → days).
+    public static let halfLivesKey = "half_lives"
+    /// The store-state key of the verified tip's policy's benchmark age limit (seconds).
+    public static let benchmarkMaxAgeKey = "benchmark_max_age"
+
+    /// The verified tip's policy settings the cache recorded (defaults where none were recorded).
+    static func storeSettings(_ db: Database) throws -> StoreSettings {
+        var settings = StoreSettings()
+        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM store_state WHERE key IN (?, ?)", arguments: [Self.halfLivesKey, Self.benchmarkMaxAgeKey])
+        for row in rows {
+            let value: String = row["value"]
+            switch row["key"] as String {
+            case Self.halfLivesKey:
+                settings.halfLives = (try? JSONDecoder().decode([String: Double].self, from: Data(value.utf8)))?.filter { $0.value > 0 } ?? [:]
+            default:
+                if let seconds = Double(value), seconds > 0 { settings.benchmarkMaxAge = seconds }
+            }
+        }
+        return settings
+    }
+
+    /// The store settings recall and the fleet views read (`storeSettings`).
+    public func settings() throws -> StoreSettings {
+        try read { try Self.storeSettings($0) }
+    }
+
     /// The store-state key of the principals the verified tip's policy lists (a JSON array).
     public static let principalsKey = "principals"
 
@@ -236,9 +272,9 @@ extension MemoryIndex {
         var explanation: RecallItem.Explanation
     }
 
-    private static func candidate(_ row: Row, bm25: Double?, best: Double, now: Double) -> RecallCandidate {
+    private static func candidate(_ row: Row, bm25: Double?, best: Double, now: Double, settings: StoreSettings) -> RecallCandidate {
         let kind: String = row["kind"]
-        let halfLife = Self.halfLifeDays(of: kind)
+        let halfLife = settings.halfLifeDays(of: kind)
         let ageDays = max(0, now - (row["recorded_epoch"] as Double)) / 86_400
         let recency = pow(0.5, ageDays / halfLife)
         let relevance = bm25.map { best < 0 ? $0 / best : 0 } ?? 0  // bm25 is negative: best is the most negative
@@ -256,7 +292,7 @@ extension MemoryIndex {
                                         arguments: [prefix, prefix + "\u{7F}"])
             if rows.isEmpty { return .notFound }
             if let exact = rows.first(where: { ($0["id"] as String) == prefix }) ?? (rows.count == 1 ? rows.first : nil) {
-                let halfLife = Self.halfLifeDays(of: exact["kind"])
+                let halfLife = try Self.storeSettings(db).halfLifeDays(of: exact["kind"])
                 let ageDays = max(0, now - (exact["recorded_epoch"] as Double)) / 86_400
                 let recency = pow(0.5, ageDays / halfLife)
                 var item = try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil, ageDays: ageDays), now: now, db)

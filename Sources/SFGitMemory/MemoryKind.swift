@@ -26,6 +26,20 @@ public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Whether this version of sfgit knows the kind (and its body fields).
     public var isKnown: Bool { Self.known.contains(self) }
 
+    /// Half-lives of recency per kind, in days, where the store's policy sets none (`half_lives:`):
+    /// benchmarks and breakers decay fast, contracts slowly.
+    public static func defaultHalfLifeDays(of kind: String) -> Int {
+        switch kind {
+        case "circuit-breaker": return 1
+        case "benchmark": return 7
+        case "note": return 60
+        case "anti-pattern": return 90
+        case "learning": return 180
+        case "contract", "retraction": return 365
+        default: return 90
+        }
+    }
+
     /// `[a-z][a-z0-9-]{0,31}`
     public static func isValidName(_ name: String) -> Bool {
         let b = Array(name.utf8)

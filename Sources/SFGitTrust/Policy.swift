@@ -64,6 +64,12 @@ public struct Policy: Sendable, Hashable {
     public var maxCommitBytes: Int
     /// Largest tree object accepted, in bytes (judged from its header, never read).
     public var maxTreeBytes: Int
+    /// Recency half-lives in days per kind (`half_lives:`), overriding `defaultHalfLifeDays`;
+    /// the same on every host because the admin signs them.
+    public var halfLives: [String: Int] = [:]
+    /// How old a benchmark observation may be before `sfgit benchmarks` leaves it out as stale
+    /// (`benchmark_max_age:`, seconds); nil: `defaultBenchmarkMaxAge`.
+    public var benchmarkMaxAge: Int?
 
     /// Defaults for limits the file leaves out.
     public static let defaultMaxFileBytes = 65_536
@@ -79,6 +85,19 @@ public struct Policy: Sendable, Hashable {
     /// (which reads whole commits) cannot know yet which policy governs each commit, so it
     /// holds every new commit to this ceiling, and the verifier then to its parents' policy.
     public static let objectBytesCeiling = 16 << 20
+    /// 30 days.
+    public static let defaultBenchmarkMaxAge = 30 * 86_400
+    /// The longest half-life accepted, in days: ten years.
+    public static let maxAgeCeilingDays = 3_650
+
+    /// Half-lives of recency per kind, in days, where the policy sets none.
+    public static func defaultHalfLifeDays(of kind: String) -> Int { MemoryKind.defaultHalfLifeDays(of: kind) }
+
+    /// The half-life of a kind under this policy, in days.
+    public func halfLifeDays(of kind: String) -> Int { halfLives[kind] ?? Self.defaultHalfLifeDays(of: kind) }
+
+    /// The benchmark age limit in force, in seconds.
+    public var effectiveBenchmarkMaxAge: Int { benchmarkMaxAge ?? Self.defaultBenchmarkMaxAge }
 
     /// Creates a policy.
     public init(
@@ -189,7 +208,29 @@ public struct Policy: Sendable, Hashable {
             "quota:",
             "  per_day: \(defaultQuotaPerDay)",
         ]
+        // The fleet settings are written only when set: a policy without them renders as before.
+        if !halfLives.isEmpty {
+            lines.append("half_lives:")
+            for (kind, days) in halfLives.sorted(by: { $0.key < $1.key }) { lines.append("  \(kind): \(days)") }
+        }
+        if let benchmarkMaxAge { lines.append("benchmark_max_age: \(Self.renderDuration(benchmarkMaxAge))") }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Policy {
+    /// A duration as the policy writes it: whole days (`30d`), else whole hours (`12h`).
+    public static func renderDuration(_ seconds: Int) -> String {
+        seconds % 86_400 == 0 ? "\(seconds / 86_400)d" : "\(seconds / 3_600)h"
+    }
+
+    /// Reads a policy duration: a whole number of days (`30d`) or hours (`12h`), 1 to 6 digits
+    /// without a leading zero (the schema's pattern); nil otherwise.
+    public static func parseDuration(_ text: String) -> Int? {
+        guard let unit = text.last, unit == "d" || unit == "h" else { return nil }
+        let digits = text.dropLast()
+        guard !digits.isEmpty, digits.count <= 6, digits.first != "0", digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(digits) else { return nil }
+        return value * (unit == "d" ? 86_400 : 3_600)
     }
 }
 
@@ -246,7 +287,7 @@ private struct PolicyReader {
     }
 
     mutating func read(_ root: YAMLNode) -> Policy? {
-        guard let top = mapping(root, "the policy", allowed: ["version", "branch", "mode", "principals", "limits", "quota"]) else { return nil }
+        guard let top = mapping(root, "the policy", allowed: ["version", "branch", "mode", "principals", "limits", "quota", "half_lives", "benchmark_max_age"]) else { return nil }
         guard let versionNode = top["version"]?.value else {
             fail(root.position, .missingField, "missing required field 'version'")
             return nil
@@ -314,10 +355,44 @@ private struct PolicyReader {
         if let node = top["quota"]?.value, let fields = mapping(node, "quota", allowed: ["per_day"]) {
             quota = positiveInteger(fields["per_day"]?.value, "per_day", default: Policy.defaultQuotaPerDay)
         }
+        let halfLives = top["half_lives"].map { readHalfLives($0.value) } ?? [:]
+        var benchmarkMaxAge: Int?
+        if let node = top["benchmark_max_age"]?.value, let text = string(node, "benchmark_max_age", at: root.position) {
+            if let seconds = Policy.parseDuration(text) {
+                benchmarkMaxAge = seconds
+            } else {
+                fail(node.position, .invalidValue, "benchmark_max_age '\(text)' must be a whole number of days (30d) or hours (12h), 1 to 6 digits")
+            }
+        }
         guard problems.isEmpty, let branch, let maxFileBytes, let maxFilesPerCommit, let quota, let maxCommitBytes, let maxTreeBytes else { return nil }
-        return Policy(version: version, branch: branch, mode: mode, principals: principals,
-                      maxFileBytes: maxFileBytes, maxFilesPerCommit: maxFilesPerCommit, defaultQuotaPerDay: quota,
-                      maxCommitBytes: maxCommitBytes, maxTreeBytes: maxTreeBytes)
+        var policy = Policy(version: version, branch: branch, mode: mode, principals: principals,
+                            maxFileBytes: maxFileBytes, maxFilesPerCommit: maxFilesPerCommit, defaultQuotaPerDay: quota,
+                            maxCommitBytes: maxCommitBytes, maxTreeBytes: maxTreeBytes)
+        policy.halfLives = halfLives
+        policy.benchmarkMaxAge = benchmarkMaxAge
+        return policy
+    }
+
+    /// `half_lives: {kind: days}`: kind names as memory files spell them, whole days from 1 to the ceiling.
+    mutating func readHalfLives(_ node: YAMLNode) -> [String: Int] {
+        guard let entries = node.mappingEntries else {
+            fail(node.position, .wrongType, "half_lives must be a mapping of kind to days")
+            return [:]
+        }
+        var out: [String: Int] = [:]
+        for entry in entries {
+            guard MemoryKind.isValidName(entry.key) else {
+                fail(entry.keyPosition, .invalidValue, "half_lives: '\(entry.key)' is not a kind name")
+                continue
+            }
+            guard let days = positiveInteger(entry.value, "half_lives.\(entry.key)", default: 1) else { continue }
+            guard days <= Policy.maxAgeCeilingDays else {
+                fail(entry.value.position, .invalidValue, "half_lives.\(entry.key) \(days) is over the ceiling of \(Policy.maxAgeCeilingDays) days")
+                continue
+            }
+            out[entry.key] = days
+        }
+        return out
     }
 
     mutating func readPrincipal(_ node: YAMLNode) -> Policy.PrincipalEntry? {

@@ -78,6 +78,26 @@ enum SyncBenchmark {
         }
         Report.row("sync pushing 100 outbox memories", value: push * 1000, unit: "ms")
 
+        // The fleet views' work: benchmark and breaker reports of the last 20 days.
+        let fleetCount = count / 10
+        do {
+            let fleet = SyntheticMemories.fleet(count: fleetCount, now: Date().timeIntervalSince1970)
+            tip = try repository.resolveCommit("main")  // the reader's pushed memories are on it now
+            // In commits of `perCommit`: the policy's max_files_per_commit.
+            for start in stride(from: 0, to: fleet.count, by: perCommit) {
+                var updates: [Repository.TreeUpdate] = []
+                for memory in fleet[start..<min(start + perCommit, fleet.count)] {
+                    updates.append(.upsert(path: memory.path.description, id: try repository.writeBlob(try MemorySerializer().serialize(memory))))
+                }
+                let tree = try repository.updateTree(try repository.commit(tip).treeID, updates)
+                let author = GitSignature(name: "bench@box", email: "bench@box", time: Int64(Date().timeIntervalSince1970) - 30)
+                tip = try SignedCommitWriter(repository: repository, signer: signer).commit(tree: tree, parents: [tip], author: author, message: "bench fleet \(start)\n")
+                try repository.setReference("refs/heads/main", to: tip, message: "bench")
+            }
+            let result = try ProcessRunner.run(binary, ["sync", "--json"], environment: reader, timeout: 3_600)
+            if result.exitCode != 0 { print("fleet sync failed: \(result.stdout) \(result.stderr)") }
+        }
+
         var samples: [Double] = []
         let queries = ["provider outage", "latency", "kimi-coding/k2p5", "retry budget", "timeout", "gpt-4.1"]
         for round in 0..<30 {
@@ -90,6 +110,28 @@ enum SyncBenchmark {
         floor.sort()
         Report.row("recall as a CLI process, p50", value: samples[samples.count / 2] * 1000, unit: "ms",
                    note: String(format: "p99 %.1f ms; sfgit --version, same runner: %.1f ms", samples[samples.count - 1] * 1000, floor[floor.count / 2] * 1000))
+
+        // The fleet views as CLI processes, with \(fleetCount) recent reports on 20 subjects.
+        let views: [(String, [[String]])] = [
+            ("breakers", [["breakers", "--json"], ["breakers", "kimi-coding/k2p5", "--json"]]),
+            ("benchmarks", [["benchmarks", "--json"], ["benchmarks", "openai/gpt-4.1", "--by-host", "--json"], ["benchmarks", "--metric", "p99 latency", "--max-age", "7d", "--json"]]),
+        ]
+        for (name, calls) in views {
+            var times: [Double] = []
+            var rows = 0
+            for round in 0..<30 {
+                times.append(try timed {
+                    let result = try ProcessRunner.run(binary, calls[round % calls.count], environment: reader)
+                    if result.exitCode != 0 { print("\(name) failed: \(result.stdout) \(result.stderr)") }
+                    if round == 0, let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                       let list = (object["data"] as? [String: Any])?[name] as? [Any] { rows = list.count }
+                })
+            }
+            times.sort()
+            let p50 = times[times.count / 2] * 1000
+            Report.row("\(name) as a CLI process, p50", value: p50, unit: "ms",
+                       note: String(format: "p99 %.1f ms; %d rows unfiltered; target ≤ 25 ms: %@", times[times.count - 1] * 1000, rows, p50 <= 25 ? "met" : "MISSED"))
+        }
     }
 
     /// A generated store: the remote, its introduction and signer, its tip.

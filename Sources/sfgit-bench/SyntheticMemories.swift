@@ -32,6 +32,14 @@ enum SyntheticMemories {
     static let kinds: [MemoryKind] = [.learning, .antiPattern, .contract, .benchmark, .circuitBreaker, .note]
     static let authors = ["sf", "claude", "hermes", "cursor", "codex"]
     static let hosts = ["mikki-bunker", "build-07", "laptop-ana", "ci-runner-3", "gpu-box"]
+    /// What benchmarks measure and breakers guard: a fleet's providers, so that the fleet views
+    /// combine many observations per subject.
+    static let subjects = [
+        "kimi-coding/k2p5", "openai/gpt-4.1", "openai/gpt-4.1-mini", "anthropic/sonnet", "anthropic/haiku", "google/gemini-pro",
+        "mistral/large", "local/llama-70b", "local/qwen-32b", "deepseek/v3", "postgres/primary", "redis/cache",
+        "s3/artifacts", "kafka/events", "github/api", "stripe/api", "slack/webhook", "pypi/mirror", "npm/mirror", "docker/registry",
+    ]
+    static let metrics = ["p50 latency", "p99 latency", "first token"]
 
     /// The trade's terms mixed into 20,000 made-up words, ranked so that word frequencies follow
     /// Zipf's law as in real text: a few words are in most memories, most words in a few.
@@ -88,6 +96,21 @@ enum SyntheticMemories {
         return files
     }
 
+    /// Benchmark and breaker reports of the last `days` days before `now` (the fleet views' work:
+    /// the main corpus is older than any benchmark age limit), two benchmarks for each breaker.
+    static func fleet(count: Int, now: Double, days: Double = 20, seed: UInt64 = 5) -> [Memory] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<count).map { i in
+            let ms = UInt64((now - Double(rng.next() % UInt64(days * 86_400)) - 60) * 1000)
+            var memory = memory(index: i, milliseconds: ms, kind: i % 3 == 2 ? .circuitBreaker : .benchmark, author: "bench", host: "box", using: &rng)
+            if memory.kind == .circuitBreaker, memory.body.state != .closed {
+                // Breakers reset hours after they were reported; some are still open now.
+                memory.body.resetsAt = Timestamp(secondsSinceEpoch: Int64(ms / 1000) + Int64(rng.next() % (3 * 86_400)) + 600)
+            }
+            return memory
+        }
+    }
+
     /// One realistic memory of about a kilobyte, with the fields its kind requires.
     static func memory(index i: Int, milliseconds ms: UInt64, kind: MemoryKind, author: String, host: String, using rng: inout SeededGenerator) -> Memory {
         let id = ULID(milliseconds: ms, random: (UInt16(truncatingIfNeeded: rng.next()), rng.next()))
@@ -99,10 +122,12 @@ enum SyntheticMemories {
         case .antiPattern: body.instead = words(12, using: &rng)
         case .contract: body.subject = words(3, using: &rng)
         case .benchmark:
-            body.subject = words(3, using: &rng); body.metric = "p50 latency"
+            body.subject = subjects[Int(rng.next() % UInt64(subjects.count))]; body.metric = metrics[Int(rng.next() % UInt64(metrics.count))]
             body.value = Double(rng.next() % 100_000) / 100; body.unit = "ms"; body.samples = 100
         case .circuitBreaker:
-            body.subject = words(2, using: &rng); body.state = .open
+            body.subject = subjects[Int(rng.next() % UInt64(subjects.count))]
+            body.state = BreakerState.allCases[Int(rng.next() % 3)]
+            if body.state != .closed { body.resetsAt = Timestamp(secondsSinceEpoch: Int64(ms / 1000) + Int64(rng.next() % 172_800) + 600) }
         default: break
         }
         return Memory(

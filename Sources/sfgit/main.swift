@@ -12,7 +12,7 @@ struct SFGitCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, CloneCommand.self, RememberCommand.self, RetractCommand.self, SyncCommand.self,
             RecallCommand.self, ShowCommand.self, StatusCommand.self, TrustCommand.self, ReindexCommand.self,
-            CheckCommand.self, VerifyCommand.self, MCPCommand.self, HookCommand.self, RemoteStepCommand.self,
+            CheckCommand.self, VerifyCommand.self, BreakersCommand.self, BenchmarksCommand.self, MCPCommand.self, HookCommand.self, RemoteStepCommand.self,
         ])
 }
 
