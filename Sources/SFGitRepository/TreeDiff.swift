@@ -110,7 +110,8 @@ extension Repository {
             let name = git_tree_entry_name(entry)!
             let length = strlen(name)
             let bytes = UnsafeRawBufferPointer(start: name, count: length)
-            let shown = String(decoding: bytes, as: UTF8.self).debugDescription
+            // Made only for a message: this loop runs over every entry of every changed tree.
+            var shown: String { String(decoding: bytes, as: UTF8.self).debugDescription }
             if length == 0 { return "entry \(index) has an empty name" }
             if bytes.contains(UInt8(ascii: "/")) { return "the name \(shown) contains '/'" }
             if bytes.elementsEqual(".".utf8) || bytes.elementsEqual("..".utf8) { return "an entry is named \(shown)" }
