@@ -204,18 +204,13 @@ extension Workspace {
         for store in stores {
             var perStore = query
             if consumerPolicy, let warning = Self.applyConsumerPolicy(store, to: &perStore.filters, asked: query.filters) { notes.append(warning) }
-            let view = try workflow("store \(store.name)") { () -> FleetView<Row>? in
-                guard let index = try readyIndex(store, rebuildIfNeeded: true) else { return nil }
-                do {
-                    return try read(index, perStore)
-                } catch where MemoryIndex.isCorruption(error) {
-                    MemoryIndex.discard(path: store.cachePath)
-                    return try readyIndex(store, rebuildIfNeeded: true).map { try read($0, perStore) }
-                }
-            }
-            guard let view else {
+            // Read as recall reads: a cache that cannot answer yet is named, never empty.
+            let view: FleetView<Row>
+            do {
+                view = try workflow("store \(store.name)") { try reading(store) { try read($0, perStore) } }
+            } catch where error.status == .degraded {
                 answer.degraded = true
-                notes.append(SyncWarning(code: "CACHE_REBUILDING", message: "store \(store.name) cannot answer now: its cache is being rebuilt by another process; try again in a moment"))
+                notes.append(SyncWarning(code: "CACHE_REBUILDING", message: error.message))
                 continue
             }
             answer.settings[store.name] = FleetSettings(halfLifeDays: view.settings.halfLifeDays(of: "benchmark"),
@@ -344,36 +339,28 @@ extension Workspace {
         }
     }
 
-    /// The store's cache, rebuilt first when it reflects no commit; a cache another process is
-    /// rebuilding (it holds the lock) is answered as it is.
-    private func readyIndex(_ store: Store) throws -> MemoryIndex {
-        if let index = try readyIndex(store, rebuildIfNeeded: true) { return index }
-        // Until that sync has rebuilt it, the cache cannot tell "nothing matches" from "not
-        // indexed yet": fail DEGRADED rather than answer empty.
-        throw SFGitError(.degraded, "store \(store.name): the cache has to be rebuilt and a sync holds the lock (\(store.lockPath)); "
-            + "it rebuilds the cache itself: ask again when it has finished")
-    }
-
     /// The store's cache, rebuilt first when it reflects no commit (new, deleted, damaged, of
     /// another version, or recreated by a reader that could not rebuild it). The rebuild takes
     /// the sync lock only if it is free: a sync holding it rebuilds the cache itself, and a read
-    /// never waits for a sync. Nil, with `rebuildIfNeeded`, when the cache reflects nothing and
-    /// another process holds the lock: it cannot answer yet.
-    private func readyIndex(_ store: Store, rebuildIfNeeded: Bool) throws -> MemoryIndex? {
+    /// never waits for a sync.
+    private func readyIndex(_ store: Store) throws -> MemoryIndex {
         // The common case, on every recall: a cache that reflects a commit, read through one
         // read-only connection.
         if let index = MemoryIndex.openForReading(path: store.cachePath), try index.state(StoreIndexer.indexedCommitKey) != nil {
             return index
         }
-        guard rebuildIfNeeded else { return nil }
         let index = try store.openIndex()
         let reflectsNothing = try index.isFresh || index.state(StoreIndexer.indexedCommitKey) == nil
         guard reflectsNothing, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD") else { return index }
+        // A verified tip the cache does not reflect yet, with the lock held elsewhere: a sync is
+        // rebuilding it. Until then the cache cannot tell "nothing matches" from "not indexed
+        // yet": fail DEGRADED rather than answer empty. (With nothing verified, empty is true.)
         guard let lock = try StoreLock.acquire(store.lockPath, wait: 0) else {
-            // A history with a verified tip that the cache does not reflect yet: another process
-            // is writing it. An empty answer would be a lie.
-            let repository = try store.openRepository()
-            return try repository.reference(Store.verifiedRef) == nil ? index : nil
+            guard try store.openRepository().reference(Store.verifiedRef) == nil else {
+                throw SFGitError(.degraded, "store \(store.name): the cache has to be rebuilt and a sync holds the lock (\(store.lockPath)); "
+                    + "it rebuilds the cache itself: ask again when it has finished")
+            }
+            return index
         }
         try withExtendedLifetime(lock) { try rebuild(store, index) }
         return index
