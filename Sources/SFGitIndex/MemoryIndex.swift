@@ -426,34 +426,13 @@ public final class MemoryIndex: Sendable {
         if case .array(let items) = value, items.allSatisfy({ if case .string = $0 { return true } else { return false } }) {
             return "[" + items.map { item -> String in
                 guard case .string(let text) = item else { return "" }
-                return jsonString(text)
+                return JSONValue.stringLiteral(text)
             }.joined(separator: ",") + "]"
         }
         if case .object(let pairs) = value, pairs.isEmpty { return "{}" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    /// A JSON string literal.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: - Reading

@@ -1,4 +1,5 @@
 import Foundation
+import SFGitMemory
 
 /// Minimal textual edits of a JSON (or JSON-with-comments) configuration file: sfgit inserts,
 /// replaces or removes its own entry and leaves every other byte as it was: comments, key order,
@@ -245,21 +246,7 @@ public struct JSONCEditor {
     }
 
     /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ text: String) -> String { JSONValue.stringLiteral(text) }
 
     // MARK: - Parser
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A 1-based line and column in a source file; columns count Unicode scalars, as libyaml does.
 public struct SourcePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Line number, starting at 1.
@@ -292,5 +294,30 @@ public indirect enum JSONValue: Sendable, Hashable, Encodable {
             var c = encoder.container(keyedBy: Key.self)
             for (k, v) in pairs { try c.encode(v, forKey: Key(k)) }
         }
+    }
+}
+
+extension JSONValue {
+    /// A string as a JSON string literal: quotes, backslashes and C0 controls escaped, everything
+    /// else (slashes, non-ASCII) written as it is. The cache's JSON columns and the harness config
+    /// editor write strings with it.
+    public static func stringLiteral(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 }
