@@ -167,7 +167,8 @@ struct StatusCommand: ParsableCommand {
                 printOut("  remote tip:    \(safe(store.remoteTip ?? "unknown"))")
                 printOut("  cache commit:  \(safe(store.cacheCommit ?? "none"))")
                 printOut("  pending:       \(store.pending) outbox commit\(store.pending == 1 ? "" : "s")")
-                printOut("  last fetch:    \(safe(store.lastFetchAt ?? "never"))\(store.lastFetchError.map { " FAILED: \(safe($0))" } ?? " ok")")
+                let fetchResult = store.lastFetchError.map { " FAILED: \(safe($0))" } ?? (store.lastFetchAt == nil ? "" : " ok")
+                printOut("  last fetch:    \(safe(store.lastFetchAt ?? "never"))\(fetchResult)")
                 if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
                 if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
                 for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }

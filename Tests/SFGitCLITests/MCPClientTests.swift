@@ -63,6 +63,5 @@ struct MCPClientTests {
                                            currentDirectory: federation.scratch.path, timeout: 600)
         #expect(result.exitCode == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains(" passed, 0 failed"), "\(result.stdout)")
-        print(result.stdout)
     }
 }
