@@ -13,6 +13,11 @@ internal import SFGitLibgit2
 /// and it enforces the remote's `receive.*` settings. libgit2 still negotiates, builds, receives
 /// and indexes the packs, so what lands in either repository is checked as over ssh or HTTP.
 ///
+/// Memory: both services run with their data capped (`serviceMemoryCapBytes`, `RLIMIT_DATA`,
+/// inherited by the `pack-objects` upload-pack starts). The remote directory decides what they
+/// read, and git reads every commit it walks whole: a 256 MiB commit made upload-pack peak at
+/// 276 MB. Over the cap git stops with "out of memory", and the fetch fails naming the cap.
+///
 /// Safety: neither service runs the remote directory's hooks (`core.hooksPath=/dev/null`: they
 /// would run as the syncing user, and libgit2's transport never ran them either), upload-pack
 /// reads only the repository it is named (`--strict`), and neither gets the `GIT_*` variables
@@ -25,6 +30,16 @@ public enum LocalGitTransport {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/git" }.first { access($0, X_OK) == 0 }
     }()
+
+    /// The most memory (`RLIMIT_DATA`) `upload-pack` and `receive-pack`, and what they start,
+    /// may map for their data: the same bound as the network step's child process. A normal
+    /// 100,000-memory clone's upload-pack stays far below (see README, Benchmarks).
+    public static let serviceMemoryCapBytes = 160 << 20
+
+    /// The sentence that names the cap in a failure it caused.
+    static var serviceMemoryCapMessage: String {
+        "git's service for this file:// remote ran into its memory cap of \(serviceMemoryCapBytes >> 20) MiB (the remote holds an object far larger than a store's, such as a commit of hundreds of MB); stopped"
+    }
 
     /// Whether fetches from and pushes to `url` go through git's services: a local `file://`
     /// URL or absolute path naming an existing repository, and git installed. Such a fetch can be bounded by a
@@ -101,7 +116,11 @@ private final class GitServiceProcess {
         posix_spawn_file_actions_adddup2(&actions, pair[1], 0)
         posix_spawn_file_actions_adddup2(&actions, pair[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        let arguments = [git, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", service]
+        // posix_spawn cannot set a limit in the child, and Glibc's prlimit is not visible to
+        // Swift: a shell sets it and execs git in its place (same pid, same process group).
+        let capKiB = LocalGitTransport.serviceMemoryCapBytes >> 10
+        let arguments = ["/bin/sh", "-c", "ulimit -d \(capKiB) && exec \"$0\" \"$@\"",
+                         git, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", service]
             + (service == "upload-pack" ? ["--strict"] : []) + [repository]
         let environment = ProcessInfo.processInfo.environment
             .filter { !LocalGitTransport.localRepositoryVariables.contains($0.key) }
@@ -116,7 +135,7 @@ private final class GitServiceProcess {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
         var child: pid_t = 0
-        let spawned = posix_spawn(&child, git, &actions, &attributes, argv, envp)
+        let spawned = posix_spawn(&child, "/bin/sh", &actions, &attributes, argv, envp)
         close(pair[1])
         close(errorPipe[1])
         guard spawned == 0 else {
@@ -199,7 +218,8 @@ private final class GitServiceProcess {
             guard n > 0 else { break }
             collected += chunk[0..<n]
         }
-        return String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.localizedCaseInsensitiveContains("out of memory") ? "\(text): \(LocalGitTransport.serviceMemoryCapMessage)" : text
     }
 
     deinit { finish() }

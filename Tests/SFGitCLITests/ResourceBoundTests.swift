@@ -93,6 +93,33 @@ struct ResourceBoundTests {
         #expect((treeBlocked["reason"] as? String)?.contains("should be a commit, but it is a tree") == true, "\(treeBlocked)")
     }
 
+    @Test("a commit too big for git's own services over file://: upload-pack stops at its memory cap, sync exits 3 naming it and keeps its verified tip and answers")
+    func hugeCommitOverFile() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let server = try federation.join("srv@server")
+        #expect(try federation.run(server, ["remember", "note", "--title", "written before the flood"]).exitCode == 0)
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        let goodTip = try federation.remoteTip()
+        // Written straight into the remote's directory, as whoever controls it could: git's
+        // upload-pack reads a commit it walks whole, so without a cap it would map 200 MiB.
+        let remote = GitCLI(directory: federation.remotePath, home: federation.scratch.path)
+        let huge = try Self.hugeCommit(remote, tree: try remote.run(["rev-parse", "\(goodTip)^{tree}"]), parent: goodTip, bytes: 200 << 20)
+        _ = try remote.run(["update-ref", "refs/heads/main", huge])
+
+        let synced = try federation.json(server, ["sync"])
+        #expect(synced.0.exitCode == 3, "\(synced.0.stdout) \(synced.0.stderr)")
+        let warning = try #require((synced.1["warnings"] as? [[String: Any]])?.first)
+        #expect(warning["code"] as? String == "FETCH_FAILED", "\(warning)")
+        #expect((warning["message"] as? String)?.contains("memory cap of 160 MiB") == true, "\(warning)")
+        let status = try #require(Self.stores(try federation.json(server, ["status"]).1).first)
+        #expect(status["verified_tip"] as? String == goodTip, "\(status)")
+        #expect(try federation.run(server, ["recall", "flood"]).stdout.contains("written before the flood"))
+        // Once the remote is sound again, the next sync is too.
+        _ = try remote.run(["update-ref", "refs/heads/main", goodTip])
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+    }
+
     @Test("a tree where a memory blob should be: sync and verify both refuse it as malformed (exit 5)")
     func treeWhereBlob() throws {
         let federation = try Federation()
