@@ -37,19 +37,22 @@ public struct StoreStatus: Sendable, Codable {
     public var counts: IndexCounts
     /// Refused history kept for forensics (nil: none was ever refused).
     @Nullable public var refusedHistory: RefusedHistorySummary? = nil
+    /// When the store last synced successfully (ISO 8601 UTC; null: never).
+    @Nullable public var lastSuccessAt: String? = nil
+    /// What needs a person, judged against `--alert-after`: empty when all is well.
+    public var attention: [Attention] = []
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit"
         case cacheUpdatedAt = "cache_updated_at", cacheAgeSeconds = "cache_age_seconds", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
-        case refusedHistory = "refused_history"
+        case refusedHistory = "refused_history", lastSuccessAt = "last_success_at", attention
     }
 
-    /// Whether anything needs attention (`--quiet` stays silent otherwise).
-    public var needsAttention: Bool {
-        blocked != nil || lastFetchError != nil || lastPushError != nil || !parked.isEmpty || !outboxConflicts.isEmpty
-    }
+    /// Whether anything needs a person (`status --quiet` stays silent otherwise, and `status`
+    /// exits 0).
+    public var needsAttention: Bool { !attention.isEmpty }
 }
 
 /// A recall's answer and what it left out (`warnings` of the envelope).
@@ -254,8 +257,9 @@ extension Workspace {
         throw SFGitError(.usage, "\(id) is ambiguous; candidates: \(all.joined(separator: ", "))")
     }
 
-    /// The state of each chosen store.
-    public func status(store name: String?) throws(SFGitError) -> [StoreStatus] {
+    /// The state of each chosen store, with what needs a person once no sync has succeeded for
+    /// `alertAfter` seconds.
+    public func status(store name: String?, alertAfter: Double = Monitoring.defaultAlertAfter) throws(SFGitError) -> [StoreStatus] {
         try stores(named: name).map { (store) throws(SFGitError) in
             try workflow("store \(store.name)") {
                 let repository = try store.openRepository()
@@ -267,6 +271,8 @@ extension Workspace {
                      try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)))
                 }
                 let updated = Self.cacheUpdated(store)
+                let parked = try repository.references(matching: Store.parkedPrefix + "*").map(\.name)
+                let now = Date().timeIntervalSince1970
                 return StoreStatus(
                     store: store.name, remote: store.config.remote, verifiedTip: verified?.hex,
                     remoteTip: state.fetchedTip, cacheCommit: cacheCommit,
@@ -276,8 +282,10 @@ extension Workspace {
                     lastFetchAt: state.lastFetchAt, lastFetchError: state.lastFetchError,
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
                     quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
-                    parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory)
+                    parked: parked,
+                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory,
+                    lastSuccessAt: state.lastSuccessSeconds.map { Timestamp(secondsSinceEpoch: Int64($0)).text },
+                    attention: attention(store, state: state, conflicts: conflicts, parked: parked, alertAfter: alertAfter, now: now))
             }
         }
     }

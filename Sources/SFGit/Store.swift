@@ -138,6 +138,9 @@ public struct SyncState: Sendable, Codable, Hashable {
     public var lastPushError: String?
     /// Refused history kept for forensics, and how much was pruned.
     public var refusedHistory: RefusedHistorySummary?
+    /// When a sync last ended `ok` having reached the remote (or `init` pushed the
+    /// introduction): what `--alert-after` is measured from.
+    public var lastSuccessAt: String?
 
     /// Creates an empty state.
     public init() {}
@@ -145,6 +148,7 @@ public struct SyncState: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", fetchedTip = "fetched_tip", blocked
         case lastPushAt = "last_push_at", lastPushError = "last_push_error", refusedHistory = "refused_history"
+        case lastSuccessAt = "last_success_at"
     }
 }
 

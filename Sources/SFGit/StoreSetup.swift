@@ -98,6 +98,12 @@ extension Workspace {
             if config.identity.author == nil { config.identity = identity }
             try home.saveConfig(config)
             let store = Store(config: entry, home: home)
+            // The push landed: this store starts in agreement with its remote, so `status` does
+            // not call a new store stale.
+            var state = SyncState()
+            state.lastPushAt = isoNow()
+            state.lastSuccessAt = state.lastPushAt
+            store.saveState(state)
             _ = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: try store.openIndex()).update(to: introduction)
             return InitReport(store: storeName, remote: remote, introduction: .init(commit: introduction.hex, signer: signer.publicKey.fingerprint))
         }

@@ -54,9 +54,15 @@ public struct StoreSyncReport: Sendable, Codable {
     public var phases: [Phase] = []
     /// Warnings (`FETCH_FAILED`, `PUSH_FAILED`, `PUSH_NOT_VISIBLE`, …) with their messages.
     public var warnings: [SyncWarning] = []
+    /// Whether the sync ran `--offline` (no fetch, no push): an `ok` result then says nothing
+    /// about the remote.
+    public var offline = false
+    /// When this store last synced successfully, this sync included (ISO 8601 UTC; null: never).
+    @Nullable public var lastSuccessAt: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case store, result, verifiedTip = "verified_tip", fetchedTip = "fetched_tip", indexed, pushed, pending, blocked, phases, warnings
+        case offline, lastSuccessAt = "last_success_at"
     }
 
     /// The exit status this result maps to.
@@ -473,15 +479,20 @@ struct SyncRun {
     }
 
     private mutating func phase(_ name: String, _ status: String, since: Date, _ message: String? = nil) {
-        report.phases.append(.init(name: name, status: status, milliseconds: Int(Date().timeIntervalSince(since) * 1000), message: message))
-        logger.debug("\(store.name): \(name) \(status)\(message.map { ": \($0)" } ?? "")")
+        let milliseconds = Int(Date().timeIntervalSince(since) * 1000)
+        report.phases.append(.init(name: name, status: status, milliseconds: milliseconds, message: message))
+        logger.debug("\(store.name): \(name) \(status) in \(milliseconds) ms\(message.map { ": \($0)" } ?? "")")
     }
 
     /// Ends the sync: the state `status` shows is written once, here (a busy sync leaves it alone).
     private mutating func finish(_ result: SyncResult, _ warning: SyncWarning? = nil) -> StoreSyncReport {
         if let warning { report.warnings.append(warning) }
+        // Only a sync that reached the remote and ended well resets `--alert-after`'s clock.
+        if result == .ok, !options.offline { state.lastSuccessAt = isoNow() }
         if result != .busy { store.saveState(state) }
         report.result = result
+        report.offline = options.offline
+        report.lastSuccessAt = state.lastSuccessAt ?? state.lastSuccessSeconds.map { Timestamp(secondsSinceEpoch: Int64($0)).text }
         return report
     }
 }

@@ -31,12 +31,24 @@ struct TimeoutOption: ParsableArguments {
     func seconds() throws -> Double { try parseDuration(timeout, flag: "--timeout") }
 }
 
+/// `--alert-after`: how long a store may go without a successful sync before it needs a person.
+struct AlertAfterOption: ParsableArguments {
+    @Option(name: .customLong("alert-after"), help: "How long a store may go without a successful sync before it needs attention (6h, 30m, 2d).")
+    var alertAfter: String = "6h"
+
+    /// The threshold in seconds.
+    func seconds() throws -> Double { try parseDuration(alertAfter, flag: "--alert-after") }
+}
+
 /// What a command produced: its JSON `data`, exit status, warnings and (for failures) message.
 struct Outcome<Payload: Encodable> {
     var data: Payload
     var exit: ExitStatus = .ok
     var warnings: [(code: String, message: String)] = []
     var message: String?
+    /// Print no text at all, whatever the exit status (`sync --quiet` while nothing needs a
+    /// person); `--json` still prints the envelope.
+    var silent = false
 }
 
 /// The path of this executable, re-run as the child of each network step.
@@ -70,7 +82,7 @@ func perform<Payload: Encodable>(
     if output.json {
         Envelope(command: command, exit: outcome.exit, warnings: outcome.warnings.map { .init(code: $0.code, message: $0.message) },
                  data: outcome.data, errorMessage: outcome.message).print()
-    } else {
+    } else if !outcome.silent {
         if !quiet || outcome.exit != .ok { text(outcome.data) }
         for warning in outcome.warnings { printError("warning: \(warning.message)") }
         if let message = outcome.message, outcome.exit != .ok, !outcome.warnings.contains(where: { $0.message == message }) { printError("sfgit \(command): \(message)") }

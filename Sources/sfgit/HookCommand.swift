@@ -77,6 +77,7 @@ struct HookInstallCommand: ParsableCommand {
         discussion: "Merges only sfgit's own entries, with minimal edits; keeps a .bak copy and prints a diff. A file that does not parse is left alone.")
 
     @OptionGroup var options: HarnessOptions
+    @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws { try options.run(remove: false) }
 }
@@ -87,6 +88,7 @@ struct HookUninstallCommand: ParsableCommand {
         commandName: "uninstall", abstract: "Remove sfgit's entries from a harness's config files, and nothing else.")
 
     @OptionGroup var options: HarnessOptions
+    @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws { try options.run(remove: true) }
 }
@@ -105,6 +107,8 @@ struct SessionStartCommand: ParsableCommand {
 
     @Option(help: "Only this store.")
     var store: String?
+
+    @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws {
         signal(SIGALRM) { _ in _exit(0) }

@@ -20,6 +20,8 @@ struct MCPCommand: ParsableCommand {
     @Option(name: .customLong("print-config"), help: "Print the registration snippet for claude, cursor, hermes or generic, and exit.")
     var printConfig: String?
 
+    @OptionGroup var verbosity: VerbosityOptions
+
     func validate() throws {
         if let printConfig, Harness(rawValue: printConfig) == nil, printConfig != "generic" {
             throw ValidationError("--print-config takes claude, cursor, hermes or generic")

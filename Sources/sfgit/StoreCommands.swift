@@ -82,6 +82,11 @@ struct SyncCommand: ParsableCommand {
             Exit 0 done; 3 DEGRADED (a remote step failed: local phases done, writes kept); 4 BUSY \
             (another sync holds the lock); 5 UNTRUSTED (fetched history refused, not indexed); 6 \
             CONFLICT (needs a human; the outbox is kept or parked, never lost).
+
+            -q/--quiet is for cron, which mails whatever a job prints: nothing is printed on \
+            success or BUSY, nor while DEGRADED until the last successful sync is older than \
+            --alert-after (default 6h). A refused history or a conflict is always printed. The exit \
+            code is the same with or without it.
             """)
 
     @Flag(help: "Sync every store (the default without --store).")
@@ -98,14 +103,14 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "How long to wait for another sync of the same store (0: exit BUSY at once).")
     var wait: String = "0s"
 
-    @Flag(help: "Print nothing on success (for cron).")
-    var quiet = false
+    @OptionGroup var alert: AlertAfterOption
 
     @OptionGroup var storeOption: StoreOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         if all && storeOption.store != nil { throw ValidationError("--all and --store exclude each other") }
+        _ = try alert.seconds()
     }
 
     func run() throws {
@@ -114,19 +119,24 @@ struct SyncCommand: ParsableCommand {
         options.offline = offline
         options.timeout = try timeout.seconds()
         options.wait = try parseDuration(wait, flag: "--wait")
+        let alertAfter = try alert.seconds()
+        let quiet = output.verbosity.quiet
         try perform("sync", output, quiet: quiet, { () throws(SFGitError) in
             let reports = try openWorkspace().sync(store: storeOption.store, options: options)
             let exit = combinedStatus(reports)
             let warnings = reports.flatMap { report in report.warnings.map { ($0.code, "\(report.store): \($0.message)") } }
             let message = reports.compactMap { report in report.blocked.map { "\(report.store): \($0.reason)" } }.first
                 ?? (exit == .busy ? "another sync holds the lock" : warnings.first?.1)
-            return Outcome(data: SyncData(stores: reports), exit: exit, warnings: warnings, message: message)
+            let silent = quiet && !reports.contains { $0.speaksWhenQuiet(alertAfter: alertAfter) }
+            return Outcome(data: SyncData(stores: reports), exit: exit, warnings: warnings, message: message, silent: silent)
         }, text: { data in data.stores.forEach(Self.printText) })
     }
 
-    /// One store's sync as a line of text.
+    /// One store's sync as a line of text. An `--offline` sync that went well says `offline`:
+    /// it never asked the remote, so it cannot say `ok`.
     static func printText(_ report: StoreSyncReport) {
-        var parts = ["\(safe(report.store)): \(report.result)"]
+        let result = report.offline && report.result == .ok ? "offline" : report.result.rawValue
+        var parts = ["\(safe(report.store)): \(result)"]
         if let tip = report.verifiedTip { parts.append("verified \(safe(String(tip.prefix(12))))") }
         let indexed = report.indexed
         if indexed.added + indexed.removed + indexed.quarantined > 0 {
@@ -148,20 +158,31 @@ struct SyncData: Encodable {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Per store: verified tip, remote tip seen, pending outbox, last fetch, blocked and quarantined items.")
+        abstract: "Per store: verified tip, remote tip seen, pending outbox, last fetch, blocked and quarantined items.",
+        discussion: """
+            A monitoring check: exit 0 when no store needs a person; 5 (UNTRUSTED) when a store's \
+            fetched history was refused (BLOCKED); 6 (CONFLICT) for outbox entries held on \
+            refs/sfgit/held/ (OUTBOX_CONFLICT) or changes parked on refs/sfgit/parked/ (PARKED); \
+            3 (DEGRADED) when no sync has succeeded for longer than --alert-after (STALE), or the \
+            cache is being rebuilt. The most serious wins across stores. -q/--quiet prints only \
+            the stores that need attention.
+            """)
 
-    @Flag(help: "Print nothing unless a store needs attention.")
-    var quiet = false
+    @OptionGroup var alert: AlertAfterOption
 
     @OptionGroup var storeOption: StoreOption
     @OptionGroup var output: OutputOptions
 
+    func validate() throws { _ = try alert.seconds() }
+
     func run() throws {
+        let alertAfter = try alert.seconds()
         try perform("status", output, { () throws(SFGitError) in
-            let stores = try openWorkspace().status(store: storeOption.store)
-            return Outcome(data: StatusData(stores: stores))
+            let stores = try openWorkspace().status(store: storeOption.store, alertAfter: alertAfter)
+            let attention = stores.flatMap(\.attention)
+            return Outcome(data: StatusData(stores: stores), exit: Monitoring.exitStatus(attention), message: attention.first?.message)
         }, text: { data in
-            for store in data.stores where !quiet || store.needsAttention {
+            for store in data.stores where !output.verbosity.quiet || store.needsAttention {
                 printOut("\(safe(store.store)) (\(safe(store.remote)))")
                 printOut("  verified tip:  \(safe(store.verifiedTip ?? "none"))")
                 printOut("  remote tip:    \(safe(store.remoteTip ?? "unknown"))")
@@ -169,6 +190,8 @@ struct StatusCommand: ParsableCommand {
                 printOut("  pending:       \(store.pending) outbox commit\(store.pending == 1 ? "" : "s")")
                 let fetchResult = store.lastFetchError.map { " FAILED: \(safe($0))" } ?? (store.lastFetchAt == nil ? "" : " ok")
                 printOut("  last fetch:    \(safe(store.lastFetchAt ?? "never"))\(fetchResult)")
+                printOut("  last success:  \(safe(store.lastSuccessAt ?? "never"))")
+                for item in store.attention { printOut("  ATTENTION:     \(item.code) (exit \(item.exitCode)): \(safe(item.message))") }
                 if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
                 if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
                 for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }

@@ -16,15 +16,23 @@ struct SFGitCommand: ParsableCommand {
         ])
 }
 
-/// Logs go to stderr; `SFGIT_LOG=debug|trace|info` raises the level (default: warnings only).
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = ProcessInfo.processInfo.environment["SFGIT_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
-    return handler
+/// Logs go to stderr, at the level `-q`/`-v` or `SFGIT_LOG` sets (default: warnings only). The
+/// level is known only once the arguments are parsed; loggers are made later, when a command runs.
+func bootstrapLogging(_ command: ParsableCommand?) {
+    let verbosity = command.flatMap(VerbosityOptions.of)
+    let (level, warning) = LogSettings.level(environment: ProcessInfo.processInfo.environment["SFGIT_LOG"],
+                                              verbose: verbosity?.verbose ?? 0, quiet: verbosity?.quiet ?? false)
+    if let warning { printError("sfgit: warning: \(warning)") }
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
 }
 
 do {
     var command = try SFGitCommand.parseAsRoot()
+    bootstrapLogging(command)
     try command.run()
 } catch let exit as ExitCode {
     Foundation.exit(exit.rawValue)

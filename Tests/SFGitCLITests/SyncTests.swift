@@ -126,8 +126,14 @@ struct SyncTests {
         #expect((blocked["reason"] as? String)?.contains("unsigned") == true)
         #expect(try federation.recallAnswers(server, ["instructions"]).isEmpty)
         #expect(try federation.recallAnswers(server, ["instructions", "--include-untrusted"]).isEmpty)
-        let status = try #require(Self.stores(try federation.json(server, ["status"]).1).first)
+        let statusEnvelope = try federation.json(server, ["status"])
+        let status = try #require(Self.stores(statusEnvelope.1).first)
         #expect((status["blocked"] as? [String: Any])?["commit"] as? String == bad)
+        // status is a monitoring check: a refused history is exit 5, BLOCKED.
+        #expect(statusEnvelope.0.exitCode == 5)
+        #expect((status["attention"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["BLOCKED"])
+        // sync --quiet never hides a refused history.
+        #expect(try federation.run(server, ["sync", "--quiet"]).stdout.contains("BLOCKED"))
         let quarantined = try ProcessRunner.run("git", ["--git-dir", server.home + "/stores/shared/repo.git", "for-each-ref", "refs/sfgit/quarantine/"])
         #expect(quarantined.stdout.contains(bad))
         // The server still writes locally, and does not push on top of unverified history.
@@ -233,7 +239,10 @@ struct SyncTests {
         #expect(Self.stores(busy.1).first?["result"] as? String == "busy")
         // Far below the 8 s a waiting sync would spend (mutant 25); loose enough for a loaded machine.
         #expect(elapsed < 6, "a BUSY sync took \(elapsed) s")
-        #expect(try federation.run(server, ["sync", "--quiet"], timeout: 10).stdout.contains("busy"))
+        // --quiet (cron) says nothing about BUSY: the other sync does the work.
+        let quietBusy = try federation.run(server, ["sync", "--quiet"], timeout: 10)
+        #expect(quietBusy.exitCode == 4)
+        #expect(quietBusy.stdout + quietBusy.stderr == "")
         let holding = Date()
         Thread.detachNewThread { usleep(1_000_000); flock(descriptor, LOCK_UN); close(descriptor) }
         let waited = try federation.run(server, ["sync", "--wait", "20s"])
@@ -425,14 +434,21 @@ struct SyncPathTests {
         let conflicted = try federation.json(second, ["sync"])
         #expect(conflicted.0.exitCode == 6)
         #expect(Self.stores(conflicted.1).first?["result"] as? String == "conflict")
-        let status = try #require(Self.stores(try federation.json(second, ["status"]).1).first)
+        let statusEnvelope = try federation.json(second, ["status"])
+        let status = try #require(Self.stores(statusEnvelope.1).first)
         let parked = try #require((status["parked"] as? [String])?.first)
+        // status is a monitoring check: a parked change is exit 6 until a person deletes the ref.
+        #expect(statusEnvelope.0.exitCode == 6)
+        #expect((status["attention"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["PARKED"])
         let kept = try ProcessRunner.run("git", ["--git-dir", second.home + "/stores/shared/repo.git", "log", "--format=%s", parked])
         #expect(kept.stdout.contains("trust add bob@desk"))
         #expect(status["pending"] as? Int == 0)
         // The human redoes the change on the new policy; it publishes.
         #expect(try federation.run(second, ["trust", "add", bob.principal, bob.key.publicPath, "--role", "write"]).exitCode == 0)
         #expect(try federation.run(second, ["sync"]).exitCode == 0)
+        #expect(try federation.run(second, ["status"]).exitCode == 6)
+        _ = try ProcessRunner.run("git", ["--git-dir", second.home + "/stores/shared/repo.git", "update-ref", "-d", parked])
+        #expect(try federation.run(second, ["status"]).exitCode == 0)
         let listed = try federation.json(second, ["trust", "list"])
         let principals = (listed.1["data"] as? [[String: Any]] ?? []).compactMap { $0["principal"] as? String }
         #expect(Set(principals) == ["admin@hq", "root@ops", "ana@desk", "bob@desk"])

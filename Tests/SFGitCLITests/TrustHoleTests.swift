@@ -155,8 +155,11 @@ struct TrustHoleTests {
         #expect((conflict["message"] as? String)?.contains(sameBlob ? "peers quarantine it" : "another file") == true, "\(conflict)")
 
         // status says so every time, and exits non-zero as a check would want.
-        let status = try #require(Self.stores(try federation.json(honest, ["status"]).1).first)
+        let statusEnvelope = try federation.json(honest, ["status"])
+        let status = try #require(Self.stores(statusEnvelope.1).first)
         #expect(status["pending"] as? Int == 1)
+        #expect(statusEnvelope.0.exitCode == 6)
+        #expect((status["attention"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["OUTBOX_CONFLICT"])
         let held = try #require((status["outbox_conflicts"] as? [[String: Any]])?.first)
         #expect(held["path"] as? String == first)
         #expect(try federation.run(honest, ["sync"]).exitCode == 6)
