@@ -67,7 +67,7 @@ extension Workspace {
             let probe = runRemote(.fetch, draft, refspecs: ["+refs/heads/\(branch):\(Store.fetchedRef)"], timeout: timeout, credentials: credentials)
             if let failure = probe.failure {
                 try? FileManager.default.removeItem(atPath: directory)
-                throw SFGitError(.degraded, "cannot reach \(remote): \(failure)")
+                throw SFGitError(.degraded, "cannot reach \(remote): \(failure); nothing was created. \(Self.howToCreate(remote, branch: branch))")
             }
             if try repository.reference(Store.fetchedRef) != nil {
                 try? FileManager.default.removeItem(atPath: directory)
@@ -120,13 +120,35 @@ extension Workspace {
         guard !config.stores.contains(where: { $0.name == storeName }) else {
             throw SFGitError(.usage, "a store named \(storeName) already exists in \(home.configPath)")
         }
+        let directory = home.storeDirectory(storeName)
+        if FileManager.default.fileExists(atPath: directory) {
+            throw SFGitError(.usage, "\(directory) already exists; remove it or choose another --store")
+        }
+        let before = self.config
         config.stores.append(StoreConfig(name: storeName, remote: remote, introduction: introduction.lowercased(), signer: signer))
         if config.identity == Identity() { config.identity = identity }
         try home.saveConfig(config)
         var workspace = self
         workspace.config = config
-        let reports = try workspace.sync(store: storeName, options: options)
-        return CloneReport(store: storeName, remote: remote, sync: reports[0])
+        let report: StoreSyncReport
+        do { report = try workspace.sync(store: storeName, options: options)[0] } catch {
+            try? home.saveConfig(before)
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        // Joined only once the pinned introduction was found and verified: a wrong pin or an
+        // unreachable remote leaves nothing registered, so the same clone command can simply be
+        // run again. (History refused after a verified introduction is the remote's problem, as
+        // on any later sync: the store stays, pinned, and says so.)
+        let verified = (try? Store(config: config.stores[config.stores.count - 1], home: home).openRepository().reference(Store.verifiedRef)) ?? nil
+        guard verified != nil else {
+            try? home.saveConfig(before)
+            try? FileManager.default.removeItem(atPath: directory)
+            let why = report.blocked?.reason ?? report.warnings.first?.message ?? "the introduction was not found"
+            let status: ExitStatus = report.result == .degraded && report.blocked == nil ? .degraded : .untrusted
+            throw SFGitError(status, "did not join \(remote): \(why); the introduction \(introduction) signed by \(signer) could not be verified, so nothing was registered (check the pin given out of band, and that the remote is reachable)")
+        }
+        return CloneReport(store: storeName, remote: remote, sync: report)
     }
 
     /// The principals, roles and keys of a store's policy (the outbox's pending version, if any).
@@ -227,6 +249,18 @@ extension Workspace {
             throw SFGitError(.internalError, "commit \(commit.short()) has no .sfgit/allowed_signers")
         }
         return (try policy(repository, at: commit), try AllowedSigners.parse(try repository.blob(signers.id)))
+    }
+
+    /// How to make the empty remote `init` needs, for its error message.
+    static func howToCreate(_ remote: String, branch: String) -> String {
+        let path = remote.hasPrefix("file://") ? String(remote.dropFirst("file://".count)) : remote
+        if path.hasPrefix("/") {
+            return "Create the empty repository first: git init --bare --initial-branch=\(branch) \(path)"
+        }
+        if let components = URLComponents(string: remote), components.scheme == "ssh", let host = components.host {
+            return "Create the empty repository first, on the server: ssh \(components.user.map { "\($0)@" } ?? "")\(host) git init --bare --initial-branch=\(branch) \(components.path.hasPrefix("/~") ? String(components.path.dropFirst()) : components.path) (or an empty repository on your forge)"
+        }
+        return "Create an empty repository there first (git init --bare on the server, or an empty repository on your forge), then run sfgit init again."
     }
 
     /// A store name from a remote URL: its last path component without `.git`.
