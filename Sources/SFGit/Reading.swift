@@ -302,7 +302,8 @@ extension Workspace {
     /// Rebuilds each chosen store's cache from its verified tip (the cache is disposable).
     public func reindex(store name: String?, wait: Double = 30) throws(SFGitError) -> [StoreStatus] {
         for store in try stores(named: name) {
-            guard let lock = try StoreLock.acquire(store.lockPath, wait: wait) else {
+            let progress = self.progress
+            guard let lock = try StoreLock.acquire(store.lockPath, wait: wait, waiting: { progress?.emit("\(store.name): waiting for a sync to finish (sync.lock)") }) else {
                 throw SFGitError(.busy, "a sync holds \(store.lockPath); try again, or pass --wait")
             }
             try withExtendedLifetime(lock) { () throws(SFGitError) in
@@ -378,7 +379,10 @@ extension Workspace {
         let repository = try store.openRepository()
         let verified = try repository.reference(Store.verifiedRef)
         if let verified {
-            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: index).update(to: verified)
+            var indexer = StoreIndexer(repository: repository, introduction: try store.introduction(), index: index)
+            let name = store.name
+            indexer.progress = progress.map { sink in ProgressSink { sink.emit("\(name): \($0)") } }
+            _ = try indexer.update(to: verified)
         }
         if let principal = identity.principal {
             try OwnMemories.index(repository, index, verified: verified, principal: principal, key: (try? signer())?.publicKey.fingerprint)

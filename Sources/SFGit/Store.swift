@@ -178,19 +178,25 @@ final class StoreLock {
         close(descriptor)
     }
 
-    /// Takes the lock, polling until `wait` seconds have passed; nil when another process holds it.
-    static func acquire(_ path: String, wait: Double) throws(SFGitError) -> StoreLock? {
+    /// Takes the lock, polling until `wait` seconds have passed; nil when another process holds
+    /// it. `waiting` is called once, when the lock is busy and the wait begins.
+    static func acquire(_ path: String, wait: Double, waiting: () -> Void = {}) throws(SFGitError) -> StoreLock? {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, OwnerOnly.fileMode)
         guard descriptor >= 0 else { throw SFGitError(.internalError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
         // flock needs only a descriptor: a lock file others can open lets them hold every sync off.
         var info = stat()
         if fstat(descriptor, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 != 0 { fchmod(descriptor, OwnerOnly.fileMode) }
         let deadline = Date().addingTimeInterval(wait)
+        var told = false
         while true {
             if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return StoreLock(descriptor: descriptor) }
             if Date() >= deadline {
                 close(descriptor)
                 return nil
+            }
+            if !told {
+                told = true
+                waiting()
             }
             usleep(20_000)
         }

@@ -17,6 +17,8 @@ public struct StoreIndexer {
     public let index: MemoryIndex
     /// The clock for first-seen times and rate limits (injectable for tests).
     public var now: () -> Double = { Date().timeIntervalSince1970 }
+    /// Told how many memories a fresh cache has verified and handed to its writer so far.
+    public var progress: ProgressSink?
 
     /// Creates an indexer.
     public init(repository: Repository, introduction: Introduction, index: MemoryIndex) {
@@ -78,11 +80,13 @@ public struct StoreIndexer {
         }
         var handedOver: [String: HandedOver] = [:]
         let result: VerificationResult
+        let progress = self.progress
         do {
             result = try Verifier(repository: repository, introduction: introduction).verify(from: nil, to: tip) { accepted in
                 guard handedOver[accepted.path] == nil, let memory = accepted.memory else { return }
                 handedOver[accepted.path] = HandedOver(blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed)
                 handOff.push(Self.record(memory, accepted, firstSeen: seen))
+                progress?.emit("verified and indexed \(handedOver.count) memor\(handedOver.count == 1 ? "y" : "ies")")
             }
         } catch {
             handOff.close(with: nil)

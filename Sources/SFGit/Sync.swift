@@ -150,7 +150,9 @@ struct SyncRun {
         let lock: StoreLock?
         do {
             try store.makeDirectory()
-            lock = try StoreLock.acquire(store.lockPath, wait: options.wait)
+            let name = store.name
+            let progress = workspace.progress
+            lock = try StoreLock.acquire(store.lockPath, wait: options.wait) { progress?.emit("\(name): waiting for another sync to finish (sync.lock)") }
         } catch {
             return finish(.degraded, SyncWarning(code: "LOCK_FAILED", message: "\(error)"))
         }
@@ -315,7 +317,10 @@ struct SyncRun {
     @discardableResult
     private mutating func indexTo(_ tip: ObjectID, _ repository: Repository, _ index: MemoryIndex) throws -> StoreIndexer.Update {
         let started = Date()
-        let update = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: index).update(to: tip)
+        var indexer = StoreIndexer(repository: repository, introduction: try store.introduction(), index: index)
+        let name = store.name
+        indexer.progress = workspace.progress.map { sink in ProgressSink { sink.emit("\(name): \($0)") } }
+        let update = try indexer.update(to: tip)
         report.indexed.added += update.added
         report.indexed.removed += update.removed
         report.indexed.quarantined += update.quarantined

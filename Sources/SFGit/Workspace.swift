@@ -20,6 +20,8 @@ public struct Workspace: Sendable {
     /// Caches kept open between reads by a long-running process (`sfgit mcp`); nil: each read
     /// opens the cache afresh, and may rebuild a missing one.
     public var residentCaches: ResidentCaches?
+    /// Where clones, rebuilds and lock waits report how far they are (nil: nobody is watching).
+    public var progress: ProgressSink?
 
     /// Opens a home: reads `config.yaml` and applies the environment's and the flags' identity.
     public init(home: Home, identityOverrides: Identity = Identity(), transport: RemoteTransport = .inProcess,

@@ -59,7 +59,9 @@ let executablePath: String = {
 
 /// Opens the home with this identity; network steps run in a child killed at the deadline.
 func openWorkspace(_ identity: Identity = Identity()) throws(SFGitError) -> Workspace {
-    try Workspace(home: Home.fromEnvironment(), identityOverrides: identity, transport: .childProcess(executable: executablePath))
+    var workspace = try Workspace(home: Home.fromEnvironment(), identityOverrides: identity, transport: .childProcess(executable: executablePath))
+    workspace.progress = TerminalProgress.shared?.sink
+    return workspace
 }
 
 /// Runs a command body and renders its outcome: one JSON envelope with `--json`, else text on
@@ -69,9 +71,12 @@ func perform<Payload: Encodable>(
     _ body: () throws(SFGitError) -> Outcome<Payload>, text: (Payload) -> Void
 ) throws {
     let outcome: Outcome<Payload>
+    // The progress line, if any, is ended before the command's own output.
     do {
         outcome = try body()
+        TerminalProgress.shared?.finish()
     } catch {
+        TerminalProgress.shared?.finish()
         if output.json {
             Envelope<Payload>(command: command, exit: error.status, data: nil, errorMessage: error.message).print()
         } else {

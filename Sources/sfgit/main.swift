@@ -34,6 +34,7 @@ func bootstrapLogging(_ command: ParsableCommand?) {
 do {
     var command = try SFGitCommand.parseAsRoot()
     bootstrapLogging(command)
+    TerminalProgress.setUp(quiet: VerbosityOptions.of(command)?.quiet ?? false)
     try command.run()
 } catch let exit as ExitCode {
     Foundation.exit(exit.rawValue)

@@ -1,0 +1,49 @@
+import Foundation
+import SFGit
+
+/// Progress lines on stderr, only when stderr is a terminal and `-q` was not given: a piped or
+/// cron run never sees them. Each line replaces the previous one (`\r` and erase-line), at most
+/// five times a second; the last one is left on screen, ended with a line feed, when the
+/// command's work is done.
+final class TerminalProgress: @unchecked Sendable {
+    /// The one instance, set up in main once the arguments are parsed; nil: nobody is watching.
+    nonisolated(unsafe) static var shared: TerminalProgress?
+
+    private let lock = NSLock()
+    private var lastShown = Date.distantPast
+    private var pending: String?
+    private var shown: String?
+
+    /// Sets up progress for this run if stderr is a terminal and the run is not quiet.
+    static func setUp(quiet: Bool) {
+        if !quiet && isatty(STDERR_FILENO) == 1 { shared = TerminalProgress() }
+    }
+
+    /// The sink the library reports to.
+    var sink: ProgressSink { ProgressSink { [self] line in update(line) } }
+
+    private func update(_ line: String) {
+        lock.withLock {
+            pending = line
+            let now = Date()
+            guard now.timeIntervalSince(lastShown) >= 0.2 else { return }
+            lastShown = now
+            write("\r\u{1B}[K" + SafeText.escape(line, for: .line))
+            shown = line
+        }
+    }
+
+    /// Shows the last state and ends its line, so that the command's own output starts clean.
+    func finish() {
+        lock.withLock {
+            guard let line = pending else { return }
+            write(line == shown ? "\n" : "\r\u{1B}[K" + SafeText.escape(line, for: .line) + "\n")
+            pending = nil
+            shown = nil
+        }
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
