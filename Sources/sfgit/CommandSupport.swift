@@ -4,7 +4,8 @@ import SFGit
 
 /// `--store NAME`.
 struct StoreOption: ParsableArguments {
-    @Option(name: .long, help: "The store to act on (default: all stores for reads, the only store for writes).")
+    @Option(name: .long, help: "The store to act on (default: all stores for reads, the only store for writes).",
+            completion: .custom { _, _, _ in ShellCompletion.storeNames() })
     var store: String?
 }
 

@@ -8,7 +8,8 @@ struct RememberCommand: ParsableCommand {
         commandName: "remember",
         abstract: "Write one memory: validated, signed, committed to the local outbox, indexed; prints its id.")
 
-    @Argument(help: "The kind: learning, anti-pattern, contract, benchmark, circuit-breaker, note (or a new kind name).")
+    @Argument(help: "The kind: learning, anti-pattern, contract, benchmark, circuit-breaker, note (or a new kind name).",
+              completion: .list(ShellCompletion.kinds))
     var kind: String
 
     @Option(help: "The one-line title.")
@@ -103,7 +104,7 @@ struct RecallCommand: ParsableCommand {
     @Argument(help: "What to look for (no query: newest first).")
     var query: [String] = []
 
-    @Option(name: .customLong("kind"), help: "Only this kind (repeatable).")
+    @Option(name: .customLong("kind"), help: "Only this kind (repeatable).", completion: .list(ShellCompletion.kinds))
     var kinds: [String] = []
 
     @Option(name: .customLong("tag"), help: "Only memories with this tag (repeatable).")
