@@ -176,7 +176,7 @@ async def main_session():
                       (errors[:2], len(latencies), max(latencies or [0])))
                 fresh = await session.call_tool("memory_recall", {"query": config["fresh_word"], "limit": 50, "max_chars": 40000})
                 after = await session.call_tool("memory_status", {})
-                learnings = after.structured_content["data"]["stores"][0]["counts"]["byKind"].get("learning", 0)
+                learnings = after.structured_content["data"]["stores"][0]["counts"]["by_kind"].get("learning", 0)
                 # One signer: its share is back-filled, so every new memory comes back.
                 check("the resident cache sees what the sync indexed", len(fresh.structured_content["data"]) == 30 and learnings >= 30,
                       (len(fresh.structured_content["data"]), learnings, fresh.structured_content.get("warnings")))

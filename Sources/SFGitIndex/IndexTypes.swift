@@ -397,6 +397,11 @@ public struct IndexCounts: Sendable, Hashable, Codable {
     public var deferred: Int
     /// Quarantined files.
     public var quarantined: Int
+
+    // snake_case like every other key of the sfgit.v1 envelope (these were camelCase before).
+    enum CodingKeys: String, CodingKey {
+        case byKind = "by_kind", byTier = "by_tier", deferred, quarantined
+    }
 }
 
 /// What the verified tip's policy says about recency and staleness, as the cache recorded it:

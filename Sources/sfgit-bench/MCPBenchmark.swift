@@ -114,7 +114,7 @@ enum MCPBenchmark {
         let total = (try? JSONSerialization.jsonObject(with: Data(fresh.utf8)) as? [String: Any])
             .flatMap { (($0["result"] as? [String: Any])?["structuredContent"] as? [String: Any])?["data"] as? [String: Any] }
             .flatMap { ($0["stores"] as? [[String: Any]])?.first?["counts"] as? [String: Any] }
-            .flatMap { ($0["byKind"] as? [String: Int])?.values.reduce(0, +) } ?? -1
+            .flatMap { ($0["by_kind"] as? [String: Int])?.values.reduce(0, +) } ?? -1
         Report.row("server RSS after the sync", value: Double(server.residentKiB()) / 1024, unit: "MiB",
                    note: "the server sees \(total) memories (\(count + 1_000) expected)")
         server.close()

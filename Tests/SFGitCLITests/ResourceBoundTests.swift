@@ -78,7 +78,7 @@ struct ResourceBoundTests {
         let status = try #require(Self.stores(try federation.json(server, ["status"]).1).first)
         #expect(((status["blocked"] as? [String: Any])?["reason"] as? String)?.contains("over the cap") == true)
         let counts = try #require(status["counts"] as? [String: Any])
-        #expect(counts["byKind"] as? [String: Int] == [:], "\(status)")
+        #expect(counts["by_kind"] as? [String: Int] == [:], "\(status)")
         #expect(try federation.run(server, ["recall", "huge"]).stdout.contains("carried by") == false)
         let verifiedHuge = try Self.verify(federation)
         #expect(verifiedHuge.exitCode == 5, "\(verifiedHuge.stdout)")
