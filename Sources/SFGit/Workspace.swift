@@ -68,6 +68,8 @@ public struct Workspace: Sendable {
 
     func signer() throws(SFGitError) -> any CommitSigner {
         let path = try identity.requireKey()
+        // ssh-keygen would prompt for the passphrase and fail with its own text (was exit 1).
+        if let problem = KeyCheck.unattendedProblem(path, environment: environment) { throw SFGitError(.usage, problem) }
         do { return try SigningKey.load(path) } catch {
             throw SFGitError(.usage, "cannot use the signing key \(path): \(error.message)")
         }

@@ -13,7 +13,7 @@ struct SFGitCommand: ParsableCommand {
             InitCommand.self, CloneCommand.self, RememberCommand.self, RetractCommand.self, SyncCommand.self,
             RecallCommand.self, ShowCommand.self, StatusCommand.self, TrustCommand.self, ReindexCommand.self,
             CheckCommand.self, VerifyCommand.self, BreakersCommand.self, BenchmarksCommand.self, MCPCommand.self, HookCommand.self, RemoteStepCommand.self,
-            ConfigCommand.self, WhoamiCommand.self, StoreCommand.self, CompletionCommand.self,
+            ConfigCommand.self, WhoamiCommand.self, StoreCommand.self, CompletionCommand.self, DoctorCommand.self,
         ])
 }
 

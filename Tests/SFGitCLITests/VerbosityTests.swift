@@ -10,7 +10,7 @@ struct VerbosityTests {
         ["init"], ["clone"], ["remember"], ["retract"], ["sync"], ["recall"], ["show"], ["status"], ["trust", "list"],
         ["trust", "add"], ["trust", "remove"], ["reindex"], ["check"], ["verify"], ["breakers"], ["benchmarks"], ["mcp"],
         ["hook", "install"], ["hook", "uninstall"], ["hook", "session-start"],
-        ["config", "get"], ["config", "set"], ["whoami"], ["store", "list"], ["store", "remove"], ["completion"],
+        ["config", "get"], ["config", "set"], ["whoami"], ["store", "list"], ["store", "remove"], ["completion"], ["doctor"],
     ]
 
     @Test("every command documents and takes -v/--verbose and -q/--quiet", arguments: commands)

@@ -1,0 +1,89 @@
+import Foundation
+import SFGitTestSupport
+import Testing
+
+/// `sfgit doctor` on a sound set-up and on each broken one it names; an encrypted key without an
+/// agent is a usage error with its fix everywhere, not ssh-keygen's prompt text as INTERNAL.
+@Suite("doctor: each check with its fix")
+struct DoctorTests {
+    static func checks(_ envelope: [String: Any]) -> [String: [String: Any]] {
+        let list = (envelope["data"] as? [String: Any])?["checks"] as? [[String: Any]] ?? []
+        return Dictionary(list.map { ($0["name"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// A passphrase-protected copy of a member's key.
+    static func encryptedKey(_ federation: Federation, _ member: Federation.Member) throws -> String {
+        let path = federation.scratch.url("keys/encrypted")
+        try FileManager.default.copyItem(atPath: member.key.privatePath, toPath: path)
+        let changed = try ProcessRunner.run("ssh-keygen", ["-q", "-p", "-P", "", "-N", "correct horse", "-f", path])
+        try #require(changed.exitCode == 0, "\(changed.stderr)")
+        return path
+    }
+
+    @Test("a sound set-up: every check ok (the agent a warning under cron's empty SSH_AUTH_SOCK), exit 0")
+    func sound() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let (result, envelope) = try federation.json(federation.admin, ["doctor"])
+        #expect(result.exitCode == 0, "\(result.stdout)")
+        let checks = Self.checks(envelope)
+        for name in ["config", "identity", "signing key", "store shared: sync", "store shared: cache"] {
+            #expect(checks[name]?["status"] as? String == "ok", "\(name): \(String(describing: checks[name]))")
+        }
+        #expect(checks["ssh-agent"]?["status"] as? String == "warning")
+        #expect((checks["signing key"]?["detail"] as? String)?.contains(federation.signer) == true)
+        let text = try federation.run(federation.admin, ["doctor"])
+        #expect(text.stdout.contains("ok    store shared: sync: last successful sync"), "\(text.stdout)")
+    }
+
+    @Test("an encrypted key without an agent: doctor and remember exit 2 with the fix, not INTERNAL")
+    func encryptedKeyWithoutAgent() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let encrypted = try Self.encryptedKey(federation, federation.admin)
+        let environment: [String: String?] = ["SFGIT_SIGNING_KEY": encrypted, "SSH_AUTH_SOCK": nil]
+        let (result, envelope) = try federation.json(federation.admin, ["doctor"], environment: environment)
+        #expect(result.exitCode == 2)
+        let key = try #require(Self.checks(envelope)["signing key"])
+        #expect(key["status"] as? String == "fail")
+        #expect((key["detail"] as? String)?.contains("is encrypted (it has a passphrase) and no ssh-agent is reachable") == true, "\(key)")
+        #expect((key["fix"] as? String)?.contains("ssh-add \(encrypted)") == true)
+        let remembered = try federation.run(federation.admin, ["remember", "note", "--title", "needs a key"], environment: environment)
+        #expect(remembered.exitCode == 2, "\(remembered.stderr)")
+        #expect(remembered.stderr.contains("ssh-add \(encrypted)"), "\(remembered.stderr)")
+        #expect(!remembered.stderr.contains("Enter passphrase"))
+    }
+
+    @Test("missing identity, missing key, a stale store, a foreign-writable config: each named with its fix and exit code")
+    func brokenSetups() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let server = try federation.join("srv@server")
+        let noKey = try federation.json(server, ["doctor"], environment: ["SFGIT_SIGNING_KEY": federation.scratch.url("gone")])
+        #expect(noKey.0.exitCode == 2)
+        #expect((Self.checks(noKey.1)["signing key"]?["fix"] as? String)?.contains("sfgit config set identity.key") == true)
+
+        // A home with no identity at all: a fresh SFGIT_HOME.
+        let fresh = try federation.json(server, ["doctor"], environment: ["SFGIT_HOME": federation.scratch.url("fresh"), "SFGIT_AUTHOR": nil, "SFGIT_HOST": nil])
+        #expect(fresh.0.exitCode == 2)
+        #expect((Self.checks(fresh.1)["identity"]?["fix"] as? String)?.contains("sfgit config set identity.author") == true)
+
+        // Stale: the last success long ago.
+        let statePath = server.home + "/stores/shared/state.json"
+        var state = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+        state["last_success_at"] = "2020-01-01T00:00:00Z"
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: statePath))
+        let stale = try federation.json(server, ["doctor"])
+        #expect(stale.0.exitCode == 3)
+        let sync = try #require(Self.checks(stale.1)["store shared: sync"])
+        #expect((sync["detail"] as? String)?.hasPrefix("STALE:") == true, "\(sync)")
+        #expect(sync["exit_code"] as? Int == 3)
+
+        // Config another user could write: refused, exit 2, the chmod named.
+        chmod(server.home + "/config.yaml", 0o666)
+        let foreign = try federation.run(server, ["doctor"])
+        #expect(foreign.exitCode == 2)
+        #expect(foreign.stdout.contains("FAIL  config:"), "\(foreign.stdout)")
+        #expect(foreign.stdout.contains("chmod 600"), "\(foreign.stdout)")
+    }
+}
