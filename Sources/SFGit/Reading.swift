@@ -41,13 +41,15 @@ public struct StoreStatus: Sendable, Codable {
     @Nullable public var lastSuccessAt: String? = nil
     /// What needs a person, judged against `--alert-after`: empty when all is well.
     public var attention: [Attention] = []
+    /// The last sync's phases with their times.
+    public var lastPhases: [StoreSyncReport.Phase] = []
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit"
         case cacheUpdatedAt = "cache_updated_at", cacheAgeSeconds = "cache_age_seconds", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
-        case refusedHistory = "refused_history", lastSuccessAt = "last_success_at", attention
+        case refusedHistory = "refused_history", lastSuccessAt = "last_success_at", attention, lastPhases = "last_phases"
     }
 
     /// Whether anything needs a person (`status --quiet` stays silent otherwise, and `status`
@@ -285,7 +287,8 @@ extension Workspace {
                     parked: parked,
                     consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory,
                     lastSuccessAt: state.lastSuccessSeconds.map { Timestamp(secondsSinceEpoch: Int64($0)).text },
-                    attention: attention(store, state: state, conflicts: conflicts, parked: parked, alertAfter: alertAfter, now: now))
+                    attention: attention(store, state: state, conflicts: conflicts, parked: parked, alertAfter: alertAfter, now: now),
+                    lastPhases: state.lastPhases ?? [])
             }
         }
     }

@@ -141,6 +141,8 @@ public struct SyncState: Sendable, Codable, Hashable {
     /// When a sync last ended `ok` having reached the remote (or `init` pushed the
     /// introduction): what `--alert-after` is measured from.
     public var lastSuccessAt: String?
+    /// The last sync's phases and their times (for `status --prometheus`).
+    public var lastPhases: [StoreSyncReport.Phase]?
 
     /// Creates an empty state.
     public init() {}
@@ -148,7 +150,7 @@ public struct SyncState: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", fetchedTip = "fetched_tip", blocked
         case lastPushAt = "last_push_at", lastPushError = "last_push_error", refusedHistory = "refused_history"
-        case lastSuccessAt = "last_success_at"
+        case lastSuccessAt = "last_success_at", lastPhases = "last_phases"
     }
 }
 

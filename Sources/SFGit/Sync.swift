@@ -32,7 +32,7 @@ public struct StoreSyncReport: Sendable, Codable {
     }
 
     /// One phase: lock, fetch, verify, index, replay, push, confirm.
-    public struct Phase: Sendable, Codable {
+    public struct Phase: Sendable, Codable, Hashable {
         public var name: String
         /// `ok`, `skipped`, `failed`.
         public var status: String
@@ -494,6 +494,7 @@ struct SyncRun {
         if let warning { report.warnings.append(warning) }
         // Only a sync that reached the remote and ended well resets `--alert-after`'s clock.
         if result == .ok, !options.offline { state.lastSuccessAt = isoNow() }
+        state.lastPhases = report.phases
         if result != .busy { store.saveState(state) }
         report.result = result
         report.offline = options.offline

@@ -170,15 +170,22 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var alert: AlertAfterOption
 
+    @Option(help: ArgumentHelp("Also write the stores' metrics to FILE in node-exporter's textfile format (atomically).", valueName: "FILE"))
+    var prometheus: String?
+
     @OptionGroup var storeOption: StoreOption
     @OptionGroup var output: OutputOptions
 
-    func validate() throws { _ = try alert.seconds() }
+    func validate() throws {
+        _ = try alert.seconds()
+        if let prometheus, prometheus.isEmpty || prometheus.hasSuffix("/") { throw ValidationError("--prometheus '\(prometheus)' is not a file path") }
+    }
 
     func run() throws {
         let alertAfter = try alert.seconds()
         try perform("status", output, { () throws(SFGitError) in
             let stores = try openWorkspace().status(store: storeOption.store, alertAfter: alertAfter)
+            if let prometheus { try PrometheusTextfile.write(PrometheusTextfile.render(stores), to: prometheus) }
             let attention = stores.flatMap(\.attention)
             return Outcome(data: StatusData(stores: stores), exit: Monitoring.exitStatus(attention), message: attention.first?.message)
         }, text: { data in
