@@ -11,7 +11,7 @@ APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-cl
 VENV       := .build/venv
 PY_REQUIREMENTS := scripts/requirements-test.txt
 
-.PHONY: setup swift-toolchain apt-packages build test demo bench mutants clean
+.PHONY: setup swift-toolchain apt-packages build test demo bench mutants install clean
 
 ## setup: check the Swift toolchain, install missing Debian packages, make the tests' Python
 ## virtual environment (each step skips what is present)
@@ -42,9 +42,11 @@ $(VENV)/.installed: $(PY_REQUIREMENTS) | apt-packages
 	$(VENV)/bin/python3 -m pip install -q --disable-pip-version-check -r $(PY_REQUIREMENTS)
 	@touch $@
 
-## build: debug build of the package, tests included
+## build: debug build of the package, tests included (and swift-argument-parser's
+## generate-manual, which InstallTests run `make install` with)
 build: setup
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 
 ## test: set up, build, run every test, and end with a plain "N passed, M failed, K skipped" line
 ## (skipped: tests whose condition, such as running as root, does not hold here)
@@ -69,6 +71,17 @@ bench: setup
 ## scratch copy of the tree and check that its tests then fail; not part of `make test`
 mutants: setup
 	@SWIFT=$(SWIFT) ./scripts/mutants.sh $(MUTANTS)
+
+## install: release build (Swift runtime linked in), then the binary, man page, completions,
+## systemd units and crontab example under $(DESTDIR)$(PREFIX) (scripts/install.sh).
+## SFGIT_BINARY= and GENERATE_MANUAL= install already-built ones instead of building.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install:
+	@bin="$(SFGIT_BINARY)"; manual="$(GENERATE_MANUAL)"; \
+	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
+	if [ -z "$$manual" ]; then $(SWIFT) build --product generate-manual && manual="$$($(SWIFT) build --show-bin-path)/generate-manual"; fi; \
+	SFGIT="$$bin" GENERATE_MANUAL="$$manual" PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" ./scripts/install.sh
 
 clean:
 	rm -rf .build
