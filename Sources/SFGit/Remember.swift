@@ -135,9 +135,39 @@ extension Workspace {
         do {
             return try MemoryParser(limits: limits).parse(bytes, storePath: path)
         } catch {
-            let reasons = error.problems.map { "\($0.position): \($0.message)" }.joined(separator: "; ")
+            // The file was written from the flags: name the flag, not a line of a file the user
+            // never saw.
+            let reasons = error.problems.map { problem in
+                flag(at: problem.position.line, in: bytes).map { "\($0): \(problem.message)" } ?? "\(problem.position): \(problem.message)"
+            }.joined(separator: "; ")
             throw SFGitError(.invalid, "the memory is not valid: \(reasons)")
         }
+    }
+
+    /// The flag that wrote line `line` of a file `remember` rendered: the top-level key the line
+    /// belongs to (a list item or a block scalar's line belongs to the key above it).
+    static func flag(at line: Int, in bytes: [UInt8]) -> String? {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return nil }
+        for text in lines[..<line].reversed() {
+            if text.hasPrefix("---") { return nil }
+            guard let first = text.unicodeScalars.first, CharacterSet.lowercaseLetters.contains(first),
+                  let colon = text.firstIndex(of: ":") else { continue }
+            let key = String(text[..<colon])
+            switch key {
+            case "title": return "--title"
+            case "body": return "--body"
+            case "tags": return "--tag"
+            case "expires_at": return "--expires"
+            case "supersedes": return "--supersedes"
+            case "instance": return "--instance"
+            case "agent": return "--agent"
+            case "kind": return "the kind"
+            case "schema", "id", "author", "host", "recorded_at": return nil
+            default: return "--field \(key)=…"
+            }
+        }
+        return nil
     }
 
     /// The memory file a draft becomes, written by the same emitter as every sfgit file.

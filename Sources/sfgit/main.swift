@@ -31,8 +31,12 @@ func bootstrapLogging(_ command: ParsableCommand?) {
     }
 }
 
+/// The subcommand that was parsed, for its own usage line on a usage error from `run()`.
+nonisolated(unsafe) var parsedCommand: ParsableCommand.Type?
+
 do {
     var command = try SFGitCommand.parseAsRoot()
+    parsedCommand = type(of: command)
     bootstrapLogging(command)
     TerminalProgress.setUp(quiet: VerbosityOptions.of(command)?.quiet ?? false)
     try command.run()
@@ -53,6 +57,13 @@ do {
         let command = arguments.first { !$0.hasPrefix("-") } ?? "sfgit"
         Envelope<String>(command: command, exit: status, data: nil, errorMessage: SFGitCommand.message(for: error)).print()
     }
-    printError(SFGitCommand.fullMessage(for: error))
+    if let parsedCommand, parsedCommand != SFGitCommand.self, error is ValidationError {
+        // Thrown by a subcommand's run(): ArgumentParser would show the root's usage.
+        let usage = SFGitCommand.usageString(for: parsedCommand)
+        let path = usage.split(separator: " ").prefix { !$0.hasPrefix("[") && !$0.hasPrefix("<") }.joined(separator: " ")
+        printError("Error: \(SFGitCommand.message(for: error))\nUsage: \(usage)\n  See '\(path) --help' for more information.")
+    } else {
+        printError(SFGitCommand.fullMessage(for: error))
+    }
     Foundation.exit(status.rawValue)
 }
