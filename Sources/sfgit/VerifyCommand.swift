@@ -10,10 +10,19 @@ struct VerifyCommand: ParsableCommand {
             Judges each commit from the introduction (or from --from) to REV under the store's trust \
             model. Exit 0: authentic. Exit 5 (UNTRUSTED): a commit was refused; the first one is named \
             with its reason. Exit 7 (INVALID): every commit is authentic but some files are quarantined.
+
+            EXAMPLES:
+              sfgit verify --store shared                          # this host's copy, pinned by config.yaml
+              sfgit verify --repo . --introduction COMMIT --signer SHA256:FP origin/main
+              sfgit verify --repo store.git --from VERIFIED NEW    # a pre-receive hook
             """)
 
     @Option(help: "The repository (bare, or a clone's work tree).")
-    var repo: String = "."
+    var repo: String?
+
+    @Option(help: ArgumentHelp("A store of this home: its repository, pinned by config.yaml (REV default: its verified tip).", valueName: "NAME"),
+            completion: .custom { _, _, _ in ShellCompletion.storeNames() })
+    var store: String?
 
     @Option(help: "The store's introduction commit (given out of band).")
     var introduction: String?
@@ -27,8 +36,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Verify a proposal branch (review mode's first-parent rule does not apply).")
     var proposal = false
 
-    @Argument(help: "The revision to verify.")
-    var revision: String = "HEAD"
+    @Argument(help: "The revision to verify (default: HEAD; with --store, the store's verified tip).")
+    var revision: String?
 
     @OptionGroup var output: OutputOptions
 
@@ -36,13 +45,20 @@ struct VerifyCommand: ParsableCommand {
         if (introduction == nil) != (signer == nil) {
             throw ValidationError("--introduction and --signer go together")
         }
+        if store != nil && (repo != nil || introduction != nil) {
+            throw ValidationError("--store takes the repository and the pin from config.yaml: it excludes --repo, --introduction and --signer")
+        }
     }
 
     func run() throws {
         let pinned = introduction.flatMap { commit in signer.map { (commit, $0) } }
         let report: VerifyReport
         do {
-            report = try HistoryVerification(repositoryPath: repo, introduction: pinned, from: from, revision: revision, proposal: proposal).run()
+            if let store {
+                report = try openWorkspace().verification(store: store, revision: revision, from: from, proposal: proposal).run()
+            } else {
+                report = try HistoryVerification(repositoryPath: repo ?? ".", introduction: pinned, from: from, revision: revision ?? "HEAD", proposal: proposal).run()
+            }
         } catch {
             if output.json {
                 Envelope<VerifyReport>(command: "verify", exit: error.status, data: nil, errorMessage: error.message).print()

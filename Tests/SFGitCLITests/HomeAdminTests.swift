@@ -112,4 +112,26 @@ struct HomeAdminTests {
         // The same clone joins again.
         try federation.clone(laptop)
     }
+
+    @Test("verify --store checks the store's own repository with the pin config.yaml holds")
+    func verifyStore() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "published"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let verified = try federation.json(laptop, ["verify", "--store", "shared"])
+        #expect(verified.0.exitCode == 0, "\(verified.0.stdout)\(verified.0.stderr)")
+        #expect((verified.1["data"] as? [String: Any])?["verified_tip"] as? String == (try federation.remoteTip()))
+        // The pin comes from config.yaml: pinned to another key, the same history is refused.
+        let config = laptop.home + "/config.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: federation.signer, with: laptop.key.fingerprint)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        chmod(config, 0o600)
+        #expect(try federation.run(laptop, ["verify", "--store", "shared"]).exitCode == 5)
+        let both = try federation.run(laptop, ["verify", "--store", "shared", "--repo", "."])
+        #expect(both.exitCode == 2)
+        #expect(both.stderr.contains("--store takes the repository and the pin from config.yaml"))
+        #expect(try federation.run(laptop, ["verify", "--store", "nope"]).exitCode == 8)
+    }
 }
