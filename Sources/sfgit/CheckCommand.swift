@@ -10,7 +10,7 @@ struct CheckCommand: ParsableCommand {
             Given a store's root (a directory holding memories/ or .sfgit/), every file is checked, \
             path rules included. Given other directories, store roots and .yaml files inside are checked. \
             Given a file outside a store, its content is checked. Exit 0 when all are valid, 7 otherwise.
-            """)
+            """ + "\n\n" + Examples.check)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case text, json, github

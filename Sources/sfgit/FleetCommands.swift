@@ -55,7 +55,7 @@ struct BreakersCommand: ParsableCommand {
             unbroken run of that state, 'until' the latest resets_at in the run, hosts the distinct hosts that \
             reported it. Reports past their resets_at, superseded or retracted by their signer, or held back by \
             the store's rate limits do not count, and the warnings say how many.
-            """)
+            """ + "\n\n" + Examples.breakers)
 
     @Argument(help: "Only this subject (e.g. kimi-coding/k2p5).")
     var subject: String?
@@ -103,7 +103,7 @@ struct BenchmarksCommand: ParsableCommand {
             benchmark_max_age (30d unless it says otherwise; --max-age narrows it), or recorded before a circuit \
             breaker on the same subject tripped (an open report recorded later). A stale observation stays stale; \
             the estimate returns with newer observations.
-            """)
+            """ + "\n\n" + Examples.benchmarks)
 
     @Argument(help: "Only this subject (e.g. kimi-coding/k2p5).")
     var subject: String?

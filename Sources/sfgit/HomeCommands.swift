@@ -7,7 +7,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Read or set this home's identity in config.yaml.",
-        discussion: "Keys: \(ConfigKey.names).",
+        discussion: "Keys: \(ConfigKey.names).\n\n" + Examples.config,
         subcommands: [Get.self, Set.self])
 
     struct Get: ParsableCommand {
@@ -79,7 +79,7 @@ struct WhoamiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "whoami",
         abstract: "Who this host writes as: principal, key fingerprint, ssh-agent, and the roles each store gives it.",
-        discussion: "Exit 0 when the principal and key are usable, 2 when either is missing or the key cannot be loaded.")
+        discussion: "Exit 0 when the principal and key are usable, 2 when either is missing or the key cannot be loaded.\n\n" + Examples.whoami)
 
     @OptionGroup var identity: IdentityOptions
     @OptionGroup var output: OutputOptions
@@ -111,7 +111,8 @@ struct StoreCommand: ParsableCommand {
         commandName: "store", abstract: "List this home's stores, or forget one.", subcommands: [List.self, Remove.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "Each store: name, remote, pin, verified tip, pending outbox.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Each store: name, remote, pin, verified tip, pending outbox.",
+                                                        discussion: Examples.storeList)
 
         @OptionGroup var output: OutputOptions
 
@@ -130,7 +131,7 @@ struct StoreCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "remove", abstract: "Forget a store: remove it from config.yaml and delete its local repository and cache.",
-            discussion: "The shared repository is not touched. Refused (exit 6) while this host has unpublished memories in it, unless --force.")
+            discussion: "The shared repository is not touched. Refused (exit 6) while this host has unpublished memories in it, unless --force.\n\n" + Examples.storeRemove)
 
         @Argument(help: "The store's name.")
         var name: String

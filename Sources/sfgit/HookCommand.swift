@@ -74,7 +74,7 @@ struct HookInstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract: "Register `sfgit mcp` (and, for Claude Code, the session-start hook) in a harness's config files.",
-        discussion: "Merges only sfgit's own entries, with minimal edits; keeps a .bak copy and prints a diff. A file that does not parse is left alone.")
+        discussion: "Merges only sfgit's own entries, with minimal edits; keeps a .bak copy and prints a diff. A file that does not parse is left alone.\n\n" + Examples.hookInstall)
 
     @OptionGroup var options: HarnessOptions
     @OptionGroup var verbosity: VerbosityOptions
@@ -85,7 +85,8 @@ struct HookInstallCommand: ParsableCommand {
 /// `sfgit hook uninstall`.
 struct HookUninstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "uninstall", abstract: "Remove sfgit's entries from a harness's config files, and nothing else.")
+        commandName: "uninstall", abstract: "Remove sfgit's entries from a harness's config files, and nothing else.",
+        discussion: Examples.hookUninstall)
 
     @OptionGroup var options: HarnessOptions
     @OptionGroup var verbosity: VerbosityOptions
@@ -100,7 +101,8 @@ struct HookUninstallCommand: ParsableCommand {
 /// problem or after 2 seconds prints nothing and exits 0.
 struct SessionStartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "session-start", abstract: "Print the fenced memories for a new agent session (for SessionStart hooks; fail-open).")
+        commandName: "session-start", abstract: "Print the fenced memories for a new agent session (for SessionStart hooks; fail-open).",
+        discussion: Examples.sessionStart)
 
     @Option(name: .customLong("max-chars"), help: "The most characters printed.")
     var maxChars: Int = 6_000

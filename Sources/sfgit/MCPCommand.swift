@@ -12,7 +12,7 @@ struct MCPCommand: ParsableCommand {
             Newline-delimited JSON-RPC 2.0 on stdin/stdout; logs on stderr. Tools: memory_recall, memory_show, \
             memory_remember, memory_retract, memory_status. Reads come from the store caches, kept open; the \
             server never takes the sync lock. Exits 0 at end of input once every request is answered.
-            """)
+            """ + "\n\n" + Examples.mcp)
 
     @Option(help: "The default store of every tool call (a call's own store argument wins).")
     var store: String?

@@ -6,7 +6,8 @@ import SFGit
 struct RememberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remember",
-        abstract: "Write one memory: validated, signed, committed to the local outbox, indexed; prints its id.")
+        abstract: "Write one memory: validated, signed, committed to the local outbox, indexed; prints its id.",
+        discussion: Examples.remember)
 
     @Argument(help: "The kind: learning, anti-pattern, contract, benchmark, circuit-breaker, note (or a new kind name).",
               completion: .list(ShellCompletion.kinds))
@@ -75,7 +76,8 @@ struct RememberCommand: ParsableCommand {
 /// `sfgit retract`.
 struct RetractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "retract", abstract: "Withdraw a memory with a retraction memory naming it.")
+        commandName: "retract", abstract: "Withdraw a memory with a retraction memory naming it.",
+        discussion: Examples.retract)
 
     @Argument(help: "The memory's id (or an unambiguous prefix).")
     var id: String
@@ -99,7 +101,8 @@ struct RetractCommand: ParsableCommand {
 struct RecallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recall",
-        abstract: "Ranked answers from the local cache, with provenance and trust on every item (offline).")
+        abstract: "Ranked answers from the local cache, with provenance and trust on every item (offline).",
+        discussion: Examples.recall)
 
     @Argument(help: "What to look for (no query: newest first).")
     var query: [String] = []
@@ -227,7 +230,8 @@ struct RecallCommand: ParsableCommand {
 /// `sfgit show`.
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "One memory by id or unambiguous prefix: fields, provenance, links.")
+        commandName: "show", abstract: "One memory by id or unambiguous prefix: fields, provenance, links.",
+        discussion: Examples.show)
 
     @Argument(help: "The id or an unambiguous prefix.")
     var id: String

@@ -6,7 +6,8 @@ import SFGit
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create a store on an empty remote: the signed introduction commit others pin to.")
+        abstract: "Create a store on an empty remote: the signed introduction commit others pin to.",
+        discussion: Examples.initStore)
 
     @Option(help: "The shared repository's URL (an empty bare repository).")
     var remote: String
@@ -40,7 +41,8 @@ struct InitCommand: ParsableCommand {
 struct CloneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clone",
-        abstract: "Join a store: register it pinned to its introduction and run the first sync.")
+        abstract: "Join a store: register it pinned to its introduction and run the first sync.",
+        discussion: Examples.clone)
 
     @Argument(help: "The shared repository's URL.")
     var url: String
@@ -87,7 +89,7 @@ struct SyncCommand: ParsableCommand {
             success or BUSY, nor while DEGRADED until the last successful sync is older than \
             --alert-after (default 6h). A refused history or a conflict is always printed. The exit \
             code is the same with or without it.
-            """)
+            """ + "\n\n" + Examples.sync)
 
     @Flag(help: "Sync every store (the default without --store).")
     var all = false
@@ -166,7 +168,7 @@ struct StatusCommand: ParsableCommand {
             3 (DEGRADED) when no sync has succeeded for longer than --alert-after (STALE), or the \
             cache is being rebuilt. The most serious wins across stores. -q/--quiet prints only \
             the stores that need attention.
-            """)
+            """ + "\n\n" + Examples.status)
 
     @OptionGroup var alert: AlertAfterOption
 
@@ -228,7 +230,8 @@ struct StatusData: Encodable {
 /// `sfgit reindex`.
 struct ReindexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reindex", abstract: "Rebuild the cache from the verified tip (the cache is disposable).")
+        commandName: "reindex", abstract: "Rebuild the cache from the verified tip (the cache is disposable).",
+        discussion: Examples.reindex)
 
     @OptionGroup var storeOption: StoreOption
     @OptionGroup var output: OutputOptions

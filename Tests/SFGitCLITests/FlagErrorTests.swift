@@ -35,4 +35,16 @@ struct FlagErrorTests {
         #expect(result.stderr.contains("See 'sfgit recall --help'"), "\(result.stderr)")
         #expect(!result.stderr.contains("Usage: sfgit <subcommand>"))
     }
+
+    /// Every command a person runs but `trust`'s (changed in parallel by the policy work).
+    static let documented = VerbosityTests.commands.filter { $0.first != "trust" }
+
+    @Test("every subcommand's help ends its description with EXAMPLES of itself", arguments: documented)
+    func examples(_ command: [String]) throws {
+        let help = try PackagePaths.runSFGit(command + ["--help"])
+        #expect(help.exitCode == 0)
+        #expect(help.stdout.contains("EXAMPLES:\n  sfgit \(command.joined(separator: " "))") || help.stdout.contains("EXAMPLES:\n  echo '{}' | sfgit \(command.joined(separator: " "))")
+                || help.stdout.contains("EXAMPLES:\n  source <(sfgit completion"),
+                "\(command): \(help.stdout)")
+    }
 }
