@@ -1,5 +1,6 @@
 import Foundation
 import SFGitIndex
+import SFGitRepository
 import SFGitTrust
 
 /// One check of `sfgit doctor`: what was looked at, what was found, and what to do about it.
@@ -85,6 +86,9 @@ public enum Doctor {
             for item in status.attention {
                 add("\(name): sync", "fail", "\(item.code): \(item.message)", fix: fixFor(item.code), exit: item.status)
             }
+            if let hostKey = HostKeyCheck.check(remote: status.remote, environment: environment) {
+                add("\(name): host key", hostKey.ok ? "ok" : "fail", hostKey.detail, fix: hostKey.fix, exit: .degraded)
+            }
             if let age = status.cacheAgeSeconds {
                 add("\(name): cache", "ok", "\(status.counts.byKind.values.reduce(0, +)) memories at \(status.cacheCommit.map { String($0.prefix(12)) } ?? "none"), updated \(Monitoring.describe(seconds: Double(age))) ago")
             } else {
@@ -96,7 +100,8 @@ public enum Doctor {
         }
         let failures = checks.filter { $0.status == "fail" }
         if failures.contains(where: { $0.exitCode == ExitStatus.usage.rawValue }) { return (checks, .usage) }
-        let attention = statuses.flatMap(\.attention)
+        // The stores' failures, the host-key ones among them (3: the next sync cannot fetch).
+        let attention = failures.map { Attention(code: $0.name, message: $0.detail, status: ExitStatus(rawValue: $0.exitCode) ?? .degraded) }
         return (checks, Monitoring.exitStatus(attention))
     }
 

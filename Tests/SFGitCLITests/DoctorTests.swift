@@ -86,4 +86,38 @@ struct DoctorTests {
         #expect(foreign.stdout.contains("FAIL  config:"), "\(foreign.stdout)")
         #expect(foreign.stdout.contains("chmod 600"), "\(foreign.stdout)")
     }
+
+    @Test("an ssh:// remote: no known_hosts line, or an ssh-rsa one only, fails with the ssh-keyscan -t ed25519 line; an ed25519 line is ok")
+    func hostKeys() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let server = try federation.join("srv@server")
+        let config = server.home + "/config.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: #"remote: .*"#, with: "remote: ssh://git@127.0.0.1:2222/srv/remote.git", options: .regularExpression)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        chmod(config, 0o600)
+        let knownHosts = server.userHome + "/.ssh/known_hosts"
+        let keyscan = "ssh-keyscan -t ed25519 -p 2222 127.0.0.1 >> \(knownHosts)"
+
+        let unknown = try federation.json(server, ["doctor"])
+        #expect(unknown.0.exitCode == 3)
+        let missing = try #require(Self.checks(unknown.1)["store shared: host key"])
+        #expect(missing["status"] as? String == "fail")
+        #expect((missing["detail"] as? String)?.contains("no line of \(knownHosts) names [127.0.0.1]:2222") == true, "\(missing)")
+        #expect((missing["fix"] as? String)?.contains(keyscan) == true, "\(missing)")
+
+        try "[127.0.0.1]:2222 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let rsa = try #require(Self.checks(try federation.json(server, ["doctor"]).1)["store shared: host key"])
+        #expect((rsa["detail"] as? String)?.contains("ssh-rsa only") == true, "\(rsa)")
+        #expect((rsa["fix"] as? String) == keyscan)
+
+        try "[127.0.0.1]:2222 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC\n[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\n"
+            .write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let good = try #require(Self.checks(try federation.json(server, ["doctor"]).1)["store shared: host key"])
+        #expect(good["status"] as? String == "ok", "\(good)")
+        #expect((good["detail"] as? String)?.contains("ssh-ed25519") == true)
+        // file:// remotes have no host key to check.
+        #expect(Self.checks(try federation.json(federation.admin, ["doctor"]).1)["store shared: host key"] == nil)
+    }
 }
