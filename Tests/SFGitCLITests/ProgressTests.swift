@@ -19,9 +19,12 @@ struct ProgressTests {
             let unsets = environment.compactMap { key, value in value == nil ? "-u \(key)" : nil }.joined(separator: " ")
             // The pane stays readable after the command ends; the sleep bounds a leaked session.
             let line = "env \(unsets) \(exports) \(command); echo EXIT=$?; sleep 120"
-            // The tmux server it starts is a daemon: spawned, not run through Foundation's
-            // Process, which would then never reap another child (see ProcessRunner.spawn).
-            let started = try ProcessRunner.spawn("/usr/bin/tmux", ["-S", socket, "new-session", "-d", "-s", name, "-x", "220", "-y", "50", line])
+            // The tmux server it starts is a daemon that lives on: spawned, not run through
+            // Foundation's Process (see ProcessRunner.spawn), and with every descriptor above 2
+            // closed first, so that it holds none of the pipes through which Foundation watches
+            // the children other tests run at the same time (they would never be reaped).
+            let closeAndStart = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec /usr/bin/tmux -S "$1" new-session -d -s "$2" -x 220 -y 50 "$3""#
+            let started = try ProcessRunner.spawn("/bin/bash", ["-c", closeAndStart, "tmux", socket, name, line])
             try #require(started.wait() == 0, "tmux new-session failed")
             server = Int32(try ProcessRunner.run("/usr/bin/tmux", ["-S", socket, "display-message", "-p", "#{pid}"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
