@@ -242,3 +242,51 @@ extension Workspace {
                                    revision: revision ?? Store.verifiedRef, proposal: proposal)
     }
 }
+
+/// The consumer-policy keys of one store that `sfgit config get|set stores.NAME.trust.KEY`
+/// knows (the store's `trust:` in config.yaml, applied to every recall).
+public enum StoreTrustKey: String, CaseIterable, Sendable {
+    case minTier = "min_tier"
+    case excludeRetired = "exclude_retired"
+
+    /// The keys, for messages.
+    public static var names: String { allCases.map { "stores.NAME.trust.\($0.rawValue)" }.joined(separator: ", ") }
+}
+
+extension Workspace {
+    /// A store's consumer-policy value in config.yaml (`min_tier` nil when unset).
+    public func storeTrustValue(store name: String, _ key: StoreTrustKey) throws(SFGitError) -> String? {
+        let store = try stores(named: name)[0]
+        switch key {
+        case .minTier: return store.config.consumer.minTier?.rawValue
+        case .excludeRetired: return store.config.consumer.excludeRetired ? "true" : "false"
+        }
+    }
+
+    /// Sets a store's consumer-policy value: `min_tier` is self, authenticated, reviewed or none
+    /// (no floor); `exclude_retired` is true or false. Returns the value stored.
+    @discardableResult
+    public func setStoreTrust(store name: String, _ key: StoreTrustKey, _ value: String) throws(SFGitError) -> String {
+        _ = try stores(named: name)
+        var config = self.config
+        let index = config.stores.firstIndex { $0.name == name }!
+        switch key {
+        case .minTier:
+            if value == "none" {
+                config.stores[index].consumer.minTier = nil
+            } else {
+                guard let tier = Tier(rawValue: value) else {
+                    throw SFGitError(.usage, "stores.\(name).trust.min_tier '\(value)' is not self, authenticated, reviewed or none")
+                }
+                config.stores[index].consumer.minTier = tier
+            }
+        case .excludeRetired:
+            guard value == "true" || value == "false" else {
+                throw SFGitError(.usage, "stores.\(name).trust.exclude_retired '\(value)' is not true or false")
+            }
+            config.stores[index].consumer.excludeRetired = value == "true"
+        }
+        try home.saveConfig(config)
+        return value
+    }
+}

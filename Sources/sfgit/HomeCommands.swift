@@ -7,7 +7,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Read or set this home's identity in config.yaml.",
-        discussion: "Keys: \(ConfigKey.names).\n\n" + Examples.config,
+        discussion: "Keys: \(allKeyNames).\n\n" + Examples.config,
         subcommands: [Get.self, Set.self])
 
     struct Get: ParsableCommand {
@@ -15,7 +15,7 @@ struct ConfigCommand: ParsableCommand {
             commandName: "get", abstract: "Print a key's value in config.yaml (exit 8 when unset).",
             discussion: "EXAMPLES:\n  sfgit config get identity.key")
 
-        @Argument(help: ArgumentHelp("The key.", discussion: ConfigKey.names))
+        @Argument(help: ArgumentHelp("The key.", discussion: allKeyNames))
         var key: String
 
         @OptionGroup var output: OutputOptions
@@ -25,10 +25,10 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             let key = try configKey(key)
             try perform("config get", output, { () throws(SFGitError) in
-                guard let value = try openWorkspace().configValue(key) else {
-                    throw SFGitError(.notFound, "\(key.rawValue) is not set in config.yaml; set it with sfgit config set \(key.rawValue) VALUE")
+                guard let value = try key.value(in: openWorkspace()) else {
+                    throw SFGitError(.notFound, "\(key.name) is not set in config.yaml; set it with sfgit config set \(key.name) VALUE")
                 }
-                return Outcome(data: ConfigValue(key: key.rawValue, value: value))
+                return Outcome(data: ConfigValue(key: key.name, value: value))
             }, text: { printOut(safe($0.value)) })
         }
     }
@@ -41,9 +41,10 @@ struct ConfigCommand: ParsableCommand {
                   sfgit config set identity.author claude
                   sfgit config set identity.host build-07
                   sfgit config set identity.key ~/.ssh/sfgit_ed25519
+                  sfgit config set stores.shared.trust.min_tier reviewed
                 """)
 
-        @Argument(help: ArgumentHelp("The key.", discussion: ConfigKey.names))
+        @Argument(help: ArgumentHelp("The key.", discussion: allKeyNames))
         var key: String
 
         @Argument(help: "The value.")
@@ -56,7 +57,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             let key = try configKey(key)
             try perform("config set", output, { () throws(SFGitError) in
-                Outcome(data: ConfigValue(key: key.rawValue, value: try openWorkspace().setConfig(key, value)))
+                Outcome(data: ConfigValue(key: key.name, value: try key.set(value, in: openWorkspace())))
             }, text: { printOut("\($0.key) = \(safe($0.value))") })
         }
     }
@@ -68,10 +69,44 @@ struct ConfigValue: Encodable {
     var value: String
 }
 
+/// A key a user typed: an identity key, or a store's consumer-policy key.
+private enum TypedKey {
+    case identity(ConfigKey)
+    case storeTrust(store: String, key: StoreTrustKey)
+
+    var name: String {
+        switch self {
+        case .identity(let key): return key.rawValue
+        case .storeTrust(let store, let key): return "stores.\(store).trust.\(key.rawValue)"
+        }
+    }
+
+    func value(in workspace: Workspace) throws(SFGitError) -> String? {
+        switch self {
+        case .identity(let key): return workspace.configValue(key)
+        case .storeTrust(let store, let key): return try workspace.storeTrustValue(store: store, key)
+        }
+    }
+
+    func set(_ value: String, in workspace: Workspace) throws(SFGitError) -> String {
+        switch self {
+        case .identity(let key): return try workspace.setConfig(key, value)
+        case .storeTrust(let store, let key): return try workspace.setStoreTrust(store: store, key, value)
+        }
+    }
+}
+
+/// All keys, for help and messages.
+private let allKeyNames = ConfigKey.names + ", " + StoreTrustKey.names
+
 /// The key a user typed, or a usage error listing the keys.
-private func configKey(_ text: String) throws -> ConfigKey {
-    guard let key = ConfigKey(rawValue: text) else { throw ValidationError("unknown key '\(text)'; keys: \(ConfigKey.names)") }
-    return key
+private func configKey(_ text: String) throws -> TypedKey {
+    if let key = ConfigKey(rawValue: text) { return .identity(key) }
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    if parts.count == 4, parts[0] == "stores", parts[2] == "trust", let key = StoreTrustKey(rawValue: String(parts[3])) {
+        return .storeTrust(store: String(parts[1]), key: key)
+    }
+    throw ValidationError("unknown key '\(text)'; keys: \(allKeyNames)")
 }
 
 /// `sfgit whoami`.

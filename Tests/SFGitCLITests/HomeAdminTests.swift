@@ -134,4 +134,31 @@ struct HomeAdminTests {
         #expect(both.stderr.contains("--store takes the repository and the pin from config.yaml"))
         #expect(try federation.run(laptop, ["verify", "--store", "nope"]).exitCode == 8)
     }
+
+    @Test("config set stores.NAME.trust.*: the store's consumer policy, applied to every recall")
+    func consumerPolicy() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let set = try federation.run(laptop, ["config", "set", "stores.shared.trust.min_tier", "reviewed"])
+        #expect(set.exitCode == 0, "\(set.stderr)")
+        #expect(try federation.run(laptop, ["config", "get", "stores.shared.trust.min_tier"]).stdout == "reviewed\n")
+        #expect(try String(contentsOfFile: laptop.home + "/config.yaml", encoding: .utf8).contains("min_tier: reviewed"))
+        let recalled = try federation.json(laptop, ["recall"])
+        let codes = (recalled.1["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(codes.contains("CONSUMER_POLICY"), "\(codes)")
+        #expect(try federation.run(laptop, ["config", "set", "stores.shared.trust.exclude_retired", "true"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["status"]).stdout.contains("trust filter:  min_tier reviewed; exclude_retired"))
+
+        #expect(try federation.run(laptop, ["config", "set", "stores.shared.trust.min_tier", "none"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["config", "get", "stores.shared.trust.min_tier"]).exitCode == 8)
+        let badTier = try federation.run(laptop, ["config", "set", "stores.shared.trust.min_tier", "trusted"])
+        #expect(badTier.exitCode == 2)
+        #expect(badTier.stderr.contains("'trusted' is not self, authenticated, reviewed or none"), "\(badTier.stderr)")
+        #expect(try federation.run(laptop, ["config", "set", "stores.shared.trust.exclude_retired", "yes"]).exitCode == 2)
+        #expect(try federation.run(laptop, ["config", "set", "stores.nope.trust.min_tier", "reviewed"]).exitCode == 8)
+        let unknown = try federation.run(laptop, ["config", "set", "stores.shared.trust.colour", "x"])
+        #expect(unknown.exitCode == 2)
+        #expect(unknown.stderr.contains("stores.NAME.trust.min_tier"), "\(unknown.stderr)")
+    }
 }
