@@ -1,5 +1,6 @@
 import Foundation
 import SFGitIndex
+import SFGitMemory
 import SFGitRepository
 import SFGitTrust
 
@@ -85,6 +86,18 @@ public enum Doctor {
             }
             for item in status.attention {
                 add("\(name): sync", "fail", "\(item.code): \(item.message)", fix: fixFor(item.code), exit: item.status)
+            }
+            // Clock: another host committed the newest verified commit; a clock behind it by
+            // more than a minute makes this host refuse fresh commits as future-dated.
+            if let store = try? workspace.stores(named: status.store).first, let repository = try? store.openRepository(),
+               let tip = try? repository.reference(Store.verifiedRef), let commit = try? repository.commit(tip) {
+                let ahead = Double(commit.committer.time) - Date().timeIntervalSince1970
+                if ahead > 60 {
+                    add("\(name): clock", "warning", "the newest verified commit is dated \(Monitoring.describe(seconds: ahead)) after this host's clock: it may be behind (commits more than 10 min ahead of it are refused as future-dated)",
+                        fix: "check the clock's synchronisation (timedatectl status; chrony or systemd-timesyncd)")
+                } else {
+                    add("\(name): clock", "ok", "not behind the newest verified commit (\(Timestamp(secondsSinceEpoch: commit.committer.time).text))")
+                }
             }
             if let hostKey = HostKeyCheck.check(remote: status.remote, environment: environment) {
                 add("\(name): host key", hostKey.ok ? "ok" : "fail", hostKey.detail, fix: hostKey.fix, exit: .degraded)

@@ -120,4 +120,35 @@ struct DoctorTests {
         // file:// remotes have no host key to check.
         #expect(Self.checks(try federation.json(federation.admin, ["doctor"]).1)["store shared: host key"] == nil)
     }
+
+    @Test("a clock behind the store's newest verified commit is a warning with the fix; a clock in step is ok")
+    func clockBehind() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let server = try federation.join("srv@server")
+        let inStep = try #require(Self.checks(try federation.json(server, ["doctor"]).1)["store shared: clock"])
+        #expect(inStep["status"] as? String == "ok", "\(inStep)")
+
+        // Another host, whose clock runs 5 minutes ahead, commits (within the 10 minutes allowed).
+        let ana = try federation.join("ana@desk", clone: false)
+        let work = federation.scratch.url("ana-clone")
+        var git = GitCLI(directory: work, home: ana.userHome)
+        git.date = ISO8601DateFormatter().string(from: Date().addingTimeInterval(300))
+        _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
+        let id = "01JSQ8K2ZC4T7VXW9Y3B5N6M8P"
+        try FileManager.default.createDirectory(atPath: work + "/memories/note/2025/04", withIntermediateDirectories: true)
+        try "---\nschema: 1\nid: \(id)\nkind: note\nauthor: ana\nhost: desk\nrecorded_at: 2025-04-29T03:12:44Z\n---\ntitle: from a fast clock\n"
+            .write(toFile: work + "/memories/note/2025/04/\(id).yaml", atomically: true, encoding: .utf8)
+        _ = try git.run(["add", "-A"])
+        _ = try git.signedCommit("from a fast clock", key: ana.key.privatePath)
+        _ = try git.run(["push", "-q", "origin", "HEAD:main"])
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+
+        let (result, envelope) = try federation.json(server, ["doctor"])
+        #expect(result.exitCode == 0, "a warning does not fail: \(result.stdout)")
+        let clock = try #require(Self.checks(envelope)["store shared: clock"])
+        #expect(clock["status"] as? String == "warning", "\(clock)")
+        #expect((clock["detail"] as? String)?.contains("after this host's clock") == true, "\(clock)")
+        #expect((clock["fix"] as? String)?.contains("timedatectl") == true)
+    }
 }
