@@ -11,7 +11,7 @@ APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-cl
 VENV       := .build/venv
 PY_REQUIREMENTS := scripts/requirements-test.txt
 
-.PHONY: setup swift-toolchain apt-packages build test demo bench mutants install clean
+.PHONY: setup swift-toolchain apt-packages build test demo bench mutants install deb clean
 
 ## setup: check the Swift toolchain, install missing Debian packages, make the tests' Python
 ## virtual environment (each step skips what is present)
@@ -82,6 +82,15 @@ install:
 	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
 	if [ -z "$$manual" ]; then $(SWIFT) build --product generate-manual && manual="$$($(SWIFT) build --show-bin-path)/generate-manual"; fi; \
 	SFGIT="$$bin" GENERATE_MANUAL="$$manual" PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" ./scripts/install.sh
+
+## deb: the same files as a Debian package, .build/sfgit.deb (scripts/deb.sh); depends on
+## Debian's libgit2, libyaml, SQLite and openssh-client. SFGIT_BINARY= and GENERATE_MANUAL= as for install.
+DEB ?= .build/sfgit.deb
+deb:
+	@bin="$(SFGIT_BINARY)"; manual="$(GENERATE_MANUAL)"; \
+	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
+	if [ -z "$$manual" ]; then $(SWIFT) build --product generate-manual && manual="$$($(SWIFT) build --show-bin-path)/generate-manual"; fi; \
+	SFGIT="$$bin" GENERATE_MANUAL="$$manual" OUTPUT="$(DEB)" ./scripts/deb.sh
 
 clean:
 	rm -rf .build

@@ -44,4 +44,44 @@ struct InstallTests {
             #expect(verified.exitCode == 0 && verified.stderr.isEmpty, "\(verified.stderr)")
         }
     }
+
+    @Test("make deb builds a package that dpkg installs into a scratch root, that runs there, and that dpkg removes without a trace",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: generateManual) && FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb"),
+                   "generate-manual is not built (make build) or dpkg-deb is missing"))
+    func deb() throws {
+        let scratch = try TemporaryDirectory()
+        let package = scratch.url("sfgit.deb")
+        let made = try ProcessRunner.run("make", ["-C", PackagePaths.root, "deb", "DEB=" + package,
+                                                  "SFGIT_BINARY=" + PackagePaths.sfgitBinary, "GENERATE_MANUAL=" + Self.generateManual])
+        #expect(made.exitCode == 0, "\(made.stdout)\(made.stderr)")
+        let info = try ProcessRunner.run("dpkg-deb", ["--info", package]).stdout
+        #expect(info.contains("Package: sfgit"))
+        #expect(info.contains("Depends: libgit2-1.5, libyaml-0-2, libsqlite3-0, openssh-client"), "\(info)")
+        let contents = try ProcessRunner.run("dpkg-deb", ["--contents", package]).stdout
+        for file in ["./usr/bin/sfgit", "./usr/share/man/man1/sfgit.1", "./usr/share/bash-completion/completions/sfgit", "./usr/lib/systemd/system/sfgit-sync.timer"] {
+            #expect(contents.contains(file), "missing \(file)")
+        }
+
+        // A scratch root with its own dpkg database; this machine's libraries are not in it.
+        let root = scratch.url("root")
+        for directory in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
+        }
+        FileManager.default.createFile(atPath: root + "/var/lib/dpkg/status", contents: Data())
+        let installed = try ProcessRunner.run("dpkg", ["--root=" + root, "--force-depends", "--force-not-root", "-i", package])
+        #expect(installed.exitCode == 0, "\(installed.stdout)\(installed.stderr)")
+        #expect(try ProcessRunner.run(root + "/usr/bin/sfgit", ["--version"]).exitCode == 0)
+        let unit = try String(contentsOfFile: root + "/usr/lib/systemd/system/sfgit-sync.service", encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/bin/sfgit sync --quiet"))
+        let removed = try ProcessRunner.run("dpkg", ["--root=" + root, "--force-not-root", "-r", "sfgit"])
+        #expect(removed.exitCode == 0, "\(removed.stdout)\(removed.stderr)")
+        var left: [String] = []
+        if let walker = FileManager.default.enumerator(atPath: root + "/usr") {
+            for case let path as String in walker {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: root + "/usr/" + path, isDirectory: &isDirectory), !isDirectory.boolValue { left.append(path) }
+            }
+        }
+        #expect(left.isEmpty, "files left after dpkg -r: \(left)")
+    }
 }
