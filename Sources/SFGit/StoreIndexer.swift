@@ -202,9 +202,11 @@ public struct StoreIndexer {
     }
 
     private static func record(_ memory: Memory, _ accepted: AcceptedMemory, firstSeen: Double) -> IndexedMemory {
-        IndexedMemory(
+        var record = IndexedMemory(
             memory: memory, path: accepted.path, blob: accepted.blob.hex, commit: accepted.commit.hex,
             signer: accepted.principal, key: accepted.key, tier: accepted.reviewed ? .reviewed : .authenticated, firstSeen: firstSeen)
+        record.mayWithdrawAny = accepted.mayWithdrawAny
+        return record
     }
 
     /// The rate limit the verified tree's policy sets (the tree is verified, so its policy parses).

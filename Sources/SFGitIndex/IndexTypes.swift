@@ -32,6 +32,10 @@ public struct IndexedMemory: Sendable, Hashable {
     public var tier: Tier
     /// When this host first saw it (seconds since the epoch): rate limits count this, never commit dates.
     public var firstSeen: Double
+    /// Whether it may retract or supersede any signer's memory: its signer held the admin or
+    /// review role in the parents of the commit that added it (for this host's own unpublished
+    /// memories: in the policy the next commit is judged by).
+    public var mayWithdrawAny = false
 
     /// Creates a record.
     public init(memory: Memory, path: String, blob: String, commit: String, signer: String, key: String, tier: Tier, firstSeen: Double) {
@@ -346,7 +350,8 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var stale: Bool
     public var supersededBy: [String]
     public var retracted: Bool
-    /// The memories that withdraw this one (effective ones: by its own signer).
+    /// The memories that withdraw this one (effective ones: by its own signer, or by an admin or
+    /// reviewer, and not themselves retracted).
     public var withdrawals: [Withdrawal] = []
     public var deferred: Bool
     public var score: Double
@@ -364,8 +369,14 @@ public struct RecallItem: Sendable, Hashable, Encodable {
         public var signer: String
         public var recordedAt: String
         public var reason: String?
+        /// By what right: `signer` (the memory's own signer) or `role` (an admin or reviewer where
+        /// the withdrawal was added).
+        public var authority: Authority = .signer
 
-        enum CodingKeys: String, CodingKey { case id, kind, signer, recordedAt = "recorded_at", reason }
+        /// By what right a withdrawal applies.
+        public enum Authority: String, Sendable, Hashable, Codable { case signer, role }
+
+        enum CodingKeys: String, CodingKey { case id, kind, signer, recordedAt = "recorded_at", reason, authority }
     }
 
     /// `active`, or `retired`: the current policy no longer lists the signer (its past memories

@@ -10,7 +10,7 @@ import SFGitMemory
 /// reads never wait for a write transaction and never take the store's sync lock.
 public final class MemoryIndex: Sendable {
     /// The cache format this sfgit reads and writes; any other value means "rebuild".
-    public static let cacheVersion = 3
+    public static let cacheVersion = 4
 
     /// A pool (one writer, many readers) or, opened for reading only, one read-only connection.
     private let database: any DatabaseWriter
@@ -216,6 +216,13 @@ public final class MemoryIndex: Sendable {
                 CREATE INDEX memory_kind_expiry ON memory(kind, expiry_epoch);
                 """)
         }
+        // Withdrawal authority: whether a memory's signer was an admin or reviewer where it was
+        // added, so that its retractions and supersedes apply to other signers' memories too.
+        migrator.registerMigration("v4: withdrawal authority") { db in
+            try db.execute(sql: """
+                ALTER TABLE memory ADD COLUMN may_withdraw_any INTEGER NOT NULL DEFAULT 0 CHECK (may_withdraw_any IN (0, 1));
+                """)
+        }
         return migrator
     }()
 
@@ -361,8 +368,8 @@ public final class MemoryIndex: Sendable {
         try db.cachedStatement(sql: """
                 INSERT INTO memory(id, kind, title, body, extra, author, host, instance, agent, recorded_at, recorded_epoch,
                     expires_at, expiry_epoch, tags, supersedes, fields, path, blob, commit_id, signer, key, tier, first_seen,
-                    admitted_at, deferred)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    admitted_at, deferred, may_withdraw_any)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [
                 fm.id.description, fm.kind.name, body.title, body.body ?? "", extra,
@@ -370,7 +377,7 @@ public final class MemoryIndex: Sendable {
                 expiry?.text, expiry?.secondsSinceEpoch, Self.json(.array(fm.tags.map(JSONValue.string))),
                 Self.json(.array(fm.supersedes.map { .string($0.description) })), Self.json(Self.fields(of: memory)),
                 record.path, record.blob, record.commit, record.signer, record.key, record.tier.rawValue, record.firstSeen,
-                admittedAt, admittedAt == nil ? 1 : 0,
+                admittedAt, admittedAt == nil ? 1 : 0, record.mayWithdrawAny ? 1 : 0,
             ])
         let rowid = db.lastInsertedRowID
         let tagInsert = try db.cachedStatement(sql: "INSERT INTO memory_tag(memory_rowid, tag) VALUES (?, ?)")
@@ -431,7 +438,9 @@ public final class MemoryIndex: Sendable {
         }
         if case .object(let pairs) = value, pairs.isEmpty { return "{}" }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted, so that the same memory is stored with the same bytes by every load (a rebuild
+        // equals an incremental index).
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
@@ -501,7 +510,7 @@ public final class MemoryIndex: Sendable {
         try database.read { db in
             let memories = try Row.fetchAll(db, sql: """
                 SELECT id, kind, title, body, extra, author, host, instance, agent, recorded_at, expires_at, tags, supersedes,
-                       fields, path, blob, commit_id, signer, key, tier, deferred FROM memory ORDER BY id
+                       fields, path, blob, commit_id, signer, key, tier, deferred, may_withdraw_any FROM memory ORDER BY id
                 """).map { $0.description }
             let tags = try Row.fetchAll(db, sql: "SELECT m.id, t.tag FROM memory_tag t JOIN memory m ON m.rowid = t.memory_rowid ORDER BY m.id, t.tag").map { $0.description }
             let links = try Row.fetchAll(db, sql: "SELECT m.id, l.to_id, l.kind FROM link l JOIN memory m ON m.rowid = l.from_rowid ORDER BY m.id, l.kind, l.to_id").map { $0.description }

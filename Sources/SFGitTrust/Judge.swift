@@ -150,7 +150,8 @@ struct Judge {
                 return outcome(.forbiddenChange, "the change leaves an invalid trust state: \(problem)", principal: signer, key: fingerprint)
             }
         }
-        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy)
+        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy,
+                                mayWithdrawAny: !rolesInAllParents.isDisjoint(with: [.admin, .review]))
         return outcome(.good, "", principal: signer, key: fingerprint)
     }
 
@@ -192,7 +193,7 @@ struct Judge {
             }
         }
         signerOf[id] = (entry.principal, signature.publicKey)
-        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy)
+        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy, mayWithdrawAny: true)
         return outcome(.good, "", principal: entry.principal, key: fingerprint)
     }
 
@@ -266,7 +267,7 @@ struct Judge {
 
     private mutating func quarantineAndAccept(
         _ fact: Verifier.CommitFacts, check: Verifier.Checked, added: [(path: String, entry: TreeEntry)],
-        signer: String, key: SSHPublicKey, policy: Policy
+        signer: String, key: SSHPublicKey, policy: Policy, mayWithdrawAny: Bool
     ) throws(GitError) {
         var idsInCommit: [String: String] = [:]
         for (index, file) in added.enumerated() {
@@ -313,7 +314,7 @@ struct Judge {
             acceptedIndexByCommit[fact.id, default: []].append(accepted.count)
             var memoryFile = AcceptedMemory(
                 path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
-                reviewed: reviewedCommits.contains(fact.id), memory: memory.memory)
+                reviewed: reviewedCommits.contains(fact.id), mayWithdrawAny: mayWithdrawAny, memory: memory.memory)
             if let sink {
                 sink(memoryFile)
                 memoryFile.memory = nil  // the consumer has it; a whole store's memories never pile up here

@@ -106,6 +106,11 @@ public struct AcceptedMemory: Sendable, Hashable {
     public var key: String
     /// Whether it reached the checked branch through a reviewer's signed merge.
     public var reviewed: Bool
+    /// Whether its signer held the admin or review role in every parent of the commit that added
+    /// it (the introduction: in its own policy): such a memory may retract or supersede anyone's
+    /// memory. Judged from the parents, as all authorization is, so a later promotion or removal
+    /// never changes what an old withdrawal does.
+    public var mayWithdrawAny: Bool = false
     /// The parsed memory, when the verifier was asked to keep it (`Options.keepParsedMemories`).
     public var memory: Memory?
 }

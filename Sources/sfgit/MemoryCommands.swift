@@ -32,6 +32,9 @@ struct RememberCommand: ParsableCommand {
     @Option(name: .customLong("supersedes"), help: "An id this memory replaces (repeatable).")
     var supersedes: [String] = []
 
+    @Option(help: "Why it replaces the memories it supersedes (written as the body field 'reason'; required to supersede another signer's memory).")
+    var reason: String?
+
     @Option(help: "The agent instance on this host.")
     var instance: String?
 
@@ -61,6 +64,7 @@ struct RememberCommand: ParsableCommand {
         }
         draft.expires = expires
         draft.supersedes = supersedes
+        if let reason { draft.fields.append(("reason", reason)) }
         var overrides = identity.identity
         overrides.instance = instance
         overrides.agent = agent
@@ -264,7 +268,8 @@ enum MemoryText {
             if let expires = item.expiresAt { printOut("   expires \(safe(expires))") }
             for withdrawal in item.withdrawals {
                 let verb = withdrawal.kind == "retracts" ? "retracted" : "superseded"
-                printOut("   \(verb) by \(safe(withdrawal.id)) · signed by \(safe(withdrawal.signer)) · recorded \(safe(withdrawal.recordedAt))"
+                let right = withdrawal.authority == .role ? " (admin or reviewer)" : ""
+                printOut("   \(verb) by \(safe(withdrawal.id)) · signed by \(safe(withdrawal.signer))\(right) · recorded \(safe(withdrawal.recordedAt))"
                          + (withdrawal.reason.map { " · reason: \(safe($0))" } ?? ""))
             }
         }
