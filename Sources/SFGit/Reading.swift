@@ -37,13 +37,16 @@ public struct StoreStatus: Sendable, Codable {
     public var counts: IndexCounts
     /// Refused history kept for forensics (nil: none was ever refused).
     @Nullable public var refusedHistory: RefusedHistorySummary? = nil
+    /// This host's principal's daily quota: used, left, when the next place frees (nil without
+    /// an identity).
+    @Nullable public var quota: QuotaUsage? = nil
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit"
         case cacheUpdatedAt = "cache_updated_at", cacheAgeSeconds = "cache_age_seconds", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
-        case refusedHistory = "refused_history"
+        case refusedHistory = "refused_history", quota
     }
 
     /// Whether anything needs attention (`--quiet` stays silent otherwise).
@@ -262,9 +265,12 @@ extension Workspace {
                 let state = store.loadState()
                 let verified = try repository.reference(Store.verifiedRef)
                 let outbox = Outbox(repository: repository)
-                let (cacheCommit, quarantined, counts, conflicts) = try reading(store) { index in
+                let me = try? identity.requirePrincipal()
+                let perDay = try me.flatMap { principal in try verified.map { try currentPolicy(repository, verified: $0).quotaPerDay(of: principal) } }
+                let (cacheCommit, quarantined, counts, conflicts, quota) = try reading(store) { index in
                     (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts(),
-                     try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)))
+                     try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)),
+                     try me.flatMap { principal in try perDay.map { try index.quotaUsage(signer: principal, perDay: $0, clock: Date().timeIntervalSince1970) } })
                 }
                 let updated = Self.cacheUpdated(store)
                 return StoreStatus(
@@ -277,7 +283,8 @@ extension Workspace {
                     lastPushAt: state.lastPushAt, lastPushError: state.lastPushError, blocked: state.blocked,
                     quarantined: quarantined.map { .init(path: $0.path, reason: $0.reason, detail: $0.detail, commit: $0.commit) },
                     parked: try repository.references(matching: Store.parkedPrefix + "*").map(\.name),
-                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory)
+                    consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory,
+                    quota: quota)
             }
         }
     }
@@ -316,7 +323,7 @@ extension Workspace {
 
     /// Runs a read on a store's cache. A cache that turns out damaged is discarded, rebuilt from
     /// the verified tip and read again, once.
-    private func reading<T>(_ store: Store, _ body: (MemoryIndex) throws -> T) throws -> T {
+    func reading<T>(_ store: Store, _ body: (MemoryIndex) throws -> T) throws -> T {
         if let residentCaches {
             // A resident reader never rebuilds (that takes the sync lock): a damaged cache is
             // dropped here and reported; the next sync or `sfgit reindex` replaces it.

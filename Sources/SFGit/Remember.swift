@@ -112,12 +112,11 @@ extension Workspace {
         let index = try store.openIndex()
         let now = Date().timeIntervalSince1970
 
-        // The peers' quota counts by their own first-seen clock; refusing here first means this
-        // host never writes what they would hold back.
-        let quota = policy.quotaPerDay(of: principal)
-        let recent = try index.countRecorded(signer: principal, since: now - 86_400)
-        if recent >= quota {
-            throw SFGitError(.rateLimited, "\(principal) has written \(recent) memories in the last 24 hours; the store's quota is \(quota) per day")
+        // Every host schedules a writer's memories on the history clock (at most its quota in any
+        // 24 hours); refusing here first means this host never writes what they would hold back.
+        let usage = try index.quotaUsage(signer: principal, perDay: policy.quotaPerDay(of: principal), clock: now)
+        if usage.left == 0 {
+            throw SFGitError(.rateLimited, "\(principal) has used its quota in store \(store.name): \(usage.summary)")
         }
 
         // Targets are looked up as `show` does (unambiguous prefixes too); a supersede of a memory

@@ -32,6 +32,9 @@ public struct TrustEntry: Sendable, Codable {
     /// Whether a change still in the outbox makes this principal's roles, quota or keys differ
     /// from the published ones (a principal it removes is listed with neither roles nor keys).
     public var pending: Bool
+    /// Its daily quota in the listed policy, and how much of it the cache has counted on this
+    /// host's clock (`QuotaUsage`; nil for a principal the change removes).
+    @Nullable public var quota: QuotaUsage? = nil
 }
 
 /// What `trust add` and `trust remove` report.
@@ -138,10 +141,15 @@ extension Workspace {
             func standing(_ name: String, _ policy: Policy, _ signers: AllowedSigners) -> (Policy.PrincipalEntry?, Set<String>) {
                 (policy.principals.first { $0.name == name }, Set(signers.entries.filter { $0.principal == name }.map(\.key.description)))
             }
-            var entries = policy.principals.map { entry in
+            let now = Date().timeIntervalSince1970
+            let usage = try reading(store) { index in
+                try policy.principals.map { try index.quotaUsage(signer: $0.name, perDay: policy.quotaPerDay(of: $0.name), clock: now) }
+            }
+            var entries = zip(policy.principals, usage).map { entry, usage in
                 TrustEntry(principal: entry.name, roles: entry.roles.sorted().map(\.rawValue),
                            keys: signers.entries.filter { $0.principal == entry.name }.map(\.key.description),
-                           pending: standing(entry.name, policy, signers) != standing(entry.name, publishedPolicy, publishedSigners))
+                           pending: standing(entry.name, policy, signers) != standing(entry.name, publishedPolicy, publishedSigners),
+                           quota: usage)
             }
             // A removal still in the outbox: listed with no roles and no keys, pending.
             for removed in publishedPolicy.principals where !policy.principals.contains(where: { $0.name == removed.name }) {

@@ -36,6 +36,11 @@ public struct IndexedMemory: Sendable, Hashable {
     /// review role in the parents of the commit that added it (for this host's own unpublished
     /// memories: in the policy the next commit is judged by).
     public var mayWithdrawAny = false
+    /// Where it entered the shared branch's history, for the rate limits: its position on the
+    /// first-parent chain, the history clock there, and its signer's daily quota in the policy of
+    /// the parents of the commit that added it. Nil for this host's own memories (never deferred)
+    /// and for records without history.
+    public var arrival: HistoryArrival?
 
     /// Creates a record.
     public init(memory: Memory, path: String, blob: String, commit: String, signer: String, key: String, tier: Tier, firstSeen: Double) {
@@ -47,6 +52,58 @@ public struct IndexedMemory: Sendable, Hashable {
         self.key = key
         self.tier = tier
         self.firstSeen = firstSeen
+    }
+}
+
+/// Where a memory entered the shared branch, on the history clock (see `MemoryIndex`'s rate limits).
+public struct HistoryArrival: Sendable, Hashable {
+    /// The position on the verified tip's first-parent chain of the commit that brought it in.
+    public var position: Int64
+    /// The history clock there: the greatest committer time along the chain so far.
+    public var clock: Double
+    /// The signer's daily quota in the policy of the parents of the commit that added it.
+    public var quotaPerDay: Int
+
+    /// Creates an arrival.
+    public init(position: Int64, clock: Double, quotaPerDay: Int) {
+        self.position = position
+        self.clock = clock
+        self.quotaPerDay = quotaPerDay
+    }
+}
+
+/// How much of a principal's daily quota is used, on the clock given (`MemoryIndex.quotaUsage`).
+public struct QuotaUsage: Sendable, Hashable, Codable {
+    /// The principal.
+    public var principal: String
+    /// Its daily quota.
+    public var perDay: Int
+    /// Memories counted in the 24 hours up to the clock: served ones by their release time,
+    /// deferred ones (released later) and this host's unpublished ones.
+    public var used: Int
+    /// How many more the window takes now.
+    public var left: Int
+    /// When the next place frees (`used` ≥ `perDay`), else nil.
+    public var freesAt: String?
+    /// Its memories held back by the rate limits.
+    public var deferred: Int
+
+    /// Creates a usage.
+    public init(principal: String, perDay: Int, used: Int, left: Int, freesAt: String?, deferred: Int) {
+        self.principal = principal
+        self.perDay = perDay
+        self.used = used
+        self.left = left
+        self.freesAt = freesAt
+        self.deferred = deferred
+    }
+
+    enum CodingKeys: String, CodingKey { case principal, perDay = "per_day", used, left, freesAt = "frees_at", deferred }
+
+    /// One line for people: `3 of 500 per day used, 497 left` (and when the next frees).
+    public var summary: String {
+        "\(used) of \(perDay) per day used, \(left) left" + (freesAt.map { ", the next frees at \($0)" } ?? "")
+            + (deferred > 0 ? ", \(deferred) deferred" : "")
     }
 }
 
@@ -68,23 +125,6 @@ public struct QuarantinedFile: Sendable, Hashable, Codable {
     }
 }
 
-/// The policy's rate limit: memories per principal per day, counted by this host's own clock.
-public struct QuotaRule: Sendable, Hashable {
-    /// Per-principal overrides.
-    public var perDay: [String: Int]
-    /// The default for principals without an override.
-    public var defaultPerDay: Int
-
-    /// Creates a rule.
-    public init(perDay: [String: Int] = [:], defaultPerDay: Int) {
-        self.perDay = perDay
-        self.defaultPerDay = defaultPerDay
-    }
-
-    /// The quota of a principal.
-    public func quota(of principal: String) -> Int { perDay[principal] ?? defaultPerDay }
-}
-
 /// Changes applied to the index in one transaction.
 public struct IndexBatch: Sendable {
     /// Memories to add (or replace, matched by path).
@@ -98,10 +138,10 @@ public struct IndexBatch: Sendable {
     public var reviewedPaths: [String] = []
     /// Store state to record (indexed commit, verified tip, …).
     public var state: [String: String] = [:]
-    /// The rate limit; nil admits everything.
-    public var quota: QuotaRule?
-    /// This host's clock for the rate limit (seconds since the epoch).
-    public var now: Double = 0
+    /// The history clock at the indexed commit (seconds since the epoch): memories whose
+    /// release time (`IndexedMemory.arrival`) lies later are deferred, earlier ones served. Nil:
+    /// the deferral stays as it was.
+    public var historyClock: Double?
 
     /// An empty batch.
     public init() {}

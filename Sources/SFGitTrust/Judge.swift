@@ -15,6 +15,8 @@ struct Judge {
     var sink: ((AcceptedMemory) -> Void)?
     /// The latest committer time accepted (the verifying host's clock plus the allowed skew).
     var latestCommitTime = Int64.max
+    /// The fetched tip's first-parent chain: where each accepted memory arrives.
+    var history: HistoryChain?
     /// History already verified before this run (hidden from the walk): trusted as a parent.
     var trustedHistory: ObjectID?
     /// Commits on the tip's first-parent chain (review mode applies to them).
@@ -314,7 +316,8 @@ struct Judge {
             acceptedIndexByCommit[fact.id, default: []].append(accepted.count)
             var memoryFile = AcceptedMemory(
                 path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
-                reviewed: reviewedCommits.contains(fact.id), mayWithdrawAny: mayWithdrawAny, memory: memory.memory)
+                reviewed: reviewedCommits.contains(fact.id), mayWithdrawAny: mayWithdrawAny,
+                arrival: history?.arrival(of: fact.id), quotaPerDay: policy.quotaPerDay(of: signer), memory: memory.memory)
             if let sink {
                 sink(memoryFile)
                 memoryFile.memory = nil  // the consumer has it; a whole store's memories never pile up here

@@ -20,6 +20,10 @@ struct TrustCommand: ParsableCommand {
             }, text: { entries in
                 for entry in entries {
                     printOut("\(safe(entry.principal))  [\(entry.roles.map(safe).joined(separator: ", "))]\(entry.pending ? "  (pending sync)" : "")")
+                    if let quota = entry.quota {
+                        printOut("    quota \(quota.perDay)/day: \(quota.used) used, \(quota.left) left" + (quota.freesAt.map { ", the next frees at \($0)" } ?? "")
+                                 + (quota.deferred > 0 ? ", \(quota.deferred) deferred" : ""))
+                    }
                     for key in entry.keys { printOut("    \(safe(key))") }
                 }
             })
