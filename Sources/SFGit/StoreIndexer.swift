@@ -210,6 +210,26 @@ public struct StoreIndexer {
                 batch.state[MemoryIndex.halfLivesKey] = String(decoding: halfLives, as: UTF8.self)
             }
             batch.state[MemoryIndex.benchmarkMaxAgeKey] = String(policy.effectiveBenchmarkMaxAge)
+            // Its revocations: every memory signed by a revoked key outside the history the
+            // revocation vouches for is marked, the indexed ones and this update's alike.
+            let revokedKeys = policy.revoked.map(\.key).sorted().joined(separator: ",")
+            let revokedBefore = try index.state(Self.revokedKeysKey) ?? ""
+            if !revokedKeys.isEmpty || !revokedBefore.isEmpty {
+                batch.state[Self.revokedKeysKey] = revokedKeys
+                var paths: Set<String> = []
+                for revocation in policy.revoked {
+                    var vouched: [String: Bool] = [:]
+                    let indexed = start == nil ? [] : try index.signed(byKey: revocation.key)
+                    let added = additions.filter { $0.accepted.key == revocation.key }.map { (path: $0.path, commit: $0.accepted.commit.hex) }
+                    for (path, commit) in indexed + added {
+                        var keep = vouched[commit] ?? false
+                        if vouched[commit] == nil, let id = ObjectID(hex: commit) { keep = try revocation.vouches(for: id, in: repository) }
+                        vouched[commit] = keep
+                        if !keep { paths.insert(path) }
+                    }
+                }
+                batch.revokedPaths = paths
+            }
         }
         // The history clock at the new verified tip: what the rate limits have released by now.
         let clock = max(base.clock ?? .min, result.chainClock ?? .min)
@@ -253,6 +273,8 @@ public struct StoreIndexer {
     /// history clock there.
     public static let historyPositionKey = "history_position"
     public static let historyClockKey = "history_clock"
+    /// The store-state key of the keys the indexed commit's policy revokes (comma-separated).
+    public static let revokedKeysKey = "revoked_keys"
 }
 
 /// A bounded queue from the verifying thread to the cache's writer thread. The producer waits

@@ -200,6 +200,41 @@ extension Workspace {
         }
     }
 
+    /// Revokes a principal's keys, as a signed admin commit in the outbox: the principal is
+    /// removed (as `trustRemove` does) and each of its keys is recorded in the policy's
+    /// `revoked:` list, compromised after `since` (a commit of the verified history; nil: always).
+    public func trustRevoke(principal: String, since: String?, store name: String?) throws(SFGitError) -> TrustChangeReport {
+        let store = try self.store(named: name)
+        var point: String?
+        if let since {
+            point = try workflow {
+                let repository = try store.openRepository()
+                guard let verified = try repository.reference(Store.verifiedRef) else {
+                    throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
+                }
+                let commit = try? repository.resolveCommit(since)
+                var inHistory = false
+                if let commit { inHistory = try commit == verified || repository.isDescendant(verified, of: commit) }
+                guard let commit, inHistory else {
+                    throw SFGitError(.usage, "--since \(since) is not a commit of the verified history of \(store.name)")
+                }
+                return commit.hex
+            }
+        }
+        return try changeTrust(store: name, message: "trust revoke \(principal)" + (point.map { " since \($0)" } ?? ""), principal: principal) { policy, signers throws(SFGitError) in
+            let keys = signers.entries.filter { $0.principal == principal }.map(\.key.fingerprint)
+            guard !keys.isEmpty else { throw SFGitError(.notFound, "\(principal) has no key in the store's allowed_signers") }
+            policy.principals.removeAll { $0.name == principal }
+            signers.entries.removeAll { $0.principal == principal }
+            for key in keys where policy.revocation(of: key) == nil {
+                policy.revoked.append(.init(key: key, principal: principal, since: point))
+            }
+            guard policy.principals.contains(where: { $0.roles.contains(.admin) }) else {
+                throw SFGitError(.usage, "revoking \(principal) would leave the store without an admin")
+            }
+        }
+    }
+
     private func changeTrust(store name: String?, message: String, principal: String,
                              _ edit: (inout Policy, inout AllowedSigners) throws(SFGitError) -> Void) throws(SFGitError) -> TrustChangeReport {
         let store = try self.store(named: name)

@@ -9,9 +9,14 @@ public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
     case authenticated
     /// Merged onto the shared branch by a reviewer's signed merge.
     case reviewed
+    /// Signed by a key an admin revoked (`sfgit trust revoke`) after the point it names: kept and
+    /// counted, served only when asked for (`--include-revoked`). Never a minimum to ask for.
+    case revoked
 
-    /// The tiers at or above this one.
-    public var andAbove: [Tier] { Array(Self.allCases.drop { $0 != self }) }
+    /// The tiers at or above this one (`revoked` ranks below them all and above none).
+    public var andAbove: [Tier] {
+        self == .revoked ? [] : Array([Tier.own, .authenticated, .reviewed].drop { $0 != self })
+    }
 }
 
 /// A verified memory file to index, with its provenance.
@@ -138,6 +143,9 @@ public struct IndexBatch: Sendable {
     public var reviewedPaths: [String] = []
     /// Store state to record (indexed commit, verified tip, …).
     public var state: [String: String] = [:]
+    /// Memories to mark `revoked` (by path): signed by a key the verified tip's policy revokes,
+    /// outside the history the revocation still vouches for. Every other memory is not.
+    public var revokedPaths: Set<String>?
     /// The history clock at the indexed commit (seconds since the epoch): memories whose
     /// release time (`IndexedMemory.arrival`) lies later are deferred, earlier ones served. Nil:
     /// the deferral stays as it was.
@@ -186,6 +194,8 @@ public struct RecallQuery: Sendable {
     public var includeSuperseded = false
     /// Include memories held back by rate limits.
     public var includeDeferred = false
+    /// Include memories signed by a revoked key after the point its revocation names.
+    public var includeRevoked = false
     /// Each signer's share of an answer: items beyond it come after every other signer's items
     /// (they are displaced, never dropped). 0: no share. A filter naming one signer lifts it.
     public var perSignerShare = 3
@@ -448,6 +458,8 @@ public struct IndexCounts: Sendable, Hashable, Codable {
     public var deferred: Int
     /// Quarantined files.
     public var quarantined: Int
+    /// Memories signed by a revoked key (tier `revoked`, not served).
+    public var revoked: Int = 0
 }
 
 /// What the verified tip's policy says about recency and staleness, as the cache recorded it:

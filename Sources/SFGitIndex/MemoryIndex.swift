@@ -328,13 +328,15 @@ public final class MemoryIndex: Sendable {
                 """)
         }
         // Rate limits on the history clock: where each memory entered the shared branch (its
-        // position on the first-parent chain) and when its signer's quota releases it.
-        migrator.registerMigration("v5: rate limits on the history clock") { db in
+        // position on the first-parent chain) and when its signer's quota releases it; and
+        // whether its key was revoked after the point a revocation names.
+        migrator.registerMigration("v5: rate limits on the history clock, revoked keys") { db in
             try db.execute(sql: """
                 ALTER TABLE memory ADD COLUMN arrival INTEGER;
                 ALTER TABLE memory ADD COLUMN arrival_clock REAL;
                 ALTER TABLE memory ADD COLUMN quota_per_day INTEGER;
                 ALTER TABLE memory ADD COLUMN release_at REAL;
+                ALTER TABLE memory ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1));
                 CREATE INDEX memory_signer_arrival ON memory(signer, arrival, path);
                 CREATE INDEX memory_release ON memory(release_at);
                 """)
@@ -437,6 +439,12 @@ public final class MemoryIndex: Sendable {
         }
         for path in batch.reviewedPaths {
             try db.execute(sql: "UPDATE memory SET tier = 'reviewed' WHERE path = ? AND tier = 'authenticated'", arguments: [path])
+        }
+        if let revoked = batch.revokedPaths {
+            // Every memory is judged again against the verified tip's revocations (few rows change).
+            try db.execute(sql: "UPDATE memory SET revoked = 0 WHERE revoked = 1 AND path NOT IN (SELECT value FROM json_each(?))",
+                           arguments: [Self.json(.array(revoked.sorted().map(JSONValue.string)))])
+            for path in revoked { try db.execute(sql: "UPDATE memory SET revoked = 1 WHERE path = ? AND tier <> 'self'", arguments: [path]) }
         }
         for (key, value) in batch.state {
             try db.execute(sql: "INSERT OR REPLACE INTO store_state(key, value) VALUES (?, ?)", arguments: [key, value])
@@ -569,7 +577,8 @@ public final class MemoryIndex: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT tier, count(*) AS n FROM memory GROUP BY tier") { byTier[row["tier"]] = row["n"] }
             let deferred = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE deferred = 1") ?? 0
             let quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
-            return IndexCounts(byKind: byKind, byTier: byTier, deferred: deferred, quarantined: quarantined)
+            let revoked = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE revoked = 1") ?? 0
+            return IndexCounts(byKind: byKind, byTier: byTier, deferred: deferred, quarantined: quarantined, revoked: revoked)
         }
     }
 
@@ -588,6 +597,13 @@ public final class MemoryIndex: Sendable {
             try Row.fetchOne(db, sql: "SELECT path, blob, reason, detail, commit_id FROM quarantine WHERE path = ?", arguments: [path]).map {
                 QuarantinedFile(path: $0["path"], blob: $0["blob"], reason: $0["reason"], detail: $0["detail"], commit: $0["commit_id"])
             }
+        }
+    }
+
+    /// The paths and commits of the memories signed by a key (tier authenticated or reviewed).
+    public func signed(byKey key: String) throws -> [(path: String, commit: String)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, commit_id FROM memory WHERE key = ? AND tier <> 'self'", arguments: [key]).map { ($0["path"], $0["commit_id"]) }
         }
     }
 
@@ -618,7 +634,7 @@ public final class MemoryIndex: Sendable {
         try database.read { db in
             let memories = try Row.fetchAll(db, sql: """
                 SELECT id, kind, title, body, extra, author, host, instance, agent, recorded_at, expires_at, tags, supersedes,
-                       fields, path, blob, commit_id, signer, key, tier, deferred, may_withdraw_any, arrival, release_at FROM memory ORDER BY id
+                       fields, path, blob, commit_id, signer, key, tier, deferred, may_withdraw_any, arrival, release_at, revoked FROM memory ORDER BY id
                 """).map { $0.description }
             let tags = try Row.fetchAll(db, sql: "SELECT m.id, t.tag FROM memory_tag t JOIN memory m ON m.rowid = t.memory_rowid ORDER BY m.id, t.tag").map { $0.description }
             let links = try Row.fetchAll(db, sql: "SELECT m.id, l.to_id, l.kind FROM link l JOIN memory m ON m.rowid = l.from_rowid ORDER BY m.id, l.kind, l.to_id").map { $0.description }

@@ -68,7 +68,9 @@ extension MemoryIndex {
             var ranked: [RecallCandidate] = []
             var hidden = RecallHidden()
             var exhausted = true
-            let filtered = filters.count > 1 || !query.kinds.isEmpty
+            // The kind filter and the revoked-key filter are always there; rare, they do not make
+            // a query "filtered" (which ranks only allowed rows, a slower plan for common words).
+            let filtered = filters.count > (query.includeRevoked ? 1 : 2) || !query.kinds.isEmpty
 
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
                 // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
@@ -175,6 +177,11 @@ extension MemoryIndex {
             // Tags match whatever their case.
             filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND lower(t.tag) IN (\(Self.placeholders(query.tags.count))))")
             arguments += query.tags.map { $0.lowercased() }
+        }
+        if !query.includeRevoked {
+            // Signed by a revoked key after its revocation's point: never served unless asked
+            // for; `status` counts them.
+            filters.append("m.revoked = 0")
         }
         if let tier = query.minTier, tier != .own {
             filters.append("m.tier IN (\(Self.placeholders(tier.andAbove.count)))")
@@ -336,7 +343,7 @@ extension MemoryIndex {
             recordedAt: row["recorded_at"], expiresAt: row["expires_at"],
             supersedes: decode([String].self, row["supersedes"]) ?? [],
             path: row["path"], commit: row["commit_id"], signer: signer, key: row["key"],
-            tier: Tier(rawValue: row["tier"]) ?? .authenticated,
+            tier: (row["revoked"] as Int) != 0 ? .revoked : Tier(rawValue: row["tier"]) ?? .authenticated,
             stale: expiry.map { $0 <= now } ?? false,
             supersededBy: linkers.filter { ($0["kind"] as String) == "supersedes" }.map { $0["id"] },
             retracted: linkers.contains { ($0["kind"] as String) == "retracts" },

@@ -110,6 +110,12 @@ struct Judge {
             principal = entry.principal
         }
         let signer = principal!
+        // A key a parent's policy revokes signs nothing there, even if a hostile admin left it listed.
+        for (index, state) in states.enumerated() {
+            if let revocation = state.policy!.revocation(of: fingerprint), try !Self.precedes(id, revocation, repository) {
+                return outcome(.unauthorized, "key \(fingerprint) of '\(signer)' is revoked in parent \(parents[index].short())", principal: signer, key: fingerprint)
+            }
+        }
         let rolesInAllParents = states.map { $0.policy!.roles(of: signer) }.reduce(Set(Policy.Role.allCases)) { $0.intersection($1) }
         signerOf[id] = (signer, key)
 
@@ -230,6 +236,12 @@ struct Judge {
             if side == second { broughtIn = commits }
             for commit in commits {
                 guard let sideSigner = signerOf[commit] else { continue }  // verified before this run: trusted
+                // A key the joined branch revokes: nothing it signed outside the history it still
+                // vouches for comes in, whichever side, whenever the key was granted.
+                if let revocation = joinedState.policy?.revocation(of: sideSigner.key.fingerprint), try !Self.precedes(commit, revocation, repository) {
+                    retirementJoined[id] = joined
+                    return outcome(.unauthorized, "the merge brings \(commit.short()) into \(joined.short())'s history, but \(joined.short()) revokes key \(sideSigner.key.fingerprint) of '\(sideSigner.principal)'\(revocation.since.map { " after \(String($0.prefix(12)))" } ?? "") (revoked key)")
+                }
                 if let why = Self.retirement(of: sideSigner.principal, key: sideSigner.key, joining: joinedState, since: baseState) {
                     retirementJoined[id] = joined
                     return outcome(.unauthorized, "the merge brings \(commit.short()) into \(joined.short())'s history, but \(why) (retired key on a stale branch)")
@@ -258,6 +270,10 @@ struct Judge {
             return "'\(principal)' no longer has a role there"
         }
         return nil
+    }
+
+    static func precedes(_ commit: ObjectID, _ revocation: Policy.Revocation, _ repository: Repository) throws(GitError) -> Bool {
+        try revocation.vouches(for: commit, in: repository)
     }
 
     private mutating func markReviewed(_ commit: ObjectID) {
@@ -377,5 +393,17 @@ struct Judge {
         case .invalid(let problem):
             return .forbidden("\(change.path): \(problem.message)")
         }
+    }
+}
+
+extension Policy.Revocation {
+    /// Whether `commit` lies in the history this revocation still vouches for: its `since` commit
+    /// and that commit's ancestors (none without one). The verifier refuses the key's other
+    /// commits; hosts serve the memories of the ones it vouches for.
+    public func vouches(for commit: ObjectID, in repository: Repository) throws(GitError) -> Bool {
+        guard let since, let point = ObjectID(hex: since) else { return false }
+        if commit == point { return true }
+        guard repository.contains(point) else { return false }
+        return try repository.isDescendant(point, of: commit)
     }
 }

@@ -161,6 +161,9 @@ struct RecallCommand: ParsableCommand {
     @Flag(name: .customLong("include-untrusted"), help: "Include memories held back by the store's rate limits (deferred).")
     var includeUntrusted = false
 
+    @Flag(name: .customLong("include-revoked"), help: "Include memories signed by a revoked key after the point its revocation names (tier revoked).")
+    var includeRevoked = false
+
     @Flag(help: "Show how each score was made.")
     var explain = false
 
@@ -207,6 +210,7 @@ struct RecallCommand: ParsableCommand {
         request.includeStale = includeStale
         request.includeSuperseded = includeSuperseded
         request.includeDeferred = includeUntrusted
+        request.includeRevoked = includeRevoked
         var notes: [String] = []
         var storeCannotAnswer = false
         try perform("recall", output, { () throws(SFGitError) in
@@ -259,6 +263,7 @@ enum MemoryText {
         if item.retracted { flags.append("RETRACTED") }
         if item.deferred { flags.append("DEFERRED (over quota)") }
         if item.signerStatus == .retired { flags.append("RETIRED signer") }
+        if item.tier == .revoked { flags.append("REVOKED key") }
         let store = item.store.map { " · store \(safe($0))" } ?? ""
         printOut("\(number)\(safe(item.kind)) \(safe(item.id)) · \(item.tier.rawValue) · signed by \(safe(item.signer)) (\(safe(item.key))) · recorded \(safe(item.recordedAt))\(store)"
                  + (flags.isEmpty ? "" : " · " + flags.joined(separator: " · ")))
