@@ -51,6 +51,34 @@ struct RevocationTests {
         #expect(result.verifiedTip?.hex == revocation)  // the host stays on the branch that revoked it
     }
 
+    @Test("attack: a revoked key granted again on a stale branch (unknown where the branches forked) cannot come back either", arguments: [false, true])
+    func revokedKeyGrantedOnStaleBranch(staleFirst: Bool) throws {
+        let store = try StoreBuilder()
+        let base = try store.git.run(["rev-parse", "HEAD"])
+        try store.git.run(["checkout", "-q", "-b", "stale"])
+        try store.setRoles("p@x", ["write"])
+        try store.commit(as: "admin@hq", "grant p@x on the stale branch")
+        try store.addMemory(by: "p@x", title: "signed with the leaked key on the stale branch")
+        let stale = try store.commit(as: "p@x")
+        try store.git.run(["checkout", "-q", "main"])
+        try store.setRoles("p@x", ["write"])
+        try store.commit(as: "admin@hq", "grant p@x")
+        try store.addMemory(by: "p@x", title: "trusted before the leak")
+        let since = try store.commit(as: "p@x")
+        try Self.revoke(store, "p@x", since: since)
+        let revocation = try store.commit(as: "admin@hq", "revoke p@x")
+        if staleFirst { try store.git.run(["checkout", "-q", "stale"]) }
+        try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["admin@hq"]!.privatePath)",
+                           "merge", "-q", "--no-ff", "-S", "-m", "merge", staleFirst ? "main" : "stale"])
+        let merge = try store.git.run(["rev-parse", "HEAD"])
+        let result = try Self.verify(store, from: base, to: merge)
+        #expect(result.outcomes.first { $0.commit.hex == stale }?.status == .good)
+        let refused = try #require(result.outcomes.first { $0.commit.hex == merge })
+        #expect(refused.status == .unauthorized)
+        #expect(refused.reason.contains("(revoked key)"), "\(refused.reason)")
+        #expect(result.verifiedTip?.hex == revocation)
+    }
+
     @Test("attack: a commit by a revoked key that a hostile admin left listed is refused")
     func revokedButListed() throws {
         let store = try StoreBuilder()
