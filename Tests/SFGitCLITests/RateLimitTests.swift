@@ -93,3 +93,71 @@ struct RateLimitTests {
         #expect(try Self.deferred(indexer) == 4)
     }
 }
+
+/// The CLI: a flooder writing with plain git, backdating its commits; every host agrees.
+@Suite("Rate limits across hosts")
+struct RateLimitAcrossHostsTests {
+    /// The ids of a signer's memories a host holds back, from `recall --include-untrusted`.
+    static func deferredIDs(_ federation: Federation, _ member: Federation.Member) throws -> [String] {
+        try federation.recallAnswers(member, ["--include-untrusted", "--signer", "flood@x", "--limit", "50"])
+            .filter { $0["deferred"] as? Bool == true }.compactMap { $0["id"] as? String }.sorted()
+    }
+
+    @Test("under a backdating flooder, two hosts, a reindex and a fresh clone defer the same memories")
+    func sameOnEveryHost() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let flooder = try federation.join("flood@x", clone: false)
+        #expect(try federation.run(federation.admin, ["trust", "add", "flood@x", flooder.key.publicPath, "--role", "write", "--quota", "2"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        let server = try federation.join("srv@server")
+        let laptop = try federation.join("me@laptop")
+
+        // The flooder bypasses sfgit: plain git, five memories in three signed commits, each
+        // dated further back than the one before.
+        let work = federation.scratch.url("flood-work")
+        let home = federation.scratch.url("flood-git-home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        var git = GitCLI(directory: federation.scratch.path, home: home)
+        try git.run(["clone", "-q", federation.remoteURL, work])
+        git.directory = work
+        var counter: UInt64 = 0
+        for (date, count) in [("2026-11-20T00:00:00Z", 2), ("2026-11-10T00:00:00Z", 2), ("2026-11-01T00:00:00Z", 1)] {
+            for _ in 0..<count {
+                counter += 1
+                let id = ULID(milliseconds: 1_790_000_000_000 + counter * 1_000, random: (UInt16(counter), counter))
+                let path = MemoryPath(kind: .note, id: id).description
+                try FileManager.default.createDirectory(atPath: (work + "/" + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try """
+                    ---
+                    schema: 1
+                    id: \(id)
+                    kind: note
+                    author: flood
+                    host: x
+                    recorded_at: 2026-10-01T00:00:00Z
+                    tags: [flood]
+                    ---
+                    title: flood \(counter)
+
+                    """.write(toFile: work + "/" + path, atomically: true, encoding: .utf8)
+            }
+            git.date = date
+            try git.run(["add", "-A"])
+            try git.signedCommit("flood", key: flooder.key.privatePath)
+        }
+        try git.run(["push", "-q", "origin", "HEAD:main"])
+
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let onServer = try Self.deferredIDs(federation, server)
+        #expect(onServer.count == 3)  // two served now, on the history clock; three held back
+        #expect(try Self.deferredIDs(federation, laptop) == onServer)
+        #expect(try federation.run(server, ["reindex"]).exitCode == 0)
+        #expect(try Self.deferredIDs(federation, server) == onServer)
+        let fresh = try federation.join("ro@reader")
+        #expect(try Self.deferredIDs(federation, fresh) == onServer)
+        let status = try federation.json(fresh, ["status"]).1
+        #expect(((status["data"] as? [String: Any])?["stores"] as? [[String: Any]])?.first.flatMap { ($0["counts"] as? [String: Any])?["deferred"] as? Int } == 3)
+    }
+}
