@@ -339,6 +339,7 @@ public final class MemoryIndex: Sendable {
                 ALTER TABLE memory ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1));
                 CREATE INDEX memory_signer_arrival ON memory(signer, arrival, path);
                 CREATE INDEX memory_release ON memory(release_at);
+                CREATE INDEX memory_deferred_release ON memory(release_at) WHERE deferred = 1;
                 """)
         }
         return migrator
@@ -463,8 +464,10 @@ public final class MemoryIndex: Sendable {
     /// Holds back every memory whose release time the history clock has not reached, and serves
     /// every one it has: the deferred set is a function of the verified history alone.
     private static func holdBack(after clock: Double, _ db: Database) throws {
+        // Each through an index over the few rows concerned (those released after the clock; the
+        // deferred ones), never a scan of the whole store on every sync.
         try db.execute(sql: "UPDATE memory SET deferred = 1, admitted_at = NULL WHERE release_at > ? AND deferred = 0", arguments: [clock])
-        try db.execute(sql: "UPDATE memory SET deferred = 0, admitted_at = release_at WHERE release_at <= ? AND deferred = 1", arguments: [clock])
+        try db.execute(sql: "UPDATE memory SET deferred = 0, admitted_at = release_at WHERE deferred = 1 AND release_at <= ?", arguments: [clock])
     }
 
     private static func insert(_ record: IndexedMemory, release: Double?, updateFullText: Bool, _ db: Database) throws {
