@@ -35,6 +35,8 @@ final class QuotaSchedule {
         var count: Int { older.count + loaded.count }
     }
     private var signers: [String: Signer] = [:]
+    /// The release time of every memory scheduled in this load, by path (after `settle`, final).
+    private(set) var releases: [String: Double] = [:]
 
     static func isBefore(_ a: (position: Int64, path: String), _ b: (position: Int64, path: String)) -> Bool {
         a.position != b.position ? a.position < b.position : a.path < b.path
@@ -72,6 +74,7 @@ final class QuotaSchedule {
         }
         let time = Self.release(arrival, count: state.count) { state[$0] }
         state.loaded.append(time)
+        releases[path] = time
         return time
     }
 
@@ -81,16 +84,17 @@ final class QuotaSchedule {
         for (signer, state) in signers {
             guard let from = state.recomputeFrom else { continue }
             let rows = try Row.fetchAll(db, sql: """
-                SELECT rowid, arrival, arrival_clock, quota_per_day, release_at FROM memory
+                SELECT rowid, path, arrival, arrival_clock, quota_per_day, release_at FROM memory
                 WHERE signer = ? AND arrival IS NOT NULL AND tier <> 'self' AND (arrival > ? OR (arrival = ? AND path >= ?))
                 ORDER BY arrival, path
                 """, arguments: [signer, from.position, from.position, from.path])
             let deepest = rows.map { $0["quota_per_day"] as Int }.max() ?? 0
-            var releases = try Self.releases(of: signer, before: from, limit: deepest, db)
+            var earlier = try Self.releases(of: signer, before: from, limit: deepest, db)
             for row in rows {
                 let arrival = HistoryArrival(position: row["arrival"], clock: row["arrival_clock"], quotaPerDay: row["quota_per_day"])
-                let time = Self.release(arrival, count: releases.count) { releases[$0] }
-                releases.append(time)
+                let time = Self.release(arrival, count: earlier.count) { earlier[$0] }
+                earlier.append(time)
+                releases[row["path"] as String] = time
                 if (row["release_at"] as Double?) != time {
                     try db.execute(sql: "UPDATE memory SET release_at = ?, admitted_at = ?, deferred = 0 WHERE rowid = ?", arguments: [time, time, row["rowid"] as Int64])
                 }
@@ -338,7 +342,6 @@ public final class MemoryIndex: Sendable {
                 ALTER TABLE memory ADD COLUMN release_at REAL;
                 ALTER TABLE memory ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1));
                 CREATE INDEX memory_signer_arrival ON memory(signer, arrival, path);
-                CREATE INDEX memory_release ON memory(release_at);
                 CREATE INDEX memory_deferred_release ON memory(release_at) WHERE deferred = 1;
                 """)
         }
@@ -385,7 +388,7 @@ public final class MemoryIndex: Sendable {
                 let last = try closing()
                 try record(last, db)
                 try schedule.settle(db)
-                if let clock = last.historyClock ?? batch.historyClock { try Self.holdBack(after: clock, db) }
+                if let clock = last.historyClock ?? batch.historyClock { try Self.holdBack(after: clock, loaded: schedule.releases, db) }
                 return .commit
             }
         }
@@ -462,11 +465,12 @@ public final class MemoryIndex: Sendable {
     }
 
     /// Holds back every memory whose release time the history clock has not reached, and serves
-    /// every one it has: the deferred set is a function of the verified history alone.
-    private static func holdBack(after clock: Double, _ db: Database) throws {
-        // Each through an index over the few rows concerned (those released after the clock; the
-        // deferred ones), never a scan of the whole store on every sync.
-        try db.execute(sql: "UPDATE memory SET deferred = 1, admitted_at = NULL WHERE release_at > ? AND deferred = 0", arguments: [clock])
+    /// every one it has: the deferred set is a function of the verified history alone. Only this
+    /// load's memories can be released later than the clock (the clock never runs backwards), and
+    /// the deferred ones are read through a partial index: never a scan of the whole store.
+    private static func holdBack(after clock: Double, loaded: [String: Double], _ db: Database) throws {
+        let hold = try db.cachedStatement(sql: "UPDATE memory SET deferred = 1, admitted_at = NULL WHERE path = ? AND deferred = 0")
+        for (path, release) in loaded where release > clock { try hold.execute(arguments: [path]) }
         try db.execute(sql: "UPDATE memory SET deferred = 0, admitted_at = release_at WHERE deferred = 1 AND release_at <= ?", arguments: [clock])
     }
 
