@@ -231,16 +231,16 @@ extension MemoryIndex {
         """
 
     /// The conditions under which memory `source` (linked by `supersedes` or a retraction's
-    /// `target` to a memory signed by `targetSigner`) withdraws it: it is admitted (not held back
-    /// by the rate limits); its signer is the target's, or held the admin or review role where it
+    /// `target` to a memory signed by `targetSigner`) withdraws it: it is served (not held back
+    /// by the rate limits, not signed by a revoked key after its revocation's point); its signer is the target's, or held the admin or review role where it
     /// was added; and it is not itself retracted the same way. A retracted correction withdraws
     /// nothing, so retracting a superseding memory brings back what it superseded; a retraction
     /// cannot be retracted, which keeps the rule one level deep.
     static func withdrawingSource(_ source: String, targetSigner: String) -> String {
         """
-        \(source).deferred = 0 AND (\(source).signer = \(targetSigner) OR \(source).may_withdraw_any = 1)
+        \(source).deferred = 0 AND \(source).revoked = 0 AND (\(source).signer = \(targetSigner) OR \(source).may_withdraw_any = 1)
         AND NOT (\(source).kind <> 'retraction' AND EXISTS (SELECT 1 FROM link r JOIN memory t ON t.rowid = r.from_rowid
-            WHERE r.kind = 'retracts' AND r.to_id = \(source).id AND t.deferred = 0
+            WHERE r.kind = 'retracts' AND r.to_id = \(source).id AND t.deferred = 0 AND t.revoked = 0
               AND (t.signer = \(source).signer OR t.may_withdraw_any = 1)))
         """
     }

@@ -94,6 +94,32 @@ struct RevocationTests {
         #expect(result.outcomes.first { $0.commit.hex == after }?.reason.contains("is revoked") == true)
     }
 
+    @Test("attack: a leaked admin key's withdrawals after the revocation's point no longer hide anyone's memories")
+    func leakedAdminsWithdrawalsUndone() throws {
+        let store = try StoreBuilder()
+        try store.setRoles("boss@two", ["admin", "write"])
+        try store.setRoles("w@one", ["write"])
+        try store.commit(as: "admin@hq")
+        let victim = store.nextID()
+        try store.addMemory(by: "w@one", id: victim, title: "a finding the thief wants gone")
+        let since = try store.commit(as: "w@one")
+        _ = try WithdrawalAuthorityTests.retraction(store, by: "boss@two", of: victim)
+        try store.commit(as: "boss@two", "signed with the leaked admin key")
+        let dir = try TemporaryDirectory()
+        let incremental = try StoreIndexerTests.indexer(store, cache: dir.url("inc.sqlite"))
+        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        #expect(try WithdrawalAuthorityTests.shown(incremental, victim).retracted)
+        try Self.revoke(store, "boss@two", since: since)
+        try store.commit(as: "admin@hq", "revoke boss@two")
+        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        let fresh = try StoreIndexerTests.indexer(store, cache: dir.url("fresh.sqlite"))
+        _ = try fresh.update(to: try StoreIndexerTests.head(store))
+        for indexer in [incremental, fresh] {
+            let item = try WithdrawalAuthorityTests.shown(indexer, victim)
+            #expect(!item.retracted && item.withdrawals.isEmpty)
+        }
+    }
+
     @Test("hosts stop serving a revoked key's memories after --since (all of them without it); incremental equals rebuilt", arguments: [true, false])
     func servingStops(withSince: Bool) throws {
         let store = try StoreBuilder()
