@@ -35,6 +35,15 @@ public struct TrustEntry: Sendable, Codable {
     /// Its daily quota in the listed policy, and how much of it the cache has counted on this
     /// host's clock (`QuotaUsage`; nil for a principal the change removes).
     @Nullable public var quota: QuotaUsage? = nil
+    /// Keys of this principal the listed policy revokes (`trust revoke`), with the point after
+    /// which nothing they signed is trusted (nil: always).
+    public var revoked: [RevokedKey] = []
+
+    /// A revoked key and its point.
+    public struct RevokedKey: Sendable, Codable {
+        public var key: String
+        @Nullable public var since: String? = nil
+    }
 }
 
 /// What `trust add` and `trust remove` report.
@@ -154,6 +163,17 @@ extension Workspace {
             // A removal still in the outbox: listed with no roles and no keys, pending.
             for removed in publishedPolicy.principals where !policy.principals.contains(where: { $0.name == removed.name }) {
                 entries.append(TrustEntry(principal: removed.name, roles: [], keys: [], pending: true))
+            }
+            // Revoked keys, under their principal (listed with no roles when it is gone).
+            for revocation in policy.revoked {
+                let key = TrustEntry.RevokedKey(key: revocation.key, since: revocation.since)
+                let pending = publishedPolicy.revocation(of: revocation.key) == nil
+                if let index = entries.firstIndex(where: { $0.principal == revocation.principal }) {
+                    entries[index].revoked.append(key)
+                    entries[index].pending = entries[index].pending || pending
+                } else {
+                    entries.append(TrustEntry(principal: revocation.principal, roles: [], keys: [], pending: pending, revoked: [key]))
+                }
             }
             return entries
         }

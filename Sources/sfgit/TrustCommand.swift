@@ -25,6 +25,9 @@ struct TrustCommand: ParsableCommand {
                                  + (quota.deferred > 0 ? ", \(quota.deferred) deferred" : ""))
                     }
                     for key in entry.keys { printOut("    \(safe(key))") }
+                    for key in entry.revoked {
+                        printOut("    REVOKED \(safe(key.key))" + (key.since.map { " after \(safe(String($0.prefix(12))))" } ?? " (always)"))
+                    }
                 }
             })
         }

@@ -178,6 +178,8 @@ struct RevocationAcrossHostsTests {
         #expect(counts["revoked"] as? Int == 1)
         let text = try federation.run(server, ["status"]).stdout
         #expect(text.contains("revoked 1 (not served; --include-revoked)"), "\(text)")
+        let listed = try federation.run(server, ["trust", "list"]).stdout
+        #expect(listed.contains("me@laptop  []") && listed.contains("REVOKED SHA256:") && listed.contains("after \(since.prefix(12))"), "\(listed)")
         let shown = try federation.run(server, ["recall", "finding", "--include-revoked"]).stdout
         #expect(shown.contains("REVOKED key"), "\(shown)")
     }
