@@ -43,13 +43,16 @@ public struct StoreStatus: Sendable, Codable {
     public var attention: [Attention] = []
     /// The last sync's phases with their times.
     public var lastPhases: [StoreSyncReport.Phase] = []
+    /// This host's principal's daily quota: used, left, when the next place frees (nil without
+    /// an identity).
+    @Nullable public var quota: QuotaUsage? = nil
 
     enum CodingKeys: String, CodingKey {
         case store, remote, verifiedTip = "verified_tip", remoteTip = "remote_tip", cacheCommit = "cache_commit"
         case cacheUpdatedAt = "cache_updated_at", cacheAgeSeconds = "cache_age_seconds", pending
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", lastPushAt = "last_push_at"
         case lastPushError = "last_push_error", blocked, quarantined, parked, consumerPolicy = "consumer_policy", outboxConflicts = "outbox_conflicts", counts
-        case refusedHistory = "refused_history", lastSuccessAt = "last_success_at", attention, lastPhases = "last_phases"
+        case refusedHistory = "refused_history", lastSuccessAt = "last_success_at", attention, lastPhases = "last_phases", quota
     }
 
     /// Whether anything needs a person (`status --quiet` stays silent otherwise, and `status`
@@ -268,9 +271,12 @@ extension Workspace {
                 let state = store.loadState()
                 let verified = try repository.reference(Store.verifiedRef)
                 let outbox = Outbox(repository: repository)
-                let (cacheCommit, quarantined, counts, conflicts) = try reading(store) { index in
+                let me = try? identity.requirePrincipal()
+                let perDay = try me.flatMap { principal in try verified.map { try currentPolicy(repository, verified: $0).quotaPerDay(of: principal) } }
+                let (cacheCommit, quarantined, counts, conflicts, quota) = try reading(store) { index in
                     (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts(),
-                     try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)))
+                     try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)),
+                     try me.flatMap { principal in try perDay.map { try index.quotaUsage(signer: principal, perDay: $0, clock: Date().timeIntervalSince1970) } })
                 }
                 let updated = Self.cacheUpdated(store)
                 let parked = try repository.references(matching: Store.parkedPrefix + "*").map(\.name)
@@ -288,7 +294,7 @@ extension Workspace {
                     consumerPolicy: store.config.consumer, outboxConflicts: conflicts, counts: counts, refusedHistory: state.refusedHistory,
                     lastSuccessAt: state.lastSuccessSeconds.map { Timestamp(secondsSinceEpoch: Int64($0)).text },
                     attention: attention(store, state: state, conflicts: conflicts, parked: parked, alertAfter: alertAfter, now: now),
-                    lastPhases: state.lastPhases ?? [])
+                    lastPhases: state.lastPhases ?? [], quota: quota)
             }
         }
     }
@@ -328,7 +334,7 @@ extension Workspace {
 
     /// Runs a read on a store's cache. A cache that turns out damaged is discarded, rebuilt from
     /// the verified tip and read again, once.
-    private func reading<T>(_ store: Store, _ body: (MemoryIndex) throws -> T) throws -> T {
+    func reading<T>(_ store: Store, _ body: (MemoryIndex) throws -> T) throws -> T {
         if let residentCaches {
             // A resident reader never rebuilds (that takes the sync lock): a damaged cache is
             // dropped here and reported; the next sync or `sfgit reindex` replaces it.

@@ -59,19 +59,45 @@ extension Workspace {
         let store = try self.store(named: name)
         // The same lookup as `sfgit show`: prefixes, a damaged cache rebuilt, the same messages.
         let item = try show(target, store: store.name)
-        try requireWithdrawalEffect(on: item, verb: "retract")
+        let policy = try workflow("store \(store.name)") {
+            let repository = try store.openRepository()
+            guard let verified = try repository.reference(Store.verifiedRef) else {
+                throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
+            }
+            return try currentPolicy(repository, verified: verified)
+        }
+        try requireWithdrawalEffect(on: item, verb: "retract", reason: reason, policy: policy)
         var draft = MemoryDraft(kind: MemoryKind.retraction.name, title: "Retraction of \(item.id): \(item.title)")
         draft.fields = [("target", item.id), ("reason", reason)]
         return try remember(draft, store: store.name)
     }
 
     /// Refuses (INVALID) a retraction or supersede that every reader would ignore. The one place
-    /// that decides who may withdraw whose memory: today a signer its own memories only.
-    func requireWithdrawalEffect(on target: RecallItem, verb: String) throws(SFGitError) {
+    /// that decides who may withdraw whose memory, as readers do (`MemoryIndex.withdrawnColumn`):
+    /// a signer its own memories; an admin or reviewer anyone's, with a reason. The role is read
+    /// from the policy this host's next commit is judged by (the outbox's, else the verified
+    /// tip's), as the verifier will read it from the commit's parent.
+    func requireWithdrawalEffect(on target: RecallItem, verb: String, reason: String?, policy: Policy) throws(SFGitError) {
         let me = try identity.requirePrincipal()
-        guard target.signer == me else {
-            throw SFGitError(.invalid, "cannot \(verb) \(target.id): it was signed by \(target.signer), and a memory is withdrawn only by its own signer, so every reader would ignore it")
+        if target.kind == MemoryKind.retraction.name {
+            throw SFGitError(.invalid, "cannot \(verb) \(target.id): it is a retraction, and a retraction is final (write the memory again instead), so every reader would ignore it")
         }
+        if verb == "retract", let earlier = target.withdrawals.first(where: { $0.kind == "retracts" }) {
+            throw SFGitError(.invalid, "cannot retract \(target.id): it is already retracted by \(earlier.id) (signed by \(earlier.signer))")
+        }
+        guard target.signer != me else { return }
+        guard try mayWithdrawAny(policy) else {
+            throw SFGitError(.invalid, "cannot \(verb) \(target.id): it was signed by \(target.signer), and a memory is withdrawn only by its own signer or by an admin or reviewer (\(me) is neither), so every reader would ignore it")
+        }
+        guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw SFGitError(.invalid, "cannot \(verb) \(target.id) without a reason: it was signed by \(target.signer), and an admin or reviewer withdraws another signer's memory only with one (--reason)")
+        }
+    }
+
+    /// Whether this host's principal may withdraw any signer's memory in `store`: an admin or
+    /// reviewer in the policy its next commit is judged by.
+    func mayWithdrawAny(_ policy: Policy) throws(SFGitError) -> Bool {
+        !policy.roles(of: try identity.requirePrincipal()).isDisjoint(with: [.admin, .review])
     }
 
     private func rememberThrowing(_ draft: MemoryDraft, store name: String?) throws -> RememberReport {
@@ -86,12 +112,11 @@ extension Workspace {
         let index = try store.openIndex()
         let now = Date().timeIntervalSince1970
 
-        // The peers' quota counts by their own first-seen clock; refusing here first means this
-        // host never writes what they would hold back.
-        let quota = policy.quotaPerDay(of: principal)
-        let recent = try index.countRecorded(signer: principal, since: now - 86_400)
-        if recent >= quota {
-            throw SFGitError(.rateLimited, "\(principal) has written \(recent) memories in the last 24 hours; the store's quota is \(quota) per day")
+        // Every host schedules a writer's memories on the history clock (at most its quota in any
+        // 24 hours); refusing here first means this host never writes what they would hold back.
+        let usage = try index.quotaUsage(signer: principal, perDay: policy.quotaPerDay(of: principal), clock: now)
+        if usage.left == 0 {
+            throw SFGitError(.rateLimited, "\(principal) has used its quota in store \(store.name): \(usage.summary)")
         }
 
         // Targets are looked up as `show` does (unambiguous prefixes too); a supersede of a memory
@@ -99,7 +124,7 @@ extension Workspace {
         var draft = draft
         draft.supersedes = try draft.supersedes.map { (target) throws(SFGitError) -> String in
             let item = try show(target, store: store.name)
-            try requireWithdrawalEffect(on: item, verb: "supersede")
+            try requireWithdrawalEffect(on: item, verb: "supersede", reason: draft.fields.first { $0.0 == "reason" }?.1, policy: policy)
             return item.id
         }
         let id = ULIDGenerator.shared.next()
@@ -126,6 +151,7 @@ extension Workspace {
         var batch = IndexBatch()
         batch.upserts = [IndexedMemory(
             memory: parsed.memory, path: path, blob: blob.hex, commit: commit.hex, signer: principal, key: key, tier: .own, firstSeen: now)]
+        batch.upserts[0].mayWithdrawAny = try mayWithdrawAny(policy)
         try index.apply(batch)
         return RememberReport(id: id.description, path: path, commit: commit.hex, state: "committed_local", store: store.name, warnings: warnings)
     }

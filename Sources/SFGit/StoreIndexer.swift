@@ -53,15 +53,38 @@ public struct StoreIndexer {
         // The verifier parses every added file anyway: it hands back up to this many parsed.
         let options = Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept)
         let result = try Verifier(repository: repository, introduction: introduction, options: options).verify(from: start, to: tip)
+        // A merge that took another branch as its first parent changed where everything on the
+        // old chain arrived: the rate limits' schedule is computed again from the introduction.
+        if result.verifiedTip != start, !result.chainFromVerifiedTip {
+            return try rebuild(to: tip)
+        }
         let seen = now()
-        guard let plan = try plan(result, from: start, now: seen) else {
+        guard let plan = try plan(result, from: start, base: try HistoryBase(index), now: seen) else {
             return Update(indexedCommit: start, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
         }
-        var batch = plan.batch
-        // Rate limits hold back floods arriving between syncs.
-        batch.quota = try quotaRule(at: plan.tree)
-        try index.load(batch, reset: false, next: parsing(plan.additions, firstSeen: seen))
+        try index.load(plan.batch, reset: false, next: parsing(plan.additions, base: plan.base, firstSeen: seen))
         return plan.update(result)
+    }
+
+    /// Where the indexed commit stands on the history clock: its position on the first-parent
+    /// chain and the clock there (none for a fresh cache). The rate limits count from it.
+    struct HistoryBase {
+        var position: Int64 = -1
+        var clock: Int64?
+
+        init() {}
+
+        init(_ index: MemoryIndex) throws {
+            position = try index.state(StoreIndexer.historyPositionKey).flatMap { Int64($0) } ?? -1
+            clock = try index.state(StoreIndexer.historyClockKey).flatMap { Int64($0) }
+        }
+
+        /// An arrival of this verification, on the store's whole chain.
+        func arrival(_ accepted: AcceptedMemory) -> HistoryArrival? {
+            accepted.arrival.map {
+                HistoryArrival(position: position + 1 + Int64($0.position), clock: Double(max(clock ?? .min, $0.clock)), quotaPerDay: accepted.quotaPerDay)
+            }
+        }
     }
 
     /// A fresh cache (a clone, a rebuild) from the introduction to `tip`. Verification and the
@@ -69,8 +92,9 @@ public struct StoreIndexer {
     /// as soon as its commit is judged. When the verified tree holds exactly what was handed over
     /// (any authentic history; not a good side branch whose merge was refused), that transaction
     /// commits; otherwise it rolls back and the plan is applied the ordinary way. Either way the
-    /// rows are the same. A fresh cache takes the verified history as it is: deferring a whole
-    /// store's past by a daily quota would leave a new host with nothing to serve for weeks.
+    /// rows are the same. The rate limits' schedule is the one every host computes (the history
+    /// clock): the past's releases lie in the past, and only what its chain has not reached yet
+    /// is deferred.
     private func rebuild(to tip: ObjectID) throws -> Update {
         let seen = now()
         let handOff = MemoryHandOff(capacity: 512)
@@ -84,8 +108,8 @@ public struct StoreIndexer {
         do {
             result = try Verifier(repository: repository, introduction: introduction).verify(from: nil, to: tip) { accepted in
                 guard handedOver[accepted.path] == nil, let memory = accepted.memory else { return }
-                handedOver[accepted.path] = HandedOver(blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed)
-                handOff.push(Self.record(memory, accepted, firstSeen: seen))
+                handedOver[accepted.path] = HandedOver(blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed, arrival: accepted.arrival)
+                handOff.push(Self.record(memory, accepted, base: HistoryBase(), firstSeen: seen))
                 progress?.emit("verified and indexed \(handedOver.count) memor\(handedOver.count == 1 ? "y" : "ies")")
             }
         } catch {
@@ -93,10 +117,12 @@ public struct StoreIndexer {
             _ = writer.join()
             throw error
         }
-        let plan = try plan(result, from: nil, now: seen)
+        let plan = try plan(result, from: nil, base: HistoryBase(), now: seen)
         let streamed = plan.map { plan in
             plan.additions.count == handedOver.count && plan.additions.allSatisfy { addition in
-                handedOver[addition.path].map { $0.blob == addition.blob && $0.commit == addition.accepted.commit } ?? false
+                handedOver[addition.path].map {
+                    $0.blob == addition.blob && $0.commit == addition.accepted.commit && $0.arrival == addition.accepted.arrival
+                } ?? false
             }
         } ?? false
         var closing = plan?.batch
@@ -112,7 +138,7 @@ public struct StoreIndexer {
         guard let plan else {
             return Update(indexedCommit: nil, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
         }
-        try index.load(plan.batch, reset: true, next: parsing(plan.additions, firstSeen: seen))
+        try index.load(plan.batch, reset: true, next: parsing(plan.additions, base: plan.base, firstSeen: seen))
         return plan.update(result)
     }
 
@@ -121,6 +147,7 @@ public struct StoreIndexer {
         var blob: ObjectID
         var commit: ObjectID
         var reviewed: Bool
+        var arrival: Arrival?
     }
 
     /// What an update will write: the memories to add (in the order they were accepted), the
@@ -130,6 +157,7 @@ public struct StoreIndexer {
         var tree: ObjectID
         var additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)]
         var batch: IndexBatch
+        var base: HistoryBase
 
         func update(_ result: VerificationResult) -> Update {
             Update(indexedCommit: tip, added: additions.count, removed: batch.removedPaths.count,
@@ -139,7 +167,7 @@ public struct StoreIndexer {
 
     /// The changes between the indexed tree and the verified tree, matched with the verifier's
     /// provenance; nil when nothing new was verified.
-    private func plan(_ result: VerificationResult, from start: ObjectID?, now seen: Double) throws -> Plan? {
+    private func plan(_ result: VerificationResult, from start: ObjectID?, base: HistoryBase, now seen: Double) throws -> Plan? {
         guard let verifiedTip = result.verifiedTip, verifiedTip != start else { return nil }
         let oldTree = try start.map { (id) throws(GitError) in try repository.commit(id).treeID }
         let newTree = try repository.commit(verifiedTip).treeID
@@ -186,14 +214,40 @@ public struct StoreIndexer {
                 batch.state[MemoryIndex.halfLivesKey] = String(decoding: halfLives, as: UTF8.self)
             }
             batch.state[MemoryIndex.benchmarkMaxAgeKey] = String(policy.effectiveBenchmarkMaxAge)
+            // Its revocations: every memory signed by a revoked key outside the history the
+            // revocation vouches for is marked, the indexed ones and this update's alike.
+            let revokedKeys = policy.revoked.map(\.key).sorted().joined(separator: ",")
+            let revokedBefore = try index.state(Self.revokedKeysKey) ?? ""
+            if !revokedKeys.isEmpty || !revokedBefore.isEmpty {
+                batch.state[Self.revokedKeysKey] = revokedKeys
+                var paths: Set<String> = []
+                for revocation in policy.revoked {
+                    var vouched: [String: Bool] = [:]
+                    let indexed = start == nil ? [] : try index.signed(byKey: revocation.key)
+                    let added = additions.filter { $0.accepted.key == revocation.key }.map { (path: $0.path, commit: $0.accepted.commit.hex) }
+                    for (path, commit) in indexed + added {
+                        var keep = vouched[commit] ?? false
+                        if vouched[commit] == nil, let id = ObjectID(hex: commit) { keep = try revocation.vouches(for: id, in: repository) }
+                        vouched[commit] = keep
+                        if !keep { paths.insert(path) }
+                    }
+                }
+                batch.revokedPaths = paths
+            }
         }
-        batch.now = seen
-        return Plan(tip: verifiedTip, tree: newTree, additions: additions.map { ($0.path, $0.blob, $0.accepted) }, batch: batch)
+        // The history clock at the new verified tip: what the rate limits have released by now.
+        let clock = max(base.clock ?? .min, result.chainClock ?? .min)
+        batch.state[Self.historyPositionKey] = String(base.position + Int64(result.chainLength))
+        if clock != .min {
+            batch.state[Self.historyClockKey] = String(clock)
+            batch.historyClock = Double(clock)
+        }
+        return Plan(tip: verifiedTip, tree: newTree, additions: additions.map { ($0.path, $0.blob, $0.accepted) }, batch: batch, base: base)
     }
 
     /// The memories to add, parsed one at a time inside the index's transaction (a whole store
     /// never sits in memory), unless the verifier handed them back parsed.
-    private func parsing(_ additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)], firstSeen seen: Double) -> () throws -> IndexedMemory? {
+    private func parsing(_ additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)], base: HistoryBase, firstSeen seen: Double) -> () throws -> IndexedMemory? {
         let parser = MemoryParser.sizeJudged
         var position = 0
         return { [repository] in
@@ -201,22 +255,17 @@ public struct StoreIndexer {
             let addition = additions[position]
             position += 1
             let memory = try addition.accepted.memory ?? parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
-            return Self.record(memory, addition.accepted, firstSeen: seen)
+            return Self.record(memory, addition.accepted, base: base, firstSeen: seen)
         }
     }
 
-    private static func record(_ memory: Memory, _ accepted: AcceptedMemory, firstSeen: Double) -> IndexedMemory {
-        IndexedMemory(
+    private static func record(_ memory: Memory, _ accepted: AcceptedMemory, base: HistoryBase, firstSeen: Double) -> IndexedMemory {
+        var record = IndexedMemory(
             memory: memory, path: accepted.path, blob: accepted.blob.hex, commit: accepted.commit.hex,
             signer: accepted.principal, key: accepted.key, tier: accepted.reviewed ? .reviewed : .authenticated, firstSeen: firstSeen)
-    }
-
-    /// The rate limit the verified tree's policy sets (the tree is verified, so its policy parses).
-    private func quotaRule(at tree: ObjectID) throws -> QuotaRule? {
-        guard let policy = try? repository.policy(inTree: tree) else { return nil }
-        var overrides: [String: Int] = [:]
-        for principal in policy.principals { if let quota = principal.quotaPerDay { overrides[principal.name] = quota } }
-        return QuotaRule(perDay: overrides, defaultPerDay: policy.defaultQuotaPerDay)
+        record.mayWithdrawAny = accepted.mayWithdrawAny
+        record.arrival = base.arrival(accepted)
+        return record
     }
 
     /// How many parsed memories the verifier may hand to the indexer (about 2–3 KB each).
@@ -224,6 +273,12 @@ public struct StoreIndexer {
 
     /// The store-state key of the commit the cache reflects.
     public static let indexedCommitKey = "indexed_commit"
+    /// The store-state keys of the indexed commit's position on the first-parent chain and of the
+    /// history clock there.
+    public static let historyPositionKey = "history_position"
+    public static let historyClockKey = "history_clock"
+    /// The store-state key of the keys the indexed commit's policy revokes (comma-separated).
+    public static let revokedKeysKey = "revoked_keys"
 }
 
 /// A bounded queue from the verifying thread to the cache's writer thread. The producer waits

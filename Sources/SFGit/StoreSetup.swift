@@ -32,6 +32,18 @@ public struct TrustEntry: Sendable, Codable {
     /// Whether a change still in the outbox makes this principal's roles, quota or keys differ
     /// from the published ones (a principal it removes is listed with neither roles nor keys).
     public var pending: Bool
+    /// Its daily quota in the listed policy, and how much of it the cache has counted on this
+    /// host's clock (`QuotaUsage`; nil for a principal the change removes).
+    @Nullable public var quota: QuotaUsage? = nil
+    /// Keys of this principal the listed policy revokes (`trust revoke`), with the point after
+    /// which nothing they signed is trusted (nil: always).
+    public var revoked: [RevokedKey] = []
+
+    /// A revoked key and its point.
+    public struct RevokedKey: Sendable, Codable {
+        public var key: String
+        @Nullable public var since: String? = nil
+    }
 }
 
 /// What `trust add` and `trust remove` report.
@@ -166,14 +178,30 @@ extension Workspace {
             func standing(_ name: String, _ policy: Policy, _ signers: AllowedSigners) -> (Policy.PrincipalEntry?, Set<String>) {
                 (policy.principals.first { $0.name == name }, Set(signers.entries.filter { $0.principal == name }.map(\.key.description)))
             }
-            var entries = policy.principals.map { entry in
+            let now = Date().timeIntervalSince1970
+            let usage = try reading(store) { index in
+                try policy.principals.map { try index.quotaUsage(signer: $0.name, perDay: policy.quotaPerDay(of: $0.name), clock: now) }
+            }
+            var entries = zip(policy.principals, usage).map { entry, usage in
                 TrustEntry(principal: entry.name, roles: entry.roles.sorted().map(\.rawValue),
                            keys: signers.entries.filter { $0.principal == entry.name }.map(\.key.description),
-                           pending: standing(entry.name, policy, signers) != standing(entry.name, publishedPolicy, publishedSigners))
+                           pending: standing(entry.name, policy, signers) != standing(entry.name, publishedPolicy, publishedSigners),
+                           quota: usage)
             }
             // A removal still in the outbox: listed with no roles and no keys, pending.
             for removed in publishedPolicy.principals where !policy.principals.contains(where: { $0.name == removed.name }) {
                 entries.append(TrustEntry(principal: removed.name, roles: [], keys: [], pending: true))
+            }
+            // Revoked keys, under their principal (listed with no roles when it is gone).
+            for revocation in policy.revoked {
+                let key = TrustEntry.RevokedKey(key: revocation.key, since: revocation.since)
+                let pending = publishedPolicy.revocation(of: revocation.key) == nil
+                if let index = entries.firstIndex(where: { $0.principal == revocation.principal }) {
+                    entries[index].revoked.append(key)
+                    entries[index].pending = entries[index].pending || pending
+                } else {
+                    entries.append(TrustEntry(principal: revocation.principal, roles: [], keys: [], pending: pending, revoked: [key]))
+                }
             }
             return entries
         }
@@ -216,6 +244,41 @@ extension Workspace {
             signers.entries.removeAll { $0.principal == principal }
             guard policy.principals.contains(where: { $0.roles.contains(.admin) }) else {
                 throw SFGitError(.usage, "removing \(principal) would leave the store without an admin")
+            }
+        }
+    }
+
+    /// Revokes a principal's keys, as a signed admin commit in the outbox: the principal is
+    /// removed (as `trustRemove` does) and each of its keys is recorded in the policy's
+    /// `revoked:` list, compromised after `since` (a commit of the verified history; nil: always).
+    public func trustRevoke(principal: String, since: String?, store name: String?) throws(SFGitError) -> TrustChangeReport {
+        let store = try self.store(named: name)
+        var point: String?
+        if let since {
+            point = try workflow {
+                let repository = try store.openRepository()
+                guard let verified = try repository.reference(Store.verifiedRef) else {
+                    throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
+                }
+                let commit = try? repository.resolveCommit(since)
+                var inHistory = false
+                if let commit { inHistory = try commit == verified || repository.isDescendant(verified, of: commit) }
+                guard let commit, inHistory else {
+                    throw SFGitError(.usage, "--since \(since) is not a commit of the verified history of \(store.name)")
+                }
+                return commit.hex
+            }
+        }
+        return try changeTrust(store: name, message: "trust revoke \(principal)" + (point.map { " since \($0)" } ?? ""), principal: principal) { policy, signers throws(SFGitError) in
+            let keys = signers.entries.filter { $0.principal == principal }.map(\.key.fingerprint)
+            guard !keys.isEmpty else { throw SFGitError(.notFound, "\(principal) has no key in the store's allowed_signers") }
+            policy.principals.removeAll { $0.name == principal }
+            signers.entries.removeAll { $0.principal == principal }
+            for key in keys where policy.revocation(of: key) == nil {
+                policy.revoked.append(.init(key: key, principal: principal, since: point))
+            }
+            guard policy.principals.contains(where: { $0.roles.contains(.admin) }) else {
+                throw SFGitError(.usage, "revoking \(principal) would leave the store without an admin")
             }
         }
     }

@@ -7,7 +7,7 @@ import SFGitMemory
 // v3 migration, and say what they left out. The rules, precisely (README, "Fleet views"):
 //
 // Breakers. Per subject, the reports that count are those that pass the query's filters, are
-// not withdrawn (superseded or retracted by their own signer), not deferred (over the store's
+// not withdrawn (`MemoryIndex.withdrawnColumn`), not deferred (over the store's
 // rate limit), and not expired (past `resets_at`, or the explicit or default expiry); the left
 // out ones are counted. The newest report that counts (by `recorded_at`, then id) gives the
 // current state. Its *run* is the newest reports back to the first one of another state: `since`
@@ -385,7 +385,7 @@ extension MemoryIndex {
                 omissions.append(.init(code: "STALE_HIDDEN", count: expired, atLeast: false, what: "breaker reports are past their resets_at (or expiry) and left out"))
             }
             if combined.withdrawn > 0 {
-                omissions.append(.init(code: "WITHDRAWN_HIDDEN", count: combined.withdrawn, atLeast: false, what: "breaker reports are superseded or retracted by their signer and left out"))
+                omissions.append(.init(code: "WITHDRAWN_HIDDEN", count: combined.withdrawn, atLeast: false, what: "breaker reports are superseded or retracted and left out"))
             }
             if combined.deferred > 0 {
                 omissions.append(.init(code: "DEFERRED_HIDDEN", count: combined.deferred, atLeast: false, what: "breaker reports are held back by the store's rate limits and left out"))
@@ -472,7 +472,7 @@ extension MemoryIndex {
                                        what: "stale benchmark observations left out: " + staleParts.joined(separator: ", ")))
             }
             if let n = excluded[.withdrawn], n > 0 {
-                omissions.append(.init(code: "WITHDRAWN_HIDDEN", count: n, atLeast: false, what: "benchmark observations are superseded or retracted by their signer and left out"))
+                omissions.append(.init(code: "WITHDRAWN_HIDDEN", count: n, atLeast: false, what: "benchmark observations are superseded or retracted and left out"))
             }
             if let n = excluded[.deferred], n > 0 {
                 omissions.append(.init(code: "DEFERRED_HIDDEN", count: n, atLeast: false, what: "benchmark observations are held back by the store's rate limits and left out"))

@@ -9,9 +9,14 @@ public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
     case authenticated
     /// Merged onto the shared branch by a reviewer's signed merge.
     case reviewed
+    /// Signed by a key an admin revoked (`sfgit trust revoke`) after the point it names: kept and
+    /// counted, served only when asked for (`--include-revoked`). Never a minimum to ask for.
+    case revoked
 
-    /// The tiers at or above this one.
-    public var andAbove: [Tier] { Array(Self.allCases.drop { $0 != self }) }
+    /// The tiers at or above this one (`revoked` ranks below them all and above none).
+    public var andAbove: [Tier] {
+        self == .revoked ? [] : Array([Tier.own, .authenticated, .reviewed].drop { $0 != self })
+    }
 }
 
 /// A verified memory file to index, with its provenance.
@@ -32,6 +37,15 @@ public struct IndexedMemory: Sendable, Hashable {
     public var tier: Tier
     /// When this host first saw it (seconds since the epoch): rate limits count this, never commit dates.
     public var firstSeen: Double
+    /// Whether it may retract or supersede any signer's memory: its signer held the admin or
+    /// review role in the parents of the commit that added it (for this host's own unpublished
+    /// memories: in the policy the next commit is judged by).
+    public var mayWithdrawAny = false
+    /// Where it entered the shared branch's history, for the rate limits: its position on the
+    /// first-parent chain, the history clock there, and its signer's daily quota in the policy of
+    /// the parents of the commit that added it. Nil for this host's own memories (never deferred)
+    /// and for records without history.
+    public var arrival: HistoryArrival?
 
     /// Creates a record.
     public init(memory: Memory, path: String, blob: String, commit: String, signer: String, key: String, tier: Tier, firstSeen: Double) {
@@ -43,6 +57,58 @@ public struct IndexedMemory: Sendable, Hashable {
         self.key = key
         self.tier = tier
         self.firstSeen = firstSeen
+    }
+}
+
+/// Where a memory entered the shared branch, on the history clock (see `MemoryIndex`'s rate limits).
+public struct HistoryArrival: Sendable, Hashable {
+    /// The position on the verified tip's first-parent chain of the commit that brought it in.
+    public var position: Int64
+    /// The history clock there: the greatest committer time along the chain so far.
+    public var clock: Double
+    /// The signer's daily quota in the policy of the parents of the commit that added it.
+    public var quotaPerDay: Int
+
+    /// Creates an arrival.
+    public init(position: Int64, clock: Double, quotaPerDay: Int) {
+        self.position = position
+        self.clock = clock
+        self.quotaPerDay = quotaPerDay
+    }
+}
+
+/// How much of a principal's daily quota is used, on the clock given (`MemoryIndex.quotaUsage`).
+public struct QuotaUsage: Sendable, Hashable, Codable {
+    /// The principal.
+    public var principal: String
+    /// Its daily quota.
+    public var perDay: Int
+    /// Memories counted in the 24 hours up to the clock: served ones by their release time,
+    /// deferred ones (released later) and this host's unpublished ones.
+    public var used: Int
+    /// How many more the window takes now.
+    public var left: Int
+    /// When the next place frees (`used` ≥ `perDay`), else nil.
+    public var freesAt: String?
+    /// Its memories held back by the rate limits.
+    public var deferred: Int
+
+    /// Creates a usage.
+    public init(principal: String, perDay: Int, used: Int, left: Int, freesAt: String?, deferred: Int) {
+        self.principal = principal
+        self.perDay = perDay
+        self.used = used
+        self.left = left
+        self.freesAt = freesAt
+        self.deferred = deferred
+    }
+
+    enum CodingKeys: String, CodingKey { case principal, perDay = "per_day", used, left, freesAt = "frees_at", deferred }
+
+    /// One line for people: `3 of 500 per day used, 497 left` (and when the next frees).
+    public var summary: String {
+        "\(used) of \(perDay) per day used, \(left) left" + (freesAt.map { ", the next frees at \($0)" } ?? "")
+            + (deferred > 0 ? ", \(deferred) deferred" : "")
     }
 }
 
@@ -64,23 +130,6 @@ public struct QuarantinedFile: Sendable, Hashable, Codable {
     }
 }
 
-/// The policy's rate limit: memories per principal per day, counted by this host's own clock.
-public struct QuotaRule: Sendable, Hashable {
-    /// Per-principal overrides.
-    public var perDay: [String: Int]
-    /// The default for principals without an override.
-    public var defaultPerDay: Int
-
-    /// Creates a rule.
-    public init(perDay: [String: Int] = [:], defaultPerDay: Int) {
-        self.perDay = perDay
-        self.defaultPerDay = defaultPerDay
-    }
-
-    /// The quota of a principal.
-    public func quota(of principal: String) -> Int { perDay[principal] ?? defaultPerDay }
-}
-
 /// Changes applied to the index in one transaction.
 public struct IndexBatch: Sendable {
     /// Memories to add (or replace, matched by path).
@@ -94,10 +143,13 @@ public struct IndexBatch: Sendable {
     public var reviewedPaths: [String] = []
     /// Store state to record (indexed commit, verified tip, …).
     public var state: [String: String] = [:]
-    /// The rate limit; nil admits everything.
-    public var quota: QuotaRule?
-    /// This host's clock for the rate limit (seconds since the epoch).
-    public var now: Double = 0
+    /// Memories to mark `revoked` (by path): signed by a key the verified tip's policy revokes,
+    /// outside the history the revocation still vouches for. Every other memory is not.
+    public var revokedPaths: Set<String>?
+    /// The history clock at the indexed commit (seconds since the epoch): memories whose
+    /// release time (`IndexedMemory.arrival`) lies later are deferred, earlier ones served. Nil:
+    /// the deferral stays as it was.
+    public var historyClock: Double?
 
     /// An empty batch.
     public init() {}
@@ -142,6 +194,8 @@ public struct RecallQuery: Sendable {
     public var includeSuperseded = false
     /// Include memories held back by rate limits.
     public var includeDeferred = false
+    /// Include memories signed by a revoked key after the point its revocation names.
+    public var includeRevoked = false
     /// Each signer's share of an answer: items beyond it come after every other signer's items
     /// (they are displaced, never dropped). 0: no share. A filter naming one signer lifts it.
     public var perSignerShare = 3
@@ -346,7 +400,8 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     public var stale: Bool
     public var supersededBy: [String]
     public var retracted: Bool
-    /// The memories that withdraw this one (effective ones: by its own signer).
+    /// The memories that withdraw this one (effective ones: by its own signer, or by an admin or
+    /// reviewer, and not themselves retracted).
     public var withdrawals: [Withdrawal] = []
     public var deferred: Bool
     public var score: Double
@@ -364,8 +419,14 @@ public struct RecallItem: Sendable, Hashable, Encodable {
         public var signer: String
         public var recordedAt: String
         public var reason: String?
+        /// By what right: `signer` (the memory's own signer) or `role` (an admin or reviewer where
+        /// the withdrawal was added).
+        public var authority: Authority = .signer
 
-        enum CodingKeys: String, CodingKey { case id, kind, signer, recordedAt = "recorded_at", reason }
+        /// By what right a withdrawal applies.
+        public enum Authority: String, Sendable, Hashable, Codable { case signer, role }
+
+        enum CodingKeys: String, CodingKey { case id, kind, signer, recordedAt = "recorded_at", reason, authority }
     }
 
     /// `active`, or `retired`: the current policy no longer lists the signer (its past memories
@@ -397,10 +458,12 @@ public struct IndexCounts: Sendable, Hashable, Codable {
     public var deferred: Int
     /// Quarantined files.
     public var quarantined: Int
+    /// Memories signed by a revoked key (tier `revoked`, not served).
+    public var revoked: Int = 0
 
     // snake_case like every other key of the sfgit.v1 envelope (these were camelCase before).
     enum CodingKeys: String, CodingKey {
-        case byKind = "by_kind", byTier = "by_tier", deferred, quarantined
+        case byKind = "by_kind", byTier = "by_tier", deferred, quarantined, revoked
     }
 }
 

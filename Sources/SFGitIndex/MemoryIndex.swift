@@ -3,6 +3,114 @@ import GRDB
 import Logging
 import SFGitMemory
 
+/// The rate limits' schedule, on the history clock. Per signer, memories are taken in the order
+/// they entered the shared branch (position on the first-parent chain, then path); the k-th is
+/// released at `max(its arrival clock, the release of the one before it, the release of the
+/// (k − Q)-th + 1 day)`, Q being its quota: at most Q releases in any 24 hours, first in, first out.
+/// A function of the verified history and the policy alone: every host, a reindex and a fresh
+/// clone compute the same times. Records normally come in that order; one that comes before an
+/// earlier-loaded record of its signer (a merge's side branch streamed during a rebuild) marks the
+/// signer, whose schedule `settle` then recomputes from there.
+final class QuotaSchedule {
+    private final class Signer {
+        /// The releases of the signer's memories scheduled before this batch's first one, oldest
+        /// first: the newest `olderLimit` of them.
+        var older: [Double] = []
+        var olderLimit = 0
+        /// This batch's releases, in the order loaded.
+        var loaded: [Double] = []
+        var first: (position: Int64, path: String)
+        var last: (position: Int64, path: String)
+        var recomputeFrom: (position: Int64, path: String)?
+
+        init(older: [Double], olderLimit: Int, first: (position: Int64, path: String)) {
+            self.older = older
+            self.olderLimit = olderLimit
+            self.first = first
+            self.last = first
+        }
+
+        /// The i-th release of the signer's schedule as far as it is known here.
+        subscript(index: Int) -> Double { index < older.count ? older[index] : loaded[index - older.count] }
+        var count: Int { older.count + loaded.count }
+    }
+    private var signers: [String: Signer] = [:]
+    /// The release time of every memory scheduled in this load, by path (after `settle`, final).
+    private(set) var releases: [String: Double] = [:]
+
+    static func isBefore(_ a: (position: Int64, path: String), _ b: (position: Int64, path: String)) -> Bool {
+        a.position != b.position ? a.position < b.position : a.path < b.path
+    }
+
+    /// The release time of a memory, given the `count` releases before it (`at(i)`, oldest first).
+    static func release(_ arrival: HistoryArrival, count: Int, at: (Int) -> Double) -> Double {
+        var time = arrival.clock
+        if count > 0 { time = max(time, at(count - 1)) }
+        if arrival.quotaPerDay > 0, count >= arrival.quotaPerDay {
+            time = max(time, at(count - arrival.quotaPerDay) + 86_400)
+        }
+        return time
+    }
+
+    /// The release time of a memory loaded now (provisional when it comes out of order).
+    func release(_ signer: String, path: String, _ arrival: HistoryArrival, _ db: Database) throws -> Double {
+        let key = (position: arrival.position, path: path)
+        let state: Signer
+        if let known = signers[signer] {
+            state = known
+        } else {
+            state = Signer(older: try Self.releases(of: signer, before: key, limit: arrival.quotaPerDay, db), olderLimit: arrival.quotaPerDay, first: key)
+            signers[signer] = state
+        }
+        // A larger quota looks further back, when the cache may hold more than was read.
+        if arrival.quotaPerDay > state.olderLimit, state.older.count == state.olderLimit {
+            state.older = try Self.releases(of: signer, before: state.first, limit: arrival.quotaPerDay, db)
+            state.olderLimit = arrival.quotaPerDay
+        }
+        if Self.isBefore(key, state.last) {
+            if state.recomputeFrom.map({ Self.isBefore(key, $0) }) ?? true { state.recomputeFrom = key }
+        } else {
+            state.last = key
+        }
+        let time = Self.release(arrival, count: state.count) { state[$0] }
+        state.loaded.append(time)
+        releases[path] = time
+        return time
+    }
+
+    /// Recomputes the schedule of every signer whose records came out of order, from the first
+    /// of them on.
+    func settle(_ db: Database) throws {
+        for (signer, state) in signers {
+            guard let from = state.recomputeFrom else { continue }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT rowid, path, arrival, arrival_clock, quota_per_day, release_at FROM memory
+                WHERE signer = ? AND arrival IS NOT NULL AND tier <> 'self' AND (arrival > ? OR (arrival = ? AND path >= ?))
+                ORDER BY arrival, path
+                """, arguments: [signer, from.position, from.position, from.path])
+            let deepest = rows.map { $0["quota_per_day"] as Int }.max() ?? 0
+            var earlier = try Self.releases(of: signer, before: from, limit: deepest, db)
+            for row in rows {
+                let arrival = HistoryArrival(position: row["arrival"], clock: row["arrival_clock"], quotaPerDay: row["quota_per_day"])
+                let time = Self.release(arrival, count: earlier.count) { earlier[$0] }
+                earlier.append(time)
+                releases[row["path"] as String] = time
+                if (row["release_at"] as Double?) != time {
+                    try db.execute(sql: "UPDATE memory SET release_at = ?, admitted_at = ?, deferred = 0 WHERE rowid = ?", arguments: [time, time, row["rowid"] as Int64])
+                }
+            }
+        }
+    }
+
+    /// Releases of a signer's memories scheduled before `key`, oldest first (the newest `limit`).
+    private static func releases(of signer: String, before key: (position: Int64, path: String), limit: Int, _ db: Database) throws -> [Double] {
+        try Double.fetchAll(db, sql: """
+            SELECT release_at FROM memory WHERE signer = ? AND arrival IS NOT NULL AND tier <> 'self'
+            AND (arrival < ? OR (arrival = ? AND path < ?)) ORDER BY arrival DESC, path DESC LIMIT ?
+            """, arguments: [signer, key.position, key.position, key.path, limit]).reversed()
+    }
+}
+
 /// The local SQLite cache of verified memories: derived from the bare repository, disposable,
 /// rebuilt from git whenever it is missing, corrupt or of an unknown version.
 ///
@@ -10,7 +118,7 @@ import SFGitMemory
 /// reads never wait for a write transaction and never take the store's sync lock.
 public final class MemoryIndex: Sendable {
     /// The cache format this sfgit reads and writes; any other value means "rebuild".
-    public static let cacheVersion = 3
+    public static let cacheVersion = 5
 
     /// A pool (one writer, many readers) or, opened for reading only, one read-only connection.
     private let database: any DatabaseWriter
@@ -216,6 +324,27 @@ public final class MemoryIndex: Sendable {
                 CREATE INDEX memory_kind_expiry ON memory(kind, expiry_epoch);
                 """)
         }
+        // Withdrawal authority: whether a memory's signer was an admin or reviewer where it was
+        // added, so that its retractions and supersedes apply to other signers' memories too.
+        migrator.registerMigration("v4: withdrawal authority") { db in
+            try db.execute(sql: """
+                ALTER TABLE memory ADD COLUMN may_withdraw_any INTEGER NOT NULL DEFAULT 0 CHECK (may_withdraw_any IN (0, 1));
+                """)
+        }
+        // Rate limits on the history clock: where each memory entered the shared branch (its
+        // position on the first-parent chain) and when its signer's quota releases it; and
+        // whether its key was revoked after the point a revocation names.
+        migrator.registerMigration("v5: rate limits on the history clock, revoked keys") { db in
+            try db.execute(sql: """
+                ALTER TABLE memory ADD COLUMN arrival INTEGER;
+                ALTER TABLE memory ADD COLUMN arrival_clock REAL;
+                ALTER TABLE memory ADD COLUMN quota_per_day INTEGER;
+                ALTER TABLE memory ADD COLUMN release_at REAL;
+                ALTER TABLE memory ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1));
+                CREATE INDEX memory_signer_arrival ON memory(signer, arrival, path);
+                CREATE INDEX memory_deferred_release ON memory(release_at) WHERE deferred = 1;
+                """)
+        }
         return migrator
     }()
 
@@ -254,8 +383,12 @@ public final class MemoryIndex: Sendable {
             if reset { try db.execute(sql: "PRAGMA synchronous = OFF") }
             defer { if reset { try? db.execute(sql: "PRAGMA synchronous = NORMAL") } }
             try db.inTransaction {
-                try loadInTransaction(batch, reset: reset, streaming: streaming, next: next, db)
-                try record(try closing(), db)
+                let schedule = QuotaSchedule()
+                try loadInTransaction(batch, reset: reset, streaming: streaming, schedule: schedule, next: next, db)
+                let last = try closing()
+                try record(last, db)
+                try schedule.settle(db)
+                if let clock = last.historyClock ?? batch.historyClock { try Self.holdBack(after: clock, loaded: schedule.releases, db) }
                 return .commit
             }
         }
@@ -265,7 +398,7 @@ public final class MemoryIndex: Sendable {
         if reset { _ = try? database.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
     }
 
-    private func loadInTransaction(_ batch: IndexBatch, reset: Bool, streaming: Bool, next: () throws -> IndexedMemory?, _ db: Database) throws {
+    private func loadInTransaction(_ batch: IndexBatch, reset: Bool, streaming: Bool, schedule: QuotaSchedule, next: () throws -> IndexedMemory?, _ db: Database) throws {
         if reset {
             try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
             try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
@@ -276,9 +409,6 @@ public final class MemoryIndex: Sendable {
         // memories stream in while another thread verifies: then each goes in as it comes, in the
         // time the writer would otherwise wait.
         let bulk = !streaming && (reset || batch.upserts.count >= 2_000)
-        // Held-back memories are released first, oldest first, as the budget has refilled.
-        if let quota = batch.quota { try Self.releaseDeferred(quota: quota, now: batch.now, db) }
-        var admittedInWindow: [String: Int] = [:]
         func add(_ record: IndexedMemory) throws {
             if !reset { try Self.delete(path: record.path, db) }
             // Two authentic branches can each add the same id under different kinds; the first
@@ -289,14 +419,9 @@ public final class MemoryIndex: Sendable {
                     .execute(arguments: [record.path, record.blob, "duplicate_id", "id \(record.memory.id) is already indexed at \(other)", record.commit])
                 return
             }
-            var admitted = true
-            if let quota = batch.quota, record.tier != .own {
-                let used = try admittedInWindow[record.signer] ?? Self.admittedCount(signer: record.signer, now: batch.now, db)
-                admitted = used < quota.quota(of: record.signer)
-                if admitted { admittedInWindow[record.signer] = used + 1 }
-            }
-            // Without a rate limit (a fresh cache taking history as it is) nothing counts against a budget.
-            try Self.insert(record, admittedAt: admitted ? (batch.quota == nil ? 0 : batch.now) : nil, updateFullText: !bulk, db)
+            // Served for now; `holdBack(after:)` holds back what the history clock has not reached.
+            let release = try record.tier == .own ? nil : record.arrival.map { try schedule.release(record.signer, path: record.path, $0, db) }
+            try Self.insert(record, release: release, updateFullText: !bulk, db)
         }
         for record in batch.upserts { try add(record) }
         while let record = try next() { try add(record) }
@@ -319,6 +444,12 @@ public final class MemoryIndex: Sendable {
         for path in batch.reviewedPaths {
             try db.execute(sql: "UPDATE memory SET tier = 'reviewed' WHERE path = ? AND tier = 'authenticated'", arguments: [path])
         }
+        if let revoked = batch.revokedPaths {
+            // Every memory is judged again against the verified tip's revocations (few rows change).
+            try db.execute(sql: "UPDATE memory SET revoked = 0 WHERE revoked = 1 AND path NOT IN (SELECT value FROM json_each(?))",
+                           arguments: [Self.json(.array(revoked.sorted().map(JSONValue.string)))])
+            for path in revoked { try db.execute(sql: "UPDATE memory SET revoked = 1 WHERE path = ? AND tier <> 'self'", arguments: [path]) }
+        }
         for (key, value) in batch.state {
             try db.execute(sql: "INSERT OR REPLACE INTO store_state(key, value) VALUES (?, ?)", arguments: [key, value])
         }
@@ -333,26 +464,17 @@ public final class MemoryIndex: Sendable {
         try db.cachedStatement(sql: "DELETE FROM memory WHERE rowid = ?").execute(arguments: [rowid])
     }
 
-    /// Memories of a signer admitted in the 24 hours before `now`.
-    private static func admittedCount(signer: String, now: Double, _ db: Database) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND admitted_at > ? AND tier <> 'self'",
-                         arguments: [signer, now - 86_400]) ?? 0
+    /// Holds back every memory whose release time the history clock has not reached, and serves
+    /// every one it has: the deferred set is a function of the verified history alone. Only this
+    /// load's memories can be released later than the clock (the clock never runs backwards), and
+    /// the deferred ones are read through a partial index: never a scan of the whole store.
+    private static func holdBack(after clock: Double, loaded: [String: Double], _ db: Database) throws {
+        let hold = try db.cachedStatement(sql: "UPDATE memory SET deferred = 1, admitted_at = NULL WHERE path = ? AND deferred = 0")
+        for (path, release) in loaded where release > clock { try hold.execute(arguments: [path]) }
+        try db.execute(sql: "UPDATE memory SET deferred = 0, admitted_at = release_at WHERE deferred = 1 AND release_at <= ?", arguments: [clock])
     }
 
-    /// Admits deferred memories in the order they arrived while each signer's budget allows.
-    private static func releaseDeferred(quota: QuotaRule, now: Double, _ db: Database) throws {
-        let waiting = try Row.fetchAll(db, sql: "SELECT rowid, signer FROM memory WHERE deferred = 1 ORDER BY rowid")
-        var used: [String: Int] = [:]
-        for row in waiting {
-            let signer: String = row["signer"]
-            let count = try used[signer] ?? admittedCount(signer: signer, now: now, db)
-            guard count < quota.quota(of: signer) else { continue }
-            used[signer] = count + 1
-            try db.execute(sql: "UPDATE memory SET deferred = 0, admitted_at = ? WHERE rowid = ?", arguments: [now, row["rowid"] as Int64])
-        }
-    }
-
-    private static func insert(_ record: IndexedMemory, admittedAt: Double?, updateFullText: Bool, _ db: Database) throws {
+    private static func insert(_ record: IndexedMemory, release: Double?, updateFullText: Bool, _ db: Database) throws {
         let memory = record.memory
         let fm = memory.frontMatter
         let body = memory.body
@@ -361,8 +483,8 @@ public final class MemoryIndex: Sendable {
         try db.cachedStatement(sql: """
                 INSERT INTO memory(id, kind, title, body, extra, author, host, instance, agent, recorded_at, recorded_epoch,
                     expires_at, expiry_epoch, tags, supersedes, fields, path, blob, commit_id, signer, key, tier, first_seen,
-                    admitted_at, deferred)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    admitted_at, deferred, may_withdraw_any, arrival, arrival_clock, quota_per_day, release_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [
                 fm.id.description, fm.kind.name, body.title, body.body ?? "", extra,
@@ -370,7 +492,8 @@ public final class MemoryIndex: Sendable {
                 expiry?.text, expiry?.secondsSinceEpoch, Self.json(.array(fm.tags.map(JSONValue.string))),
                 Self.json(.array(fm.supersedes.map { .string($0.description) })), Self.json(Self.fields(of: memory)),
                 record.path, record.blob, record.commit, record.signer, record.key, record.tier.rawValue, record.firstSeen,
-                admittedAt, admittedAt == nil ? 1 : 0,
+                release ?? record.firstSeen, 0, record.mayWithdrawAny ? 1 : 0,
+                record.arrival?.position, record.arrival?.clock, record.arrival?.quotaPerDay, release,
             ])
         let rowid = db.lastInsertedRowID
         let tagInsert = try db.cachedStatement(sql: "INSERT INTO memory_tag(memory_rowid, tag) VALUES (?, ?)")
@@ -431,7 +554,9 @@ public final class MemoryIndex: Sendable {
         }
         if case .object(let pairs) = value, pairs.isEmpty { return "{}" }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Sorted, so that the same memory is stored with the same bytes by every load (a rebuild
+        // equals an incremental index).
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
     }
 
@@ -459,7 +584,8 @@ public final class MemoryIndex: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT tier, count(*) AS n FROM memory GROUP BY tier") { byTier[row["tier"]] = row["n"] }
             let deferred = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE deferred = 1") ?? 0
             let quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
-            return IndexCounts(byKind: byKind, byTier: byTier, deferred: deferred, quarantined: quarantined)
+            let revoked = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE revoked = 1") ?? 0
+            return IndexCounts(byKind: byKind, byTier: byTier, deferred: deferred, quarantined: quarantined, revoked: revoked)
         }
     }
 
@@ -481,18 +607,32 @@ public final class MemoryIndex: Sendable {
         }
     }
 
+    /// The paths and commits of the memories signed by a key (tier authenticated or reviewed).
+    public func signed(byKey key: String) throws -> [(path: String, commit: String)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, commit_id FROM memory WHERE key = ? AND tier <> 'self'", arguments: [key]).map { ($0["path"], $0["commit_id"]) }
+        }
+    }
+
     /// Whether a memory is indexed at `path`.
     public func contains(path: String) throws -> Bool {
         try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE path = ?)", arguments: [path]) ?? false }
     }
 
-    /// How many memories signed by `signer` were recorded after `since`: what `remember`'s local
-    /// quota counts for this host's own principal. Its own clock wrote those dates, so they can be
-    /// trusted here (peers count by their first-seen time instead); a fresh clone's view of the
-    /// writer's old history does not count against today's budget.
-    public func countRecorded(signer: String, since: Double) throws -> Int {
+    /// How much of `signer`'s daily quota is used in the 24 hours up to `clock`: its served and
+    /// deferred memories by their release time (deferred ones are released later, so they count),
+    /// and this host's unpublished ones by when they were written. The next place frees a day
+    /// after the `perDay`-th newest of them, as the schedule would release the next memory.
+    public func quotaUsage(signer: String, perDay: Int, clock: Double) throws -> QuotaUsage {
         try database.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND recorded_epoch > ?", arguments: [signer, since]) ?? 0
+            let times = try Double.fetchAll(db, sql: """
+                SELECT CASE WHEN tier = 'self' THEN first_seen ELSE release_at END AS t FROM memory
+                WHERE signer = ? AND (tier = 'self' OR release_at IS NOT NULL) AND t > ? ORDER BY t
+                """, arguments: [signer, clock - 86_400])
+            let deferred = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE signer = ? AND deferred = 1", arguments: [signer]) ?? 0
+            let frees = times.count >= perDay ? times[times.count - perDay] + 86_400 : nil
+            return QuotaUsage(principal: signer, perDay: perDay, used: times.count, left: max(0, perDay - times.count),
+                              freesAt: frees.map { Timestamp(secondsSinceEpoch: Int64($0.rounded(.up))).text }, deferred: deferred)
         }
     }
 
@@ -501,7 +641,7 @@ public final class MemoryIndex: Sendable {
         try database.read { db in
             let memories = try Row.fetchAll(db, sql: """
                 SELECT id, kind, title, body, extra, author, host, instance, agent, recorded_at, expires_at, tags, supersedes,
-                       fields, path, blob, commit_id, signer, key, tier, deferred FROM memory ORDER BY id
+                       fields, path, blob, commit_id, signer, key, tier, deferred, may_withdraw_any, arrival, release_at, revoked FROM memory ORDER BY id
                 """).map { $0.description }
             let tags = try Row.fetchAll(db, sql: "SELECT m.id, t.tag FROM memory_tag t JOIN memory m ON m.rowid = t.memory_rowid ORDER BY m.id, t.tag").map { $0.description }
             let links = try Row.fetchAll(db, sql: "SELECT m.id, l.to_id, l.kind FROM link l JOIN memory m ON m.rowid = l.from_rowid ORDER BY m.id, l.kind, l.to_id").map { $0.description }

@@ -68,7 +68,9 @@ extension MemoryIndex {
             var ranked: [RecallCandidate] = []
             var hidden = RecallHidden()
             var exhausted = true
-            let filtered = filters.count > 1 || !query.kinds.isEmpty
+            // The kind filter and the revoked-key filter are always there; rare, they do not make
+            // a query "filtered" (which ranks only allowed rows, a slower plan for common words).
+            let filtered = filters.count > (query.includeRevoked ? 1 : 2) || !query.kinds.isEmpty
 
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
                 // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
@@ -176,6 +178,11 @@ extension MemoryIndex {
             filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND lower(t.tag) IN (\(Self.placeholders(query.tags.count))))")
             arguments += query.tags.map { $0.lowercased() }
         }
+        if !query.includeRevoked {
+            // Signed by a revoked key after its revocation's point: never served unless asked
+            // for; `status` counts them.
+            filters.append("m.revoked = 0")
+        }
         if let tier = query.minTier, tier != .own {
             filters.append("m.tier IN (\(Self.placeholders(tier.andAbove.count)))")
             arguments += tier.andAbove.map(\.rawValue)
@@ -216,12 +223,27 @@ extension MemoryIndex {
         return (filters, arguments)
     }
 
-    /// Whether a memory `m` is withdrawn: superseded or retracted by its own signer (by an
-    /// admitted memory).
+    /// Whether a memory `m` is withdrawn: superseded or retracted by an effective withdrawal
+    /// (`withdrawingSource`). A retraction is final: nothing withdraws it.
     static let withdrawnColumn = """
-        EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
-                WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND s.signer = m.signer AND s.deferred = 0)
+        (m.kind <> 'retraction' AND EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
+                WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND \(withdrawingSource("s", targetSigner: "m.signer"))))
         """
+
+    /// The conditions under which memory `source` (linked by `supersedes` or a retraction's
+    /// `target` to a memory signed by `targetSigner`) withdraws it: it is served (not held back
+    /// by the rate limits, not signed by a revoked key after its revocation's point); its signer is the target's, or held the admin or review role where it
+    /// was added; and it is not itself retracted the same way. A retracted correction withdraws
+    /// nothing, so retracting a superseding memory brings back what it superseded; a retraction
+    /// cannot be retracted, which keeps the rule one level deep.
+    static func withdrawingSource(_ source: String, targetSigner: String) -> String {
+        """
+        \(source).deferred = 0 AND \(source).revoked = 0 AND (\(source).signer = \(targetSigner) OR \(source).may_withdraw_any = 1)
+        AND NOT (\(source).kind <> 'retraction' AND EXISTS (SELECT 1 FROM link r JOIN memory t ON t.rowid = r.from_rowid
+            WHERE r.kind = 'retracts' AND r.to_id = \(source).id AND t.deferred = 0 AND t.revoked = 0
+              AND (t.signer = \(source).signer OR t.may_withdraw_any = 1)))
+        """
+    }
 
     /// The store-state key of the verified tip's policy's half-lives (a JSON object, kind → days).
     public static let halfLivesKey = "half_lives"
@@ -306,26 +328,28 @@ extension MemoryIndex {
     private static func item(_ row: Row, score: Double, explanation: RecallItem.Explanation, now: Double, _ db: Database) throws -> RecallItem {
         let id: String = row["id"]
         let signer: String = row["signer"]
-        let linkers = try Row.fetchAll(db, sql: """
+        let kind: String = row["kind"]
+        let linkers = kind == MemoryKind.retraction.name ? [] : try Row.fetchAll(db, sql: """
             SELECT s.id, l.kind, s.signer, s.recorded_at, json_extract(s.fields, '$.reason') AS reason
             FROM link l JOIN memory s ON s.rowid = l.from_rowid
-            WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND s.signer = ? AND s.deferred = 0 ORDER BY s.id
+            WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND \(withdrawingSource("s", targetSigner: "?")) ORDER BY s.id
             """, arguments: [id, signer])
         let expiry: Double? = row["expiry_epoch"]
         return RecallItem(
-            id: id, kind: row["kind"], title: row["title"], body: row["body"],
+            id: id, kind: kind, title: row["title"], body: row["body"],
             tags: decode([String].self, row["tags"]) ?? [],
             fields: (try? JSONDecoder().decode(AnyJSON.self, from: Data((row["fields"] as String).utf8)).value) ?? .object([]),
             author: row["author"], host: row["host"], instance: row["instance"], agent: row["agent"],
             recordedAt: row["recorded_at"], expiresAt: row["expires_at"],
             supersedes: decode([String].self, row["supersedes"]) ?? [],
             path: row["path"], commit: row["commit_id"], signer: signer, key: row["key"],
-            tier: Tier(rawValue: row["tier"]) ?? .authenticated,
+            tier: (row["revoked"] as Int) != 0 ? .revoked : Tier(rawValue: row["tier"]) ?? .authenticated,
             stale: expiry.map { $0 <= now } ?? false,
             supersededBy: linkers.filter { ($0["kind"] as String) == "supersedes" }.map { $0["id"] },
             retracted: linkers.contains { ($0["kind"] as String) == "retracts" },
             withdrawals: linkers.map {
-                RecallItem.Withdrawal(id: $0["id"], kind: $0["kind"], signer: $0["signer"], recordedAt: $0["recorded_at"], reason: $0["reason"])
+                RecallItem.Withdrawal(id: $0["id"], kind: $0["kind"], signer: $0["signer"], recordedAt: $0["recorded_at"], reason: $0["reason"],
+                                      authority: ($0["signer"] as String) == signer ? .signer : .role)
             },
             deferred: (row["deferred"] as Int) != 0,
             score: (score * 10_000).rounded() / 10_000,

@@ -171,6 +171,14 @@ public final class Repository {
         return (0..<git_commit_parentcount(commit)).map { ObjectID(git_commit_parent_id(commit, $0)) }
     }
 
+    /// The parents and the committer time (seconds since the epoch) of a commit, without reading
+    /// the rest: what the first-parent walk of the history clock needs.
+    public func parentsAndCommitTime(of id: ObjectID) throws(GitError) -> (parents: [ObjectID], time: Int64) {
+        let commit = try lookupCommit(id)
+        defer { git_commit_free(commit) }
+        return ((0..<git_commit_parentcount(commit)).map { ObjectID(git_commit_parent_id(commit, $0)) }, Int64(git_commit_time(commit)))
+    }
+
     /// The signature (`gpgsig` header) of a commit and the exact bytes it signs, or nil when unsigned.
     public func signature(of id: ObjectID) throws(GitError) -> CommitSignature? {
         var signature = git_buf()

@@ -7,7 +7,7 @@ public final class StoreBuilder {
     /// Scratch space: keys, HOME, the work tree.
     public let scratch: TemporaryDirectory
     /// git in the work tree.
-    public let git: GitCLI
+    public var git: GitCLI
     /// Each principal's key.
     public private(set) var keys: [String: TestKey] = [:]
     /// Each principal's roles, as written to the policy.

@@ -15,6 +15,8 @@ struct Judge {
     var sink: ((AcceptedMemory) -> Void)?
     /// The latest committer time accepted (the verifying host's clock plus the allowed skew).
     var latestCommitTime = Int64.max
+    /// The fetched tip's first-parent chain: where each accepted memory arrives.
+    var history: HistoryChain?
     /// History already verified before this run (hidden from the walk): trusted as a parent.
     var trustedHistory: ObjectID?
     /// Commits on the tip's first-parent chain (review mode applies to them).
@@ -108,6 +110,12 @@ struct Judge {
             principal = entry.principal
         }
         let signer = principal!
+        // A key a parent's policy revokes signs nothing there, even if a hostile admin left it listed.
+        for (index, state) in states.enumerated() {
+            if let revocation = state.policy!.revocation(of: fingerprint), try !Self.precedes(id, revocation, repository) {
+                return outcome(.unauthorized, "key \(fingerprint) of '\(signer)' is revoked in parent \(parents[index].short())", principal: signer, key: fingerprint)
+            }
+        }
         let rolesInAllParents = states.map { $0.policy!.roles(of: signer) }.reduce(Set(Policy.Role.allCases)) { $0.intersection($1) }
         signerOf[id] = (signer, key)
 
@@ -150,7 +158,8 @@ struct Judge {
                 return outcome(.forbiddenChange, "the change leaves an invalid trust state: \(problem)", principal: signer, key: fingerprint)
             }
         }
-        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy)
+        try quarantineAndAccept(fact, check: check, added: addedMemories, signer: signer, key: key, policy: policy,
+                                mayWithdrawAny: !rolesInAllParents.isDisjoint(with: [.admin, .review]))
         return outcome(.good, "", principal: signer, key: fingerprint)
     }
 
@@ -192,7 +201,7 @@ struct Judge {
             }
         }
         signerOf[id] = (entry.principal, signature.publicKey)
-        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy)
+        try quarantineAndAccept(fact, check: check, added: added, signer: entry.principal, key: signature.publicKey, policy: policy, mayWithdrawAny: true)
         return outcome(.good, "", principal: entry.principal, key: fingerprint)
     }
 
@@ -227,6 +236,12 @@ struct Judge {
             if side == second { broughtIn = commits }
             for commit in commits {
                 guard let sideSigner = signerOf[commit] else { continue }  // verified before this run: trusted
+                // A key the joined branch revokes: nothing it signed outside the history it still
+                // vouches for comes in, whichever side, whenever the key was granted.
+                if let revocation = joinedState.policy?.revocation(of: sideSigner.key.fingerprint), try !Self.precedes(commit, revocation, repository) {
+                    retirementJoined[id] = joined
+                    return outcome(.unauthorized, "the merge brings \(commit.short()) into \(joined.short())'s history, but \(joined.short()) revokes key \(sideSigner.key.fingerprint) of '\(sideSigner.principal)'\(revocation.since.map { " after \(String($0.prefix(12)))" } ?? "") (revoked key)")
+                }
                 if let why = Self.retirement(of: sideSigner.principal, key: sideSigner.key, joining: joinedState, since: baseState) {
                     retirementJoined[id] = joined
                     return outcome(.unauthorized, "the merge brings \(commit.short()) into \(joined.short())'s history, but \(why) (retired key on a stale branch)")
@@ -257,6 +272,10 @@ struct Judge {
         return nil
     }
 
+    static func precedes(_ commit: ObjectID, _ revocation: Policy.Revocation, _ repository: Repository) throws(GitError) -> Bool {
+        try revocation.vouches(for: commit, in: repository)
+    }
+
     private mutating func markReviewed(_ commit: ObjectID) {
         guard reviewedCommits.insert(commit).inserted else { return }
         for index in acceptedIndexByCommit[commit] ?? [] { accepted[index].reviewed = true }
@@ -266,7 +285,7 @@ struct Judge {
 
     private mutating func quarantineAndAccept(
         _ fact: Verifier.CommitFacts, check: Verifier.Checked, added: [(path: String, entry: TreeEntry)],
-        signer: String, key: SSHPublicKey, policy: Policy
+        signer: String, key: SSHPublicKey, policy: Policy, mayWithdrawAny: Bool
     ) throws(GitError) {
         var idsInCommit: [String: String] = [:]
         for (index, file) in added.enumerated() {
@@ -313,7 +332,8 @@ struct Judge {
             acceptedIndexByCommit[fact.id, default: []].append(accepted.count)
             var memoryFile = AcceptedMemory(
                 path: file.path, blob: file.entry.id, commit: fact.id, principal: signer, key: key.fingerprint,
-                reviewed: reviewedCommits.contains(fact.id), memory: memory.memory)
+                reviewed: reviewedCommits.contains(fact.id), mayWithdrawAny: mayWithdrawAny,
+                arrival: history?.arrival(of: fact.id), quotaPerDay: policy.quotaPerDay(of: signer), memory: memory.memory)
             if let sink {
                 sink(memoryFile)
                 memoryFile.memory = nil  // the consumer has it; a whole store's memories never pile up here
@@ -373,5 +393,17 @@ struct Judge {
         case .invalid(let problem):
             return .forbidden("\(change.path): \(problem.message)")
         }
+    }
+}
+
+extension Policy.Revocation {
+    /// Whether `commit` lies in the history this revocation still vouches for: its `since` commit
+    /// and that commit's ancestors (none without one). The verifier refuses the key's other
+    /// commits; hosts serve the memories of the ones it vouches for.
+    public func vouches(for commit: ObjectID, in repository: Repository) throws(GitError) -> Bool {
+        guard let since, let point = ObjectID(hex: since) else { return false }
+        if commit == point { return true }
+        guard repository.contains(point) else { return false }
+        return try repository.isDescendant(point, of: commit)
     }
 }

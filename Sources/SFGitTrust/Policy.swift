@@ -39,6 +39,26 @@ public struct Policy: Sendable, Hashable {
         }
     }
 
+    /// A key an admin declared compromised (`revoked:`): from `since` on (a commit; nil: always),
+    /// nothing it signed is authentic on a branch holding this policy, and hosts stop serving the
+    /// memories it signed there (tier `revoked`).
+    public struct Revocation: Sendable, Hashable {
+        /// The key's `SHA256:` fingerprint.
+        public var key: String
+        /// The principal it belonged to.
+        public var principal: String
+        /// The last commit whose history the key's signatures are still trusted in (hex); nil:
+        /// none of them.
+        public var since: String?
+
+        /// Creates a revocation.
+        public init(key: String, principal: String, since: String?) {
+            self.key = key
+            self.principal = principal
+            self.since = since
+        }
+    }
+
     /// The largest `.sfgit/` trust file sfgit reads (a real one is a few kilobytes); larger ones
     /// are refused on their size, before anything is parsed.
     public static let maxTrustFileBytes = 256 * 1024
@@ -70,6 +90,11 @@ public struct Policy: Sendable, Hashable {
     /// How old a benchmark observation may be before `sfgit benchmarks` leaves it out as stale
     /// (`benchmark_max_age:`, seconds); nil: `defaultBenchmarkMaxAge`.
     public var benchmarkMaxAge: Int?
+    /// Keys declared compromised, in file order (`revoked:`).
+    public var revoked: [Revocation] = []
+
+    /// The revocation of a key, if this policy revokes it.
+    public func revocation(of fingerprint: String) -> Revocation? { revoked.first { $0.key == fingerprint } }
 
     /// Defaults for limits the file leaves out.
     public static let defaultMaxFileBytes = 65_536
@@ -214,6 +239,14 @@ public struct Policy: Sendable, Hashable {
             for (kind, days) in halfLives.sorted(by: { $0.key < $1.key }) { lines.append("  \(kind): \(days)") }
         }
         if let benchmarkMaxAge { lines.append("benchmark_max_age: \(Self.renderDuration(benchmarkMaxAge))") }
+        if !revoked.isEmpty {
+            lines.append("revoked:")
+            for revocation in revoked {
+                lines.append("  - key: '\(revocation.key)'")
+                lines.append("    principal: \(revocation.principal)")
+                if let since = revocation.since { lines.append("    since: '\(since)'") }
+            }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -287,7 +320,7 @@ private struct PolicyReader {
     }
 
     mutating func read(_ root: YAMLNode) -> Policy? {
-        guard let top = mapping(root, "the policy", allowed: ["version", "branch", "mode", "principals", "limits", "quota", "half_lives", "benchmark_max_age"]) else { return nil }
+        guard let top = mapping(root, "the policy", allowed: ["version", "branch", "mode", "principals", "limits", "quota", "half_lives", "benchmark_max_age", "revoked"]) else { return nil }
         guard let versionNode = top["version"]?.value else {
             fail(root.position, .missingField, "missing required field 'version'")
             return nil
@@ -364,13 +397,48 @@ private struct PolicyReader {
                 fail(node.position, .invalidValue, "benchmark_max_age '\(text)' must be a whole number of days (30d) or hours (12h), 1 to 6 digits")
             }
         }
+        var revoked: [Policy.Revocation] = []
+        if let node = top["revoked"]?.value {
+            if case .sequence(let items) = node.content {
+                revoked = items.compactMap { readRevocation($0) }
+            } else {
+                fail(node.position, .wrongType, "field 'revoked' must be a list")
+            }
+        }
         guard problems.isEmpty, let branch, let maxFileBytes, let maxFilesPerCommit, let quota, let maxCommitBytes, let maxTreeBytes else { return nil }
         var policy = Policy(version: version, branch: branch, mode: mode, principals: principals,
                             maxFileBytes: maxFileBytes, maxFilesPerCommit: maxFilesPerCommit, defaultQuotaPerDay: quota,
                             maxCommitBytes: maxCommitBytes, maxTreeBytes: maxTreeBytes)
         policy.halfLives = halfLives
         policy.benchmarkMaxAge = benchmarkMaxAge
+        policy.revoked = revoked
         return policy
+    }
+
+    /// One `revoked:` entry: `key` (a `SHA256:` fingerprint), `principal`, optional `since` (a
+    /// full commit id).
+    mutating func readRevocation(_ node: YAMLNode) -> Policy.Revocation? {
+        guard let fields = mapping(node, "a revocation", allowed: ["key", "principal", "since"]) else { return nil }
+        guard let key = string(fields["key"]?.value, "key", at: node.position),
+              let principal = string(fields["principal"]?.value, "principal", at: node.position) else { return nil }
+        guard key.hasPrefix("SHA256:"), key.count > 7 else {
+            fail(fields["key"]!.value.position, .invalidValue, "revoked key '\(key)' is not a SHA256: fingerprint")
+            return nil
+        }
+        guard Principal.isValid(principal) else {
+            fail(fields["principal"]!.value.position, .invalidPrincipal, "principal '\(principal)' is not author@host in lower-case ASCII")
+            return nil
+        }
+        var since: String?
+        if let sinceNode = fields["since"]?.value {
+            guard let text = string(sinceNode, "since", at: node.position) else { return nil }
+            guard text.count == 40, text.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                fail(sinceNode.position, .invalidValue, "since '\(text)' is not a full commit id (40 lower-case hex digits)")
+                return nil
+            }
+            since = text
+        }
+        return Policy.Revocation(key: key, principal: principal, since: since)
     }
 
     /// `half_lives: {kind: days}`: kind names as memory files spell them, whole days from 1 to the ceiling.

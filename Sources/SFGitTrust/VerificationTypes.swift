@@ -106,8 +106,39 @@ public struct AcceptedMemory: Sendable, Hashable {
     public var key: String
     /// Whether it reached the checked branch through a reviewer's signed merge.
     public var reviewed: Bool
+    /// Whether its signer held the admin or review role in every parent of the commit that added
+    /// it (the introduction: in its own policy): such a memory may retract or supersede anyone's
+    /// memory. Judged from the parents, as all authorization is, so a later promotion or removal
+    /// never changes what an old withdrawal does.
+    public var mayWithdrawAny: Bool = false
+    /// Where it entered the checked branch, on the history clock (nil: not in the verified
+    /// tip's history).
+    public var arrival: Arrival?
+    /// Its signer's daily quota in the policy of the parents of the commit that added it.
+    public var quotaPerDay: Int = Policy.defaultQuotaPerDay
     /// The parsed memory, when the verifier was asked to keep it (`Options.keepParsedMemories`).
     public var memory: Memory?
+}
+
+/// Where a memory entered the checked branch: the commit of the tip's first-parent chain whose
+/// history first holds it (the commit itself, or the merge that brought it in), and the history
+/// clock there. The clock is the greatest committer time along the first-parent chain up to that
+/// commit, so it never runs backwards, and every commit's time is capped by the verifying host's
+/// clock (`future-dated`); a signer who backdates a commit only ever gets the clock its chain
+/// already reached. Rate limits count on this clock: they are a function of the signed history.
+public struct Arrival: Sendable, Hashable {
+    /// The commit's position on the first-parent chain, counted from the first commit of this
+    /// verification (0); see `VerificationResult.chainFromVerifiedTip`.
+    public var position: Int
+    /// The history clock at that commit over this verification's part of the chain (seconds
+    /// since the epoch); the caller takes the maximum with the clock it had reached before.
+    public var clock: Int64
+
+    /// Creates an arrival.
+    public init(position: Int, clock: Int64) {
+        self.position = position
+        self.clock = clock
+    }
 }
 
 /// What the verifier found between the last verified tip and a new tip.
@@ -123,6 +154,16 @@ public struct VerificationResult: Sendable {
     public var quarantined: [Quarantine]
     /// Memory files fit to index, from authentic commits.
     public var accepted: [AcceptedMemory]
+    /// How many commits of the verified tip's first-parent chain this verification judged (the
+    /// verified tip's position is this minus one), and the history clock at the verified tip over
+    /// them (nil when nothing new was verified).
+    public var chainLength = 0
+    public var chainClock: Int64?
+    /// Whether the verified tip's first-parent chain passes through the tip verification started
+    /// from (or started from nothing). When a merge took another branch as its first parent, it
+    /// does not, positions count from the introduction, and what came before arrived differently:
+    /// a consumer of arrivals then starts again from nothing.
+    public var chainFromVerifiedTip = true
 
     /// Whether every new commit is authentic.
     public var isAuthentic: Bool { blocked == nil }

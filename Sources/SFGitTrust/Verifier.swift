@@ -96,8 +96,10 @@ public struct Verifier {
         defer { repository.maxTreeBytes = Policy.objectBytesCeiling }
 
         let order = try repository.commits(from: [newTip], excluding: verifiedTip.map { [$0] } ?? [])
-        let chain = try firstParentChain(from: newTip, downTo: verifiedTip)
+        let history = try HistoryChain(repository: repository, tip: newTip, bottom: verifiedTip)
+        let chain = history.commits
         var judge = Judge(verifier: self, context: Context(repository: repository), walked: Set(order))
+        judge.history = history
         judge.latestCommitTime = options.now() + Self.allowedClockSkew
         judge.trustedHistory = verifiedTip
         if options.enforceReviewMode { judge.firstParentChain = chain }
@@ -160,9 +162,23 @@ public struct Verifier {
         if let start = verifiedTip, let candidate = tip, candidate != start, try !repository.isDescendant(candidate, of: start) {
             tip = start
         }
-        return VerificationResult(
+        // Arrivals on the history clock count along the verified tip's own first-parent chain: when
+        // the tip is not on the fetched tip's chain (the branch a refused merge joined), along its.
+        var accepted = judge.accepted
+        var final = history
+        if let tip, tip != verifiedTip, final.index(of: tip) == nil {
+            final = try HistoryChain(repository: repository, tip: tip, bottom: verifiedTip)
+            for index in accepted.indices { accepted[index].arrival = final.arrival(of: accepted[index].commit) }
+        }
+        var result = VerificationResult(
             outcomes: outcomes, verifiedTip: tip, blocked: outcomes.first { !$0.isGood },
-            quarantined: judge.quarantined, accepted: judge.accepted)
+            quarantined: judge.quarantined, accepted: accepted)
+        if let tip, tip != verifiedTip, let position = final.index(of: tip) {
+            result.chainLength = position + 1
+            result.chainClock = final.clocks[position]
+            result.chainFromVerifiedTip = final.reachesBottom
+        }
+        return result
     }
 
     private func refused(_ commit: ObjectID, _ status: CommitStatus, _ reason: String, keep: ObjectID?) -> VerificationResult {
@@ -170,16 +186,6 @@ public struct Verifier {
         return VerificationResult(outcomes: [outcome], verifiedTip: keep, blocked: outcome, quarantined: [], accepted: [])
     }
 
-    /// The first-parent chain from `tip` down to (not including) `bottom`, oldest first.
-    private func firstParentChain(from tip: ObjectID, downTo bottom: ObjectID?) throws(GitError) -> [ObjectID] {
-        var chain: [ObjectID] = []
-        var current: ObjectID? = tip
-        while let id = current, id != bottom {
-            chain.append(id)
-            current = try repository.parents(of: id).first
-        }
-        return chain.reversed()
-    }
 
     // MARK: - Pass 1: facts read from the repository
 
@@ -423,6 +429,52 @@ private final class PipelinedChecker: @unchecked Sendable {
         drain(waitForMore: false)
         group.wait()
         return takeReady(from: start)
+    }
+}
+
+/// The first-parent chain from a tip down to (not including) a bottom, oldest first, with the
+/// history clock at each commit (the greatest committer time so far along the chain) and, for
+/// every new commit, the chain commit that brought it onto the chain: itself, or the merge whose
+/// other parent holds it. A stale branch's commits so arrive at the time of the merge, whatever
+/// times they carry.
+struct HistoryChain {
+    private(set) var commits: [ObjectID] = []
+    private(set) var clocks: [Int64] = []
+    /// Whether the walk met `bottom` (always, without one); otherwise it went to the root.
+    private(set) var reachesBottom = true
+    private var chainIndex: [ObjectID: Int] = [:]
+    private var broughtIn: [ObjectID: Int] = [:]
+
+    init(repository: Repository, tip: ObjectID, bottom: ObjectID?) throws(GitError) {
+        var walked: [(id: ObjectID, parents: [ObjectID], time: Int64)] = []
+        var current: ObjectID? = tip
+        while let id = current, id != bottom {
+            let (parents, time) = try repository.parentsAndCommitTime(of: id)
+            walked.append((id, parents, time))
+            current = parents.first
+        }
+        reachesBottom = bottom == nil || current == bottom
+        var clock = Int64.min
+        for (index, commit) in walked.reversed().enumerated() {
+            clock = max(clock, commit.time)
+            commits.append(commit.id)
+            clocks.append(clock)
+            chainIndex[commit.id] = index
+            // Only merges bring in other commits: a revwalk each, of what the merge brings.
+            for other in commit.parents.dropFirst() {
+                for brought in try repository.commits(from: [other], excluding: [commit.parents[0]]) where broughtIn[brought] == nil {
+                    broughtIn[brought] = index
+                }
+            }
+        }
+    }
+
+    /// The position of a commit on the chain, when it is one of its commits.
+    func index(of commit: ObjectID) -> Int? { chainIndex[commit] }
+
+    /// Where a commit's memories arrive, when the chain's tip holds the commit.
+    func arrival(of commit: ObjectID) -> Arrival? {
+        (chainIndex[commit] ?? broughtIn[commit]).map { Arrival(position: $0, clock: clocks[$0]) }
     }
 }
 

@@ -53,7 +53,7 @@ struct BreakersCommand: ParsableCommand {
         discussion: """
             Per subject, the newest report that counts gives the state; 'since' is the oldest report of the \
             unbroken run of that state, 'until' the latest resets_at in the run, hosts the distinct hosts that \
-            reported it. Reports past their resets_at, superseded or retracted by their signer, or held back by \
+            reported it. Reports past their resets_at, withdrawn (superseded or retracted), or held back by \
             the store's rate limits do not count, and the warnings say how many.
             """ + "\n\n" + Examples.breakers)
 

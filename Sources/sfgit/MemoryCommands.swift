@@ -34,6 +34,9 @@ struct RememberCommand: ParsableCommand {
     @Option(name: .customLong("supersedes"), help: "An id this memory replaces (repeatable).")
     var supersedes: [String] = []
 
+    @Option(help: "Why it replaces the memories it supersedes (written as the body field 'reason'; required to supersede another signer's memory).")
+    var reason: String?
+
     @Option(help: "The agent instance on this host.")
     var instance: String?
 
@@ -63,6 +66,7 @@ struct RememberCommand: ParsableCommand {
         }
         draft.expires = expires
         draft.supersedes = supersedes
+        if let reason { draft.fields.append(("reason", reason)) }
         var overrides = identity.identity
         overrides.instance = instance
         overrides.agent = agent
@@ -161,6 +165,9 @@ struct RecallCommand: ParsableCommand {
     @Flag(name: .customLong("include-untrusted"), help: "Include memories held back by the store's rate limits (deferred).")
     var includeUntrusted = false
 
+    @Flag(name: .customLong("include-revoked"), help: "Include memories signed by a revoked key after the point its revocation names (tier revoked).")
+    var includeRevoked = false
+
     @Flag(help: "Show how each score was made.")
     var explain = false
 
@@ -207,6 +214,7 @@ struct RecallCommand: ParsableCommand {
         request.includeStale = includeStale
         request.includeSuperseded = includeSuperseded
         request.includeDeferred = includeUntrusted
+        request.includeRevoked = includeRevoked
         var notes: [String] = []
         var storeCannotAnswer = false
         try perform("recall", output, { () throws(SFGitError) in
@@ -260,6 +268,7 @@ enum MemoryText {
         if item.retracted { flags.append("RETRACTED") }
         if item.deferred { flags.append("DEFERRED (over quota)") }
         if item.signerStatus == .retired { flags.append("RETIRED signer") }
+        if item.tier == .revoked { flags.append("REVOKED key") }
         let store = item.store.map { " · store \(safe($0))" } ?? ""
         printOut("\(number)\(safe(item.kind)) \(safe(item.id)) · \(item.tier.rawValue) · signed by \(safe(item.signer)) (\(safe(item.key))) · recorded \(safe(item.recordedAt))\(store)"
                  + (flags.isEmpty ? "" : " · " + flags.joined(separator: " · ")))
@@ -269,7 +278,8 @@ enum MemoryText {
             if let expires = item.expiresAt { printOut("   expires \(safe(expires))") }
             for withdrawal in item.withdrawals {
                 let verb = withdrawal.kind == "retracts" ? "retracted" : "superseded"
-                printOut("   \(verb) by \(safe(withdrawal.id)) · signed by \(safe(withdrawal.signer)) · recorded \(safe(withdrawal.recordedAt))"
+                let right = withdrawal.authority == .role ? " (admin or reviewer)" : ""
+                printOut("   \(verb) by \(safe(withdrawal.id)) · signed by \(safe(withdrawal.signer))\(right) · recorded \(safe(withdrawal.recordedAt))"
                          + (withdrawal.reason.map { " · reason: \(safe($0))" } ?? ""))
             }
         }

@@ -215,7 +215,8 @@ struct StatusCommand: ParsableCommand {
                 let kinds = store.counts.byKind.sorted { $0.key < $1.key }.map { "\(safe($0.key)) \($0.value)" }.joined(separator: ", ")
                 let tiers = store.counts.byTier.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 printOut("  memories:      \(kinds.isEmpty ? "none" : kinds)")
-                if !tiers.isEmpty { printOut("  tiers:         \(tiers)\(store.counts.deferred > 0 ? ", deferred \(store.counts.deferred)" : "")") }
+                if !tiers.isEmpty { printOut("  tiers:         \(tiers)\(store.counts.deferred > 0 ? ", deferred \(store.counts.deferred)" : "")\(store.counts.revoked > 0 ? ", revoked \(store.counts.revoked) (not served; --include-revoked)" : "")") }
+                if let quota = store.quota { printOut("  quota \(safe(quota.principal)): \(quota.summary)") }
                 for file in store.quarantined { printOut("  quarantined:   \(safe(file.path)) (\(safe(file.reason))): \(safe(file.detail))") }
             }
         })

@@ -7,7 +7,7 @@ struct TrustCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trust",
         abstract: "List, add or remove the principals and keys a store trusts (admin commits, published by the next sync).",
-        subcommands: [List.self, Add.self, Remove.self])
+        subcommands: [List.self, Add.self, Remove.self, Revoke.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "The principals, their roles and keys.")
@@ -20,7 +20,14 @@ struct TrustCommand: ParsableCommand {
             }, text: { entries in
                 for entry in entries {
                     printOut("\(safe(entry.principal))  [\(entry.roles.map(safe).joined(separator: ", "))]\(entry.pending ? "  (pending sync)" : "")")
+                    if let quota = entry.quota {
+                        printOut("    quota \(quota.perDay)/day: \(quota.used) used, \(quota.left) left" + (quota.freesAt.map { ", the next frees at \($0)" } ?? "")
+                                 + (quota.deferred > 0 ? ", \(quota.deferred) deferred" : ""))
+                    }
                     for key in entry.keys { printOut("    \(safe(key))") }
+                    for key in entry.revoked {
+                        printOut("    REVOKED \(safe(key.key))" + (key.since.map { " after \(safe(String($0.prefix(12))))" } ?? " (always)"))
+                    }
                 }
             })
         }
@@ -47,6 +54,23 @@ struct TrustCommand: ParsableCommand {
             try perform("trust add", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, quotaPerDay: quota, store: storeOption.store))
             }, text: { report in printOut("\(safe(report.principal)) added in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke",
+            abstract: "Declare a principal's keys compromised from a commit on (or always): its later commits are refused, its later memories no longer served.")
+        @Argument(help: "The principal, author@host.") var principal: String
+        @Option(help: "The last commit of the verified history whose signatures by these keys are still trusted (default: none).") var since: String?
+        @OptionGroup var storeOption: StoreOption
+        @OptionGroup var identity: IdentityOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try perform("trust revoke", output, { () throws(SFGitError) in
+                Outcome(data: try openWorkspace(identity.identity).trustRevoke(principal: principal, since: since, store: storeOption.store))
+            }, text: { report in printOut("\(safe(report.principal)) revoked in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
         }
     }
 

@@ -119,7 +119,7 @@ struct WithdrawalTests {
         #expect(breaker.stderr.contains("already past"), "\(breaker.stderr)")
     }
 
-    @Test("show names who superseded and who retracted a memory, when and why; --supersedes takes a prefix")
+    @Test("show names who superseded and who retracted a memory, when and why; a retracted correction withdraws nothing; --supersedes takes a prefix")
     func chainsShown() throws {
         let federation = try Federation()
         try federation.initialise()
@@ -128,9 +128,15 @@ struct WithdrawalTests {
         let newer = try #require(try federation.json(laptop, ["remember", "note", "--title", "second take", "--supersedes", String(old.prefix(14))]).1["data"].flatMap { ($0 as? [String: Any])?["id"] as? String })
         #expect(try federation.run(laptop, ["retract", newer, "--reason", "both were wrong"]).exitCode == 0)
         let shownOld = try federation.json(laptop, ["show", old])
+        // The retracted correction withdraws nothing: the first take is served again.
         let withdrawals = try #require((shownOld.1["data"] as? [String: Any])?["withdrawals"] as? [[String: Any]])
-        #expect(withdrawals.map { $0["id"] as? String } == [newer])
-        #expect(withdrawals.first?["kind"] as? String == "supersedes")
+        #expect(withdrawals.isEmpty)
+        #expect(try federation.recallAnswers(laptop, ["take"]).compactMap { $0["id"] as? String } == [old])
+        let third = try #require(try federation.json(laptop, ["remember", "note", "--title", "third take", "--supersedes", old]).1["data"].flatMap { ($0 as? [String: Any])?["id"] as? String })
+        let superseded = try #require((try federation.json(laptop, ["show", old]).1["data"] as? [String: Any])?["withdrawals"] as? [[String: Any]])
+        #expect(superseded.map { $0["id"] as? String } == [third])
+        #expect(superseded.first?["kind"] as? String == "supersedes")
+        #expect(superseded.first?["authority"] as? String == "signer")
         let shownNew = try federation.json(laptop, ["show", newer])
         let retraction = try #require(((shownNew.1["data"] as? [String: Any])?["withdrawals"] as? [[String: Any]])?.first)
         #expect(retraction["kind"] as? String == "retracts")

@@ -289,6 +289,16 @@ struct SyncTests {
         let third = try federation.json(member, ["remember", "note", "--title", "three"])
         #expect(third.0.exitCode == 9)
         #expect((third.1["error"] as? [String: Any])?["code"] as? String == "RATE_LIMITED")
+        let message = (third.1["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("2 of 2 per day used, 0 left, the next frees at 20"), "\(message)")
+        let quota = try #require(((try federation.json(member, ["status"]).1["data"] as? [String: Any])?["stores"] as? [[String: Any]])?.first?["quota"] as? [String: Any])
+        #expect(quota["principal"] as? String == "me@laptop")
+        #expect(quota["per_day"] as? Int == 2 && quota["used"] as? Int == 2 && quota["left"] as? Int == 0)
+        #expect(quota["frees_at"] as? String != nil)
+        let text = try federation.run(member, ["status"]).stdout
+        #expect(text.contains("quota me@laptop: 2 of 2 per day used, 0 left"), "\(text)")
+        let listed = try federation.run(member, ["trust", "list"]).stdout
+        #expect(listed.contains("quota 2/day: 2 used, 0 left"), "\(listed)")
     }
 
     @Test("remember refuses an invalid memory (exit 7) and unknown ids are NOT_FOUND (exit 8)")

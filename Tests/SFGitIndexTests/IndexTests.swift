@@ -406,19 +406,23 @@ struct IndexTests {
 
 @Suite("Rate limits")
 struct QuotaTests {
-    @Test("over-quota memories are deferred by first-seen time and released in order as the budget refills")
+    @Test("over-quota memories are deferred on the history clock and released in order as it moves on")
     func deferAndRelease() throws {
         var f = Fixture()
         let dir = try TemporaryDirectory()
         let index = try MemoryIndex(path: dir.url("c.sqlite"))
-        let rule = QuotaRule(perDay: ["flood@h": 2], defaultPerDay: 100)
-        // Commit dates say "a year ago": only this host's clock counts.
-        let flood = (0..<5).map { f.memory(title: "flood \($0)", signer: "flood@h", daysAgo: 365) }
-        let calm = f.memory(title: "calm", signer: "calm@h")
+        // One commit adds five; the quota is two a day. This host's clock plays no part.
+        let clock = Fixture.now - 365 * 86_400
+        let flood = (0..<5).map { n -> IndexedMemory in
+            var memory = f.memory(title: "flood \(n)", signer: "flood@h")
+            memory.arrival = HistoryArrival(position: 1, clock: clock, quotaPerDay: 2)
+            return memory
+        }
+        var calm = f.memory(title: "calm", signer: "calm@h")
+        calm.arrival = HistoryArrival(position: 1, clock: clock, quotaPerDay: 2)
         var batch = IndexBatch()
         batch.upserts = flood + [calm]
-        batch.quota = rule
-        batch.now = Fixture.now
+        batch.historyClock = clock
         try index.apply(batch)
         func served() throws -> [String] {
             try recall(index, nil) { $0.includeStale = true; $0.perSignerShare = 10; $0.limit = 20 }.map(\.title).sorted()
@@ -426,17 +430,20 @@ struct QuotaTests {
         #expect(try served() == ["calm", "flood 0", "flood 1"])
         #expect(try index.counts().deferred == 3)
         #expect(try recall(index, nil) { $0.includeDeferred = true; $0.perSignerShare = 10; $0.limit = 20 }.filter(\.deferred).count == 3)
+        let usage = try index.quotaUsage(signer: "flood@h", perDay: 2, clock: clock)
+        #expect(usage.used == 5 && usage.left == 0 && usage.deferred == 3)
+        #expect(usage.freesAt == Timestamp(secondsSinceEpoch: Int64(clock) + 2 * 86_400).text)  // as the next would be released
 
-        // Twelve hours later the window is still full; a day later two more are released, in order.
+        // Twelve hours later on the history clock the window is still full; a day later two more
+        // are released, in order; two days later the last.
         var later = IndexBatch()
-        later.quota = rule
-        later.now = Fixture.now + 12 * 3600
+        later.historyClock = clock + 12 * 3600
         try index.apply(later)
         #expect(try index.counts().deferred == 3)
-        later.now = Fixture.now + 86_401
+        later.historyClock = clock + 86_400
         try index.apply(later)
         #expect(try served() == ["calm", "flood 0", "flood 1", "flood 2", "flood 3"])
-        later.now = Fixture.now + 2 * 86_402
+        later.historyClock = clock + 2 * 86_400
         try index.apply(later)
         #expect(try index.counts().deferred == 0)
     }
@@ -448,10 +455,31 @@ struct QuotaTests {
         let index = try MemoryIndex(path: dir.url("c.sqlite"))
         var batch = IndexBatch()
         batch.upserts = (0..<4).map { f.memory(title: "own \($0)", signer: "me@h", tier: .own) }
-        batch.quota = QuotaRule(defaultPerDay: 1)
-        batch.now = Fixture.now
+        batch.historyClock = Fixture.now
         try index.apply(batch)
         #expect(try index.counts().deferred == 0)
+        #expect(try index.quotaUsage(signer: "me@h", perDay: 3, clock: Fixture.now).used == 4)
+    }
+
+    @Test("records loaded out of order are scheduled as if in order")
+    func outOfOrder() throws {
+        let f = Fixture()
+        func load(_ order: [Int]) throws -> [String] {
+            let dir = try TemporaryDirectory()
+            let index = try MemoryIndex(path: dir.url("c.sqlite"))
+            var g = f
+            let records = (0..<4).map { n -> IndexedMemory in
+                var memory = g.memory(title: "m \(n)", signer: "s@h")
+                memory.arrival = HistoryArrival(position: Int64(n), clock: 1_000 + Double(n), quotaPerDay: 2)
+                return memory
+            }
+            var batch = IndexBatch()
+            batch.upserts = order.map { records[$0] }
+            batch.historyClock = 2_000
+            try index.apply(batch)
+            return try index.snapshot()
+        }
+        #expect(try load([3, 1, 0, 2]) == load([0, 1, 2, 3]))
     }
 }
 

@@ -42,7 +42,7 @@ extension MemoryTools {
         "type": "object",
         "required": ["id", "kind", "title", "body", "signer", "key", "tier", "recorded_at", "store"],
         "properties": [
-            "id": ["type": "string"], "signer": ["type": "string"], "tier": ["enum": ["self", "authenticated", "reviewed"]],
+            "id": ["type": "string"], "signer": ["type": "string"], "tier": ["enum": ["self", "authenticated", "reviewed", "revoked"]],
             "recorded_at": ["type": "string"], "store": ["type": "string"],
         ],
     ]
