@@ -285,7 +285,7 @@ struct SyncRun {
         }
         report.verifiedTip = try repository.reference(Store.verifiedRef)?.hex
         if let blocked = update.blocked {
-            return refuse(repository, fetched, BlockedCommit(reason: "commit \(blocked.commit.short()) is \(blocked.status.rawValue): \(blocked.reason)", commit: blocked.commit.hex), since: started)
+            return refuse(repository, fetched, BlockedCommit(reason: "commit \(blocked.commit.short()) is \(blocked.status.rawValue): \(ForgeMergeHint.reason(blocked, repository))", commit: blocked.commit.hex), since: started)
         }
         state.blocked = nil
         phase("verify", "ok", since: started)

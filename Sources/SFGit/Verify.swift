@@ -91,7 +91,7 @@ public struct HistoryVerification: Sendable {
                 verifiedTip: result.verifiedTip?.hex,
                 commits: result.outcomes.count,
                 blocked: result.blocked.map {
-                    .init(reason: $0.reason, commit: $0.commit.hex, status: $0.status.rawValue, principal: $0.principal, key: $0.key)
+                    .init(reason: ForgeMergeHint.reason($0, repository), commit: $0.commit.hex, status: $0.status.rawValue, principal: $0.principal, key: $0.key)
                 },
                 quarantined: result.quarantined.map {
                     .init(path: $0.path, reason: $0.reason.rawValue, commit: $0.commit.hex, blob: $0.blob.hex, detail: $0.detail)

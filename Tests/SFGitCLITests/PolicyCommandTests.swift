@@ -112,6 +112,20 @@ struct PolicyCommandTests {
         #expect(again.0.exitCode == 0)
         #expect(Self.data(again.1)["state"] as? String == "unchanged")
         #expect(Self.data(again.1)["commit"] is NSNull)
+
+        // Back to direct: in review mode the admin's own change is proposed like any other, and
+        // merged with `review merge` (an admin may merge its own proposal).
+        #expect(try federation.run(federation.admin, ["policy", "set", "mode", "direct"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        #expect(try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "show", "main:.sfgit/policy.yaml"]).stdout.contains("mode: review"))
+        let merged = try federation.run(federation.admin, ["review", "merge", "admin@hq", "--push"])
+        #expect(merged.exitCode == 0, "\(merged.stdout) \(merged.stderr)")
+        #expect(try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "show", "main:.sfgit/policy.yaml"]).stdout.contains("mode: direct"))
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "straight to main"]).exitCode == 0)
+        let direct = try federation.run(laptop, ["sync"])
+        #expect(direct.exitCode == 0, "\(direct.stdout) \(direct.stderr)")
+        // Both: the proposal never merged stayed in the laptop's outbox, and now goes straight in too.
+        #expect(try federation.remoteMemoryPaths().count == 2)
     }
 
     @Test("policy set refuses, before signing, any value the verifier would refuse (exit 7), unknown settings (exit 2) and non-admins (exit 2)")
