@@ -202,4 +202,65 @@ struct ReviewCommandTests {
         #expect(outcomes.last?["principal"] as? String == "merge-bot@ci")
         #expect(outcomes.last?["commit"] as? String == merge)
     }
+
+    /// A member's key authorized on the sshd with a forced command naming its principal, as
+    /// `examples/ci/update` expects; its known_hosts holds the server.
+    static func authorize(_ member: Federation.Member, on server: SSHServer) throws {
+        try server.authorize("command=\"SFGIT_PUSHER=\(member.principal) exec git-shell -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",restrict \(member.key.publicKey)")
+        try server.knownHostsLine.write(toFile: member.userHome + "/.ssh/known_hosts", atomically: true, encoding: .utf8)
+    }
+
+    @Test("a real sshd-served store with examples/ci/update's branch rules: writers push only their own proposal branch, a writer's direct push to main and to another's proposal are refused, and review merge --push by a reviewer lands")
+    func serverSideBranchRules() throws {
+        let federation = try Federation()
+        let server = try SSHServer(in: federation.scratch.url("sshd"), authorizedKeys: [])
+        defer { withExtendedLifetime(server) {} }
+        federation.remoteURL = "ssh://\(NSUserName())@127.0.0.1:\(server.port)\(federation.remotePath)"
+        let hook = federation.remotePath + "/hooks/update"
+        try FileManager.default.copyItem(atPath: PackagePaths.examples + "/ci/update", toPath: hook)
+        _ = try Self.git(federation, ["config", "sfgit.mainPushers", "admin@hq ana@desk"])
+        try Self.authorize(federation.admin, on: server)
+        try federation.initialise()
+        let writer = try federation.join("me@laptop") { try Self.authorize($0, on: server) }
+        let other = try federation.join("bob@desk") { try Self.authorize($0, on: server) }
+        let reviewer = try federation.join("ana@desk", roles: ["review"]) { try Self.authorize($0, on: server) }
+        #expect(try federation.run(federation.admin, ["policy", "set", "mode", "review"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+
+        #expect(try federation.run(writer, ["remember", "learning", "--title", "over ssh"]).exitCode == 0)
+        let proposed = try federation.run(writer, ["sync"])
+        #expect(proposed.exitCode == 0, "\(proposed.stdout) \(proposed.stderr)")
+        let proposal = try Self.git(federation, ["rev-parse", "sfgit/proposals/me@laptop"])
+        let main = try federation.remoteTip()
+
+        // The writer's plain git, with its own key: main and another writer's branch are refused.
+        let work = federation.scratch.url("writer-git")
+        let sshCommand = "ssh -i \(writer.key.privatePath) -o IdentitiesOnly=yes -o UserKnownHostsFile=\(writer.userHome)/.ssh/known_hosts"
+        var git = GitCLI(directory: federation.scratch.path, home: writer.userHome)
+        git.date = ISO8601DateFormatter().string(from: Date())
+        func gitAsWriter(_ arguments: [String], in directory: String) throws -> ProcessResult {
+            var environment = git.environment
+            environment["GIT_SSH_COMMAND"] = sshCommand
+            return try ProcessRunner.run("git", arguments, environment: environment, currentDirectory: directory)
+        }
+        #expect(try gitAsWriter(["clone", "-q", federation.remoteURL, work], in: federation.scratch.path).exitCode == 0)
+        #expect(try gitAsWriter(["fetch", "-q", "origin", "sfgit/proposals/me@laptop"], in: work).exitCode == 0)
+        let toMain = try gitAsWriter(["push", "origin", "\(proposal):refs/heads/main"], in: work)
+        #expect(toMain.exitCode != 0)
+        #expect(toMain.stderr.contains("me@laptop may not push refs/heads/main"), "\(toMain.stderr)")
+        let toOther = try gitAsWriter(["push", "origin", "\(proposal):refs/heads/sfgit/proposals/bob@desk"], in: work)
+        #expect(toOther.exitCode != 0)
+        #expect(toOther.stderr.contains("may push only refs/heads/sfgit/proposals/me@laptop"), "\(toOther.stderr)")
+        #expect(try federation.remoteTip() == main)
+        #expect(try Self.git(federation, ["for-each-ref", "--format=%(refname)", "refs/heads/sfgit/proposals/"]) == "refs/heads/sfgit/proposals/me@laptop")
+
+        // A writer's review merge is refused by sfgit itself; the reviewer's lands through the rules.
+        #expect(try federation.run(other, ["review", "merge", "me@laptop", "--push"]).exitCode == 2)
+        let merged = try federation.json(reviewer, ["review", "merge", "me@laptop", "--push"])
+        #expect(merged.0.exitCode == 0, "\(merged.0.stdout) \(merged.0.stderr)")
+        #expect(try Self.git(federation, ["rev-parse", "main^2"]) == proposal)
+        let after = try federation.json(writer, ["sync"])
+        #expect(after.0.exitCode == 0, "\(after.0.stdout)")
+        #expect(Self.stores(after.1).first?["pending"] as? Int == 0)
+    }
 }
