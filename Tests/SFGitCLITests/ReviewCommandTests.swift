@@ -206,11 +206,11 @@ struct ReviewCommandTests {
     /// A member's key authorized on the sshd with a forced command naming its principal, as
     /// `examples/ci/update` expects; its known_hosts holds the server.
     static func authorize(_ member: Federation.Member, on server: SSHServer) throws {
-        try server.authorize("command=\"SFGIT_PUSHER=\(member.principal) exec git-shell -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",restrict \(member.key.publicKey)")
+        try server.authorize("command=\"SFGIT=\(PackagePaths.sfgitBinary) SFGIT_PUSHER=\(member.principal) exec git-shell -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",restrict \(member.key.publicKey)")
         try server.knownHostsLine.write(toFile: member.userHome + "/.ssh/known_hosts", atomically: true, encoding: .utf8)
     }
 
-    @Test("a real sshd-served store with examples/ci/update's branch rules: writers push only their own proposal branch, a writer's direct push to main and to another's proposal are refused, and review merge --push by a reviewer lands")
+    @Test("a real sshd-served store with examples/ci/update's branch rules: writers push only their own proposal branch, a writer's direct push to main and to another's proposal are refused, review merge --push by a reviewer lands, and the only rewind let through is an admin's signed reset statement")
     func serverSideBranchRules() throws {
         let federation = try Federation()
         let server = try SSHServer(in: federation.scratch.url("sshd"), authorizedKeys: [])
@@ -221,6 +221,8 @@ struct ReviewCommandTests {
         _ = try Self.git(federation, ["config", "sfgit.mainPushers", "admin@hq ana@desk"])
         try Self.authorize(federation.admin, on: server)
         try federation.initialise()
+        _ = try Self.git(federation, ["config", "sfgit.introduction", federation.introduction])
+        _ = try Self.git(federation, ["config", "sfgit.signer", federation.signer])
         let writer = try federation.join("me@laptop") { try Self.authorize($0, on: server) }
         let other = try federation.join("bob@desk") { try Self.authorize($0, on: server) }
         let reviewer = try federation.join("ana@desk", roles: ["review"]) { try Self.authorize($0, on: server) }
@@ -235,12 +237,12 @@ struct ReviewCommandTests {
 
         // The writer's plain git, with its own key: main and another writer's branch are refused.
         let work = federation.scratch.url("writer-git")
-        let sshCommand = "ssh -i \(writer.key.privatePath) -o IdentitiesOnly=yes -o UserKnownHostsFile=\(writer.userHome)/.ssh/known_hosts"
         var git = GitCLI(directory: federation.scratch.path, home: writer.userHome)
         git.date = ISO8601DateFormatter().string(from: Date())
-        func gitAsWriter(_ arguments: [String], in directory: String) throws -> ProcessResult {
+        func gitAsWriter(_ arguments: [String], in directory: String, as member: Federation.Member? = nil) throws -> ProcessResult {
+            let who = member ?? writer
             var environment = git.environment
-            environment["GIT_SSH_COMMAND"] = sshCommand
+            environment["GIT_SSH_COMMAND"] = "ssh -i \(who.key.privatePath) -o IdentitiesOnly=yes -o UserKnownHostsFile=\(who.userHome)/.ssh/known_hosts"
             return try ProcessRunner.run("git", arguments, environment: environment, currentDirectory: directory)
         }
         #expect(try gitAsWriter(["clone", "-q", federation.remoteURL, work], in: federation.scratch.path).exitCode == 0)
@@ -262,5 +264,17 @@ struct ReviewCommandTests {
         let after = try federation.json(writer, ["sync"])
         #expect(after.0.exitCode == 0, "\(after.0.stdout)")
         #expect(Self.stores(after.1).first?["pending"] as? Int == 0)
+
+        // The one rewind the rules let through: an admin's signed reset statement. A reviewer's
+        // plain force push of the same rewind is refused.
+        let rewind = try federation.run(reviewer, ["sync"])
+        #expect(rewind.exitCode == 0)
+        let forced = try gitAsWriter(["push", "-f", "origin", "\(main):refs/heads/main"], in: work, as: reviewer)
+        #expect(forced.exitCode != 0)
+        #expect(forced.stderr.contains("only fast-forwards"), "\(forced.stderr)")
+        let reset = try federation.json(federation.admin, ["admin", "reset", "--to", main, "--reason", "undo the merge"])
+        #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
+        #expect(try Self.git(federation, ["rev-parse", "main^"]) == main)
+        #expect(try federation.run(writer, ["sync"]).exitCode == 0)
     }
 }
