@@ -149,7 +149,7 @@ extension Workspace {
         let signer = try self.signer()
         for attempt in 1...max(1, options.pushAttempts) {
             // The store's sync lock is held from the fetch of the proposals to the push.
-            let (stale, lock) = try refreshForReview(store, options: options)
+            var (stale, lock) = try refreshForReview(store, options: options)
             if let stale { throw SFGitError(.degraded, "cannot merge without the remote's current branches: \(stale)") }
             let outcome = try workflow { () throws -> (ReviewMergeReport, RemoteResponse?) in
                 let repository = try store.openRepository()
@@ -201,7 +201,9 @@ extension Workspace {
                 if response.succeeded { report.state = "merged"; report.pushed = true }
                 return (report, response)
             }
+            // Released before the confirming sync, which takes the lock itself.
             withExtendedLifetime(lock) {}
+            lock = nil
             var report = outcome.0
             guard let response = outcome.1, !response.succeeded else {
                 if report.pushed { try confirmMerge(store, &report, options: options) }
