@@ -285,6 +285,8 @@ extension Workspace {
         // Objects a remote sent are size-checked from their headers before libgit2 reads them whole.
         var checked = 0
         if let problem = try repository.checkCommitHeaders(from: tip, known: verified, maxCommitBytes: Policy.objectBytesCeiling, checked: &checked) {
+            // Not kept under a reference: every later fetch's negotiation would read it whole.
+            try? repository.deleteReference(Store.reviewPrefix + owner)
             let blocked = VerifyReport.Blocked(reason: problem.reason, commit: problem.id.hex, status: CommitStatus.malformed.rawValue, principal: nil, key: nil)
             return Proposal(principal: owner, branch: "sfgit/proposals/\(owner)", tip: tip.hex, commits: 0, memories: [],
                             check: ProposalCheck(result: "untrusted", blocked: blocked, quarantined: [], foreignCommits: [], mergesCleanly: false))

@@ -119,6 +119,27 @@ struct ReviewCommandTests {
         #expect(try federation.remoteTip() == before)
     }
 
+    @Test("a proposal branch holding a commit object over the size ceiling is refused from its header and not kept under a reference")
+    func hugeProposalCommit() throws {
+        let (federation, writer, reviewer) = try Self.reviewStore()
+        #expect(try federation.run(writer, ["remember", "learning", "--title", "honest"]).exitCode == 0)
+        #expect(try federation.run(writer, ["sync"]).exitCode == 0)
+        let human = try Self.humanClone(federation)
+        try human.run(["fetch", "-q", "origin", "sfgit/proposals/me@laptop"])
+        let tip = try human.run(["rev-parse", "FETCH_HEAD"])
+        let huge = try ResourceBoundTests.hugeCommit(human, tree: try human.run(["rev-parse", "\(tip)^{tree}"]), parent: tip, bytes: 17 << 20,
+                                                     key: writer.key.privatePath)
+        try human.run(["push", "-q", "origin", "\(huge):refs/heads/sfgit/proposals/me@laptop"])
+
+        let listed = try federation.json(reviewer, ["review", "list"])
+        let check = (Self.data(listed.1)["proposals"] as? [[String: Any]])?.first?["check"] as? [String: Any] ?? [:]
+        #expect(check["result"] as? String == "untrusted", "\(listed.0.stdout)")
+        #expect((check["blocked"] as? [String: Any])?["status"] as? String == "malformed")
+        let refs = try ProcessRunner.run("git", ["--git-dir", reviewer.home + "/stores/shared/repo.git", "for-each-ref", "refs/sfgit/review/"]).stdout
+        #expect(refs.isEmpty, "\(refs)")
+        #expect(try federation.run(reviewer, ["review", "merge", "me@laptop", "--push"]).exitCode == 5)
+    }
+
     @Test("merges a forge's button makes (unsigned or OpenPGP-signed merge, squash, rebase) are refused with the fix: merge with sfgit review merge")
     func forgeMergesNameTheFix() throws {
         let (federation, writer, reviewer) = try Self.reviewStore()
