@@ -14,37 +14,47 @@ import SFGitTrust
 ///
 ///     Sfgit-Reset-From: <From, 40 hex>
 ///     Sfgit-Reset-To: <To, 40 hex>
+///     Sfgit-Reset-Replaces: <each earlier commit of From's first-parent chain down to To>
 ///
 /// Living on the branch itself, every host that fetches the branch sees it. A host accepts the
 /// non-fast-forward from its verified tip V only when the fetched branch holds such a statement
-/// with `From` equal to V (a statement naming another tip is stale), `To` an ancestor of V (history
-/// this host verified), signed by a key that V's allowed_signers lists for a principal that V's
-/// policy makes admin, and judged authentic by the verifier from `To` like any other commit.
+/// with `From` equal to V, or V among the replaced commits it lists (a host that had verified
+/// part of the replaced history only: the branch's earlier tips are on From's first-parent
+/// chain); a statement naming neither is stale. `To` must be an ancestor of V (history this host
+/// verified), the statement signed by a key that V's allowed_signers lists for a principal that
+/// V's policy makes admin, and judged authentic by the verifier from `To` like any other commit.
 struct ResetStatement {
     static let fromTrailer = "Sfgit-Reset-From: "
     static let toTrailer = "Sfgit-Reset-To: "
+    static let replacesTrailer = "Sfgit-Reset-Replaces: "
+    /// The most replaced commits a statement lists (hosts further behind refuse it as stale).
+    static let maxReplaced = 1_000
 
     /// The statement commit.
     let commit: ObjectID
     /// The tip it replaces.
     let from: ObjectID
+    /// This host's verified tip it replaces: `from`, or one of the earlier commits it lists.
+    let replaced: ObjectID
     /// The tip it resets to.
     let to: ObjectID
     /// The admin who signed it.
     let principal: String
 
     /// The statement's message.
-    static func message(branch: String, from: ObjectID, to: ObjectID, reason: String) -> String {
+    static func message(branch: String, from: ObjectID, to: ObjectID, replaces: [ObjectID], reason: String) -> String {
         "sfgit: reset \(branch) to \(to.short()) (from \(from.short()))\n\n\(reason)\n\n\(fromTrailer)\(from.hex)\n\(toTrailer)\(to.hex)\n"
+            + replaces.map { "\(replacesTrailer)\($0.hex)\n" }.joined()
     }
 
     /// The `From` and `To` a commit message names, when it names exactly one of each.
-    static func trailers(_ message: String) -> (from: ObjectID, to: ObjectID)? {
+    static func trailers(_ message: String) -> (from: ObjectID, to: ObjectID, replaces: Set<ObjectID>)? {
         let lines = message.split(separator: "\n").map(String.init)
+        let replaces = Set(lines.filter { $0.hasPrefix(replacesTrailer) }.compactMap { ObjectID(hex: String($0.dropFirst(replacesTrailer.count))) })
         let froms = lines.filter { $0.hasPrefix(fromTrailer) }.map { String($0.dropFirst(fromTrailer.count)) }
         let tos = lines.filter { $0.hasPrefix(toTrailer) }.map { String($0.dropFirst(toTrailer.count)) }
         guard froms.count == 1, tos.count == 1, let from = ObjectID(hex: froms[0]), let to = ObjectID(hex: tos[0]) else { return nil }
-        return (from, to)
+        return (from, to, replaces)
     }
 
     /// What a diverged fetched branch says about a reset from `verified`.
@@ -61,15 +71,14 @@ struct ResetStatement {
     /// lacks, and judges it. Called only once the fetched tip is known not to descend from
     /// `verified` and its new commits have passed the header checks.
     static func find(in repository: Repository, introduction: Introduction, verified: ObjectID, fetched: ObjectID) throws -> Finding {
-        let candidates = try repository.commits(from: [fetched], excluding: [verified]).compactMap { id -> (ObjectID, CommitInfo, (from: ObjectID, to: ObjectID))? in
+        let candidates = try repository.commits(from: [fetched], excluding: [verified]).compactMap { id -> (ObjectID, CommitInfo, (from: ObjectID, to: ObjectID, replaces: Set<ObjectID>))? in
             let info = try repository.commit(id)
             return trailers(info.message).map { (id, info, $0) }
         }
         guard !candidates.isEmpty else { return .none }
-        guard let (id, info, named) = candidates.first(where: { $0.2.from == verified }) else {
+        guard let (id, info, named) = candidates.first(where: { $0.2.from == verified || $0.2.replaces.contains(verified) }) else {
             let (id, _, named) = candidates[candidates.count - 1]
-            // A host that verified only part of the replaced history (offline while it was
-            // written) cannot tell such a statement from a replayed old one: it stays put.
+            // A host further behind than the statement lists cannot tell it from a replayed old one.
             let lagging = repository.contains(named.from) ? "" : "; if this host was offline while \(named.from.short())'s history was written, join the store again (sfgit clone) to follow it"
             return .refused(commit: id, reason: "reset statement \(id.short()) replaces \(named.from.short()), not this host's verified tip \(verified.short()): a stale statement is never followed\(lagging)")
         }
@@ -95,7 +104,7 @@ struct ResetStatement {
         // And authentic as a commit on top of the tip it resets to, like any other.
         let judged = try Verifier(repository: repository, introduction: introduction).verify(from: named.to, to: id)
         if let blocked = judged.blocked { return refuse("\(blocked.status.rawValue): \(blocked.reason)") }
-        return .valid(ResetStatement(commit: id, from: named.from, to: named.to, principal: entry.principal))
+        return .valid(ResetStatement(commit: id, from: named.from, replaced: verified, to: named.to, principal: entry.principal))
     }
 }
 
@@ -157,9 +166,16 @@ extension Workspace {
             guard to != verified, try repository.isDescendant(verified, of: to) else {
                 throw SFGitError(.usage, "--to \(to.short()) is not an earlier commit of the verified history (tip \(verified.short()))")
             }
+            // The earlier tips hosts may be on: the first-parent chain below the old tip, down to `to`.
+            var replaces: [ObjectID] = []
+            var walk = try repository.commit(verified).parentIDs.first
+            while let commit = walk, commit != to, replaces.count < ResetStatement.maxReplaced {
+                replaces.append(commit)
+                walk = try repository.commit(commit).parentIDs.first
+            }
             let statement = try SignedCommitWriter(repository: repository, signer: signer).commit(
                 tree: try repository.commit(to).treeID, parents: [to], author: Outbox.signature(me),
-                message: ResetStatement.message(branch: policy.branch, from: verified, to: to, reason: reasonText))
+                message: ResetStatement.message(branch: policy.branch, from: verified, to: to, replaces: replaces, reason: reasonText))
             // Judged before it leaves the host, exactly as every host will judge it.
             guard case .valid = try ResetStatement.find(in: repository, introduction: try store.introduction(), verified: verified, fetched: statement) else {
                 throw SFGitError(.internalError, "the reset statement would not be accepted by peers; nothing was pushed")

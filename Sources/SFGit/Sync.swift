@@ -318,7 +318,7 @@ struct SyncRun {
             if writer == principal, let signer { return signer }
             return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
         }
-        switch try outbox.replay(onto: statement.to, excluding: [statement.from], shared: Self.sharedFiles(index), signers: signers) {
+        switch try outbox.replay(onto: statement.to, excluding: [statement.replaced], shared: Self.sharedFiles(index), signers: signers) {
         case .conflict(let why):
             let parked = try outbox.park()
             report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
@@ -326,18 +326,18 @@ struct SyncRun {
             // Nothing of this host's pending: an outbox left at the replaced tip would otherwise
             // count the replaced history as pending. Compare-and-swap: a write meanwhile stays.
             if let tip = try repository.reference(Store.outboxRef), tip != statement.to,
-               try repository.commits(from: [tip], excluding: [statement.from]).isEmpty {
+               try repository.commits(from: [tip], excluding: [statement.replaced]).isEmpty {
                 try? repository.updateReference(Store.outboxRef, to: statement.to, expected: tip, message: "sfgit: outbox follows a reset")
             }
         case .ready:
             break
         }
-        state.refusedHistory = RefusedHistory.record(statement.from, in: repository, prunedBefore: state.refusedHistory?.pruned ?? 0)
+        state.refusedHistory = RefusedHistory.record(statement.replaced, in: repository, prunedBefore: state.refusedHistory?.pruned ?? 0)
         var rebuild = IndexBatch()
         rebuild.state[StoreIndexer.indexedCommitKey] = String(repeating: "0", count: 40)
         try index.apply(rebuild)
-        try repository.setReference(Store.verifiedRef, to: statement.to, message: "sfgit: reset by \(statement.principal) from \(statement.from.short())")
-        phase("reset", "ok", since: started, "followed \(statement.principal)'s reset statement \(statement.commit.short()): \(statement.from.short()) replaced by \(statement.to.short())")
+        try repository.setReference(Store.verifiedRef, to: statement.to, message: "sfgit: reset by \(statement.principal) from \(statement.replaced.short())")
+        phase("reset", "ok", since: started, "followed \(statement.principal)'s reset statement \(statement.commit.short()): \(statement.replaced.short()) replaced by \(statement.to.short())")
     }
 
     /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics (bounded, see

@@ -87,6 +87,23 @@ struct ResetTests {
         #expect(Set(try Self.titles(federation, fresh, "kimi")) == ["good finding about kimi", "written offline about kimi"])
     }
 
+    @Test("a host that verified only part of the replaced history follows the statement too: it lists the replaced tips, signed")
+    func laggingHostFollows() throws {
+        let (federation, laptop, server, good, bad) = try Self.badHistory()
+        // The server stays at `bad` while more of the bad history is written.
+        #expect(try federation.run(laptop, ["remember", "anti-pattern", "--title", "more wrong advice about kimi", "--field", "instead=nothing"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let reset = try federation.json(federation.admin, ["admin", "reset", "--to", good, "--reason", "both were wrong"])
+        #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
+        #expect(Self.data(reset.1)["from"] as? String != bad)
+        let statement = try #require(Self.data(reset.1)["statement"] as? String)
+        #expect(try Self.git(federation, ["log", "-1", "--format=%B", statement]).contains("Sfgit-Reset-Replaces: \(bad)"))
+        let followed = try federation.json(server, ["sync"])
+        #expect(followed.0.exitCode == 0, "\(followed.0.stdout)")
+        #expect(Self.stores(followed.1).first?["verified_tip"] as? String == statement)
+        #expect(try Self.titles(federation, server, "kimi") == ["good finding about kimi"])
+    }
+
     @Test("a forged statement (a writer's key) and a stale one (an admin's, naming another tip) are refused: the host stays on its verified tip, exit 5")
     func forgedAndStaleRefused() throws {
         let (federation, laptop, server, good, bad) = try Self.badHistory()
