@@ -272,6 +272,18 @@ struct SyncRun {
         // Rollback and divergence are judged against the verified tip, whatever the cache holds.
         let verifier = Verifier(repository: repository, introduction: try store.introduction())
         if let refusal = try verifier.ancestryRefusal(from: verified, to: fetched)?.blocked {
+            // A rewritten branch is followed only with an admin's signed reset statement (ResetStatement).
+            if refusal.status == .diverged, let verified {
+                switch try ResetStatement.find(in: repository, introduction: try store.introduction(), verified: verified, fetched: fetched) {
+                case .valid(let statement):
+                    try acceptReset(statement, repository, index, since: started)
+                    return try verifyFetched(repository, index)
+                case .refused(let commit, let reason):
+                    return refuse(repository, fetched, BlockedCommit(reason: reason, commit: commit.hex), since: started)
+                case .none:
+                    break
+                }
+            }
             if refusal.status == .malformed {
                 // An object over its cap or of the wrong type, judged from its header. Kept under
                 // a reference, every later fetch's negotiation (libgit2 walks all references to
@@ -293,11 +305,47 @@ struct SyncRun {
         }
         report.verifiedTip = try repository.reference(Store.verifiedRef)?.hex
         if let blocked = update.blocked {
-            return refuse(repository, fetched, BlockedCommit(reason: "commit \(blocked.commit.short()) is \(blocked.status.rawValue): \(blocked.reason)", commit: blocked.commit.hex), since: started)
+            return refuse(repository, fetched, BlockedCommit(reason: "commit \(blocked.commit.short()) is \(blocked.status.rawValue): \(ForgeMergeHint.reason(blocked, repository))", commit: blocked.commit.hex), since: started)
         }
         state.blocked = nil
         phase("verify", "ok", since: started)
         return true
+    }
+
+    /// Follows a valid reset statement: this host's own unpublished commits move onto the new tip
+    /// (only they: the replaced history is excluded), the replaced tip is kept for forensics like a
+    /// refused one, the cache is marked to be rebuilt (so the next index step re-verifies from the
+    /// introduction and drops what the reset undid), and the verified tip moves back to the
+    /// statement's `To`; the caller then verifies the fetched branch from there as usual. Each step
+    /// is safe to repeat, should the sync die between them.
+    private mutating func acceptReset(_ statement: ResetStatement, _ repository: Repository, _ index: MemoryIndex, since started: Date) throws {
+        let outbox = Outbox(repository: repository)
+        let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
+        let signer = try? workspace.signer()
+        let signers: (String) throws -> (any CommitSigner)? = { writer in
+            if writer == principal, let signer { return signer }
+            return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
+        }
+        switch try outbox.replay(onto: statement.to, excluding: [statement.replaced], shared: Self.sharedFiles(index), signers: signers) {
+        case .conflict(let why):
+            let parked = try outbox.park()
+            report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
+        case .empty:
+            // Nothing of this host's pending: an outbox left at the replaced tip would otherwise
+            // count the replaced history as pending. Compare-and-swap: a write meanwhile stays.
+            if let tip = try repository.reference(Store.outboxRef), tip != statement.to,
+               try repository.commits(from: [tip], excluding: [statement.replaced]).isEmpty {
+                try? repository.updateReference(Store.outboxRef, to: statement.to, expected: tip, message: "sfgit: outbox follows a reset")
+            }
+        case .ready:
+            break
+        }
+        state.refusedHistory = RefusedHistory.record(statement.replaced, in: repository, prunedBefore: state.refusedHistory?.pruned ?? 0)
+        var rebuild = IndexBatch()
+        rebuild.state[StoreIndexer.indexedCommitKey] = String(repeating: "0", count: 40)
+        try index.apply(rebuild)
+        try repository.setReference(Store.verifiedRef, to: statement.to, message: "sfgit: reset by \(statement.principal) from \(statement.replaced.short())")
+        phase("reset", "ok", since: started, "followed \(statement.principal)'s reset statement \(statement.commit.short()): \(statement.replaced.short()) replaced by \(statement.to.short())")
     }
 
     /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics (bounded, see

@@ -86,12 +86,23 @@ public struct HistoryVerification: Sendable {
             let tip = try resolve(repository, revision, "revision")
             let start = try from.map { (text) throws(SFGitError) in try resolve(repository, text, "--from") }
             let verifier = Verifier(repository: repository, introduction: pinned, options: .init(enforceReviewMode: !proposal))
-            let result = try verifier.verify(from: start, to: tip)
+            var result = try verifier.verify(from: start, to: tip)
+            // A rewritten branch passes only with an admin's signed reset statement naming `--from`
+            // (what a pre-receive hook sees when an admin runs `sfgit admin reset`).
+            if let start, result.blocked?.status == .diverged {
+                switch try ResetStatement.find(in: repository, introduction: pinned, verified: start, fetched: tip) {
+                case .valid(let statement): result = try verifier.verify(from: statement.to, to: tip)
+                case .refused(let commit, let reason):
+                    result.blocked?.commit = commit
+                    result.blocked?.reason = reason
+                case .none: break
+                }
+            }
             return VerifyReport(
                 verifiedTip: result.verifiedTip?.hex,
                 commits: result.outcomes.count,
                 blocked: result.blocked.map {
-                    .init(reason: $0.reason, commit: $0.commit.hex, status: $0.status.rawValue, principal: $0.principal, key: $0.key)
+                    .init(reason: ForgeMergeHint.reason($0, repository), commit: $0.commit.hex, status: $0.status.rawValue, principal: $0.principal, key: $0.key)
                 },
                 quarantined: result.quarantined.map {
                     .init(path: $0.path, reason: $0.reason.rawValue, commit: $0.commit.hex, blob: $0.blob.hex, detail: $0.detail)

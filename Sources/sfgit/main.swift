@@ -11,7 +11,7 @@ struct SFGitCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, CloneCommand.self, RememberCommand.self, RetractCommand.self, SyncCommand.self,
-            RecallCommand.self, ShowCommand.self, StatusCommand.self, TrustCommand.self, ReindexCommand.self,
+            RecallCommand.self, ShowCommand.self, StatusCommand.self, TrustCommand.self, PolicyCommand.self, ReviewCommand.self, AdminCommand.self, ReindexCommand.self,
             CheckCommand.self, VerifyCommand.self, BreakersCommand.self, BenchmarksCommand.self, MCPCommand.self, HookCommand.self, RemoteStepCommand.self,
             ConfigCommand.self, WhoamiCommand.self, StoreCommand.self, CompletionCommand.self, DoctorCommand.self,
         ])

@@ -1,0 +1,198 @@
+import Foundation
+import SFGitTestSupport
+import Testing
+
+/// `sfgit admin reset`: a bad but authentic history undone by a signed reset statement that every
+/// host follows (re-verified, re-indexed, own outbox kept), and statements that must not be
+/// followed: forged (not an admin's key) and stale (naming another tip).
+@Suite("admin reset: signed recovery instead of a force-push")
+struct ResetTests {
+    static func data(_ envelope: [String: Any]) -> [String: Any] { envelope["data"] as? [String: Any] ?? [:] }
+    static func stores(_ envelope: [String: Any]) -> [[String: Any]] { data(envelope)["stores"] as? [[String: Any]] ?? [] }
+
+    static func titles(_ federation: Federation, _ member: Federation.Member, _ query: String) throws -> [String] {
+        try federation.recallAnswers(member, [query]).compactMap { $0["title"] as? String }
+    }
+
+    static func git(_ federation: Federation, _ arguments: [String]) throws -> String {
+        try ProcessRunner.run("git", ["--git-dir", federation.remotePath] + arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A store where the laptop published a good memory, then a bad one (authentic: it passes
+    /// every check), and the server and the admin have synced both.
+    static func badHistory() throws -> (Federation, laptop: Federation.Member, server: Federation.Member, good: String, bad: String) {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let server = try federation.join("srv@server")
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "good finding about kimi"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let good = try federation.remoteTip()
+        #expect(try federation.run(laptop, ["remember", "anti-pattern", "--title", "wrong advice about kimi", "--field", "instead=nothing"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let bad = try federation.remoteTip()
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        #expect(try Self.titles(federation, server, "kimi").count == 2)
+        return (federation, laptop, server, good, bad)
+    }
+
+    /// A statement made with plain git: an empty commit on `to`, naming `from`, signed with `key`,
+    /// force-pushed as main.
+    static func handMadeStatement(_ federation: Federation, from: String, to: String, key: String) throws -> String {
+        let work = federation.scratch.url("statement-\(UUID().uuidString.prefix(8))")
+        var git = GitCLI(directory: work, home: federation.scratch.path)
+        git.date = ISO8601DateFormatter().string(from: Date())
+        _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
+        try git.run(["reset", "-q", "--hard", to])
+        let commit = try git.signedCommit("sfgit: reset main\n\nhand made\n\nSfgit-Reset-From: \(from)\nSfgit-Reset-To: \(to)", key: key)
+        try git.run(["push", "-q", "-f", "origin", "HEAD:main"])
+        return commit
+    }
+
+    @Test("a reset statement is followed by every host: the bad memory is no longer served, the laptop's unpublished memory is kept and published, a fresh clone verifies the new history")
+    func resetFollowedEverywhere() throws {
+        let (federation, laptop, server, good, bad) = try Self.badHistory()
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "written offline about kimi"]).exitCode == 0)
+
+        let reset = try federation.json(federation.admin, ["admin", "reset", "--to", good, "--reason", "the anti-pattern was wrong"])
+        #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
+        let statement = try #require(Self.data(reset.1)["statement"] as? String)
+        #expect(Self.data(reset.1)["from"] as? String == bad)
+        #expect(Self.data(reset.1)["to"] as? String == good)
+        #expect(try federation.remoteTip() == statement)
+        #expect(try Self.git(federation, ["rev-parse", "\(statement)^"]) == good)
+        #expect(try Self.git(federation, ["log", "-1", "--format=%B", statement]).contains("Sfgit-Reset-From: \(bad)"))
+
+        // What a pre-receive hook runs (`verify --from OLD NEW`) lets the statement through.
+        let hook = try federation.run(server, ["verify", "--repo", federation.remotePath, "--introduction", federation.introduction,
+                                               "--signer", federation.signer, "--from", bad, statement])
+        #expect(hook.exitCode == 0, "\(hook.stdout) \(hook.stderr)")
+
+        let followed = try federation.json(server, ["sync"])
+        #expect(followed.0.exitCode == 0, "\(followed.0.stdout)")
+        #expect(Self.stores(followed.1).first?["verified_tip"] as? String == statement)
+        #expect(try Self.titles(federation, server, "kimi") == ["good finding about kimi"])
+
+        let laptopSync = try federation.json(laptop, ["sync"])
+        #expect(laptopSync.0.exitCode == 0, "\(laptopSync.0.stdout)")
+        #expect(Self.stores(laptopSync.1).first?["pending"] as? Int == 0)
+        #expect(try federation.remoteMemoryPaths().count == 2)
+        #expect(Set(try Self.titles(federation, laptop, "kimi")) == ["good finding about kimi", "written offline about kimi"])
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(Set(try Self.titles(federation, server, "kimi")) == ["good finding about kimi", "written offline about kimi"])
+
+        let fresh = try federation.newMember("new@host")
+        try federation.clone(fresh)
+        #expect(Set(try Self.titles(federation, fresh, "kimi")) == ["good finding about kimi", "written offline about kimi"])
+    }
+
+    @Test("a host that verified only part of the replaced history follows the statement too: it lists the replaced tips, signed")
+    func laggingHostFollows() throws {
+        let (federation, laptop, server, good, bad) = try Self.badHistory()
+        // The server stays at `bad` while more of the bad history is written.
+        #expect(try federation.run(laptop, ["remember", "anti-pattern", "--title", "more wrong advice about kimi", "--field", "instead=nothing"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let reset = try federation.json(federation.admin, ["admin", "reset", "--to", good, "--reason", "both were wrong"])
+        #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
+        #expect(Self.data(reset.1)["from"] as? String != bad)
+        let statement = try #require(Self.data(reset.1)["statement"] as? String)
+        #expect(try Self.git(federation, ["log", "-1", "--format=%B", statement]).contains("Sfgit-Reset-Replaces: \(bad)"))
+        let followed = try federation.json(server, ["sync"])
+        #expect(followed.0.exitCode == 0, "\(followed.0.stdout)")
+        #expect(Self.stores(followed.1).first?["verified_tip"] as? String == statement)
+        #expect(try Self.titles(federation, server, "kimi") == ["good finding about kimi"])
+    }
+
+    @Test("a forged statement (a writer's key) and a stale one (an admin's, naming another tip) are refused: the host stays on its verified tip, exit 5")
+    func forgedAndStaleRefused() throws {
+        let (federation, laptop, server, good, bad) = try Self.badHistory()
+        let serverTip = bad
+
+        // Forged: right shape, signed by the writer.
+        let forged = try Self.handMadeStatement(federation, from: bad, to: good, key: laptop.key.privatePath)
+        let refused = try federation.json(server, ["sync"])
+        #expect(refused.0.exitCode == 5, "\(refused.0.stdout)")
+        let blocked = Self.stores(refused.1).first?["blocked"] as? [String: Any] ?? [:]
+        #expect(blocked["commit"] as? String == forged)
+        #expect((blocked["reason"] as? String ?? "").contains("not an admin's key"), "\(blocked)")
+        #expect(Self.stores(refused.1).first?["verified_tip"] as? String == serverTip)
+        #expect(try Self.titles(federation, server, "kimi").count == 2)
+        let hook = try federation.run(server, ["verify", "--repo", federation.remotePath, "--introduction", federation.introduction,
+                                               "--signer", federation.signer, "--from", bad, forged])
+        #expect(hook.exitCode == 5, "\(hook.stdout) \(hook.stderr)")
+        #expect((hook.stdout + hook.stderr).contains("not an admin's key"))
+
+        // Stale: signed by the admin, but naming a tip the host has moved past.
+        _ = try Self.git(federation, ["update-ref", "refs/heads/main", bad])
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "later finding about kimi"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let later = try federation.remoteTip()
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        let stale = try Self.handMadeStatement(federation, from: bad, to: good, key: federation.admin.key.privatePath)
+        let staleSync = try federation.json(server, ["sync"])
+        #expect(staleSync.0.exitCode == 5, "\(staleSync.0.stdout)")
+        let staleBlocked = Self.stores(staleSync.1).first?["blocked"] as? [String: Any] ?? [:]
+        #expect(staleBlocked["commit"] as? String == stale)
+        #expect((staleBlocked["reason"] as? String ?? "").contains("stale"), "\(staleBlocked)")
+        #expect(Self.stores(staleSync.1).first?["verified_tip"] as? String == later)
+        #expect(try Self.titles(federation, server, "kimi").count == 3)
+
+        // A statement that changes files is refused too, even an admin's naming the right tip.
+        _ = try Self.git(federation, ["update-ref", "refs/heads/main", later])
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        let work = federation.scratch.url("smuggle")
+        var git = GitCLI(directory: work, home: federation.scratch.path)
+        git.date = ISO8601DateFormatter().string(from: Date())
+        _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
+        try git.run(["reset", "-q", "--hard", good])
+        try "# smuggled\n".write(toFile: work + "/README.md", atomically: true, encoding: .utf8)
+        try git.run(["add", "-A"])
+        try git.signedCommit("sfgit: reset main\n\nSfgit-Reset-From: \(later)\nSfgit-Reset-To: \(good)", key: federation.admin.key.privatePath)
+        try git.run(["push", "-q", "-f", "origin", "HEAD:main"])
+        let smuggled = try federation.json(server, ["sync"])
+        #expect(smuggled.0.exitCode == 5, "\(smuggled.0.stdout)")
+        #expect(((Self.stores(smuggled.1).first?["blocked"] as? [String: Any])?["reason"] as? String ?? "").contains("changes files"))
+
+        // The replayed statement of a reset the host already followed is a rollback.
+        _ = try Self.git(federation, ["update-ref", "refs/heads/main", later])
+        let reset = try federation.json(federation.admin, ["admin", "reset", "--to", good, "--reason", "undo"])
+        #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
+        let statement = try #require(Self.data(reset.1)["statement"] as? String)
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "after the reset about kimi"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        _ = try Self.git(federation, ["update-ref", "refs/heads/main", statement])
+        #expect(try federation.run(server, ["sync"]).exitCode == 5)
+
+        // Only admins sign statements: sfgit refuses before writing anything.
+        let byWriter = try federation.run(laptop, ["admin", "reset", "--to", good, "--reason", "mine"])
+        #expect(byWriter.exitCode == 2, "\(byWriter.stdout) \(byWriter.stderr)")
+    }
+
+    @Test("the replaced history's policy decides who may reset: an admin removed since the new tip cannot sign a statement every host follows")
+    func removedAdminCannotReset() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let former = try federation.join("root@ops", roles: ["admin"], clone: false)
+        let laptop = try federation.join("me@laptop")
+        let server = try federation.join("srv@server")
+        let good = try federation.remoteTip()
+        #expect(try federation.run(federation.admin, ["trust", "remove", former.principal]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["remember", "learning", "--title", "kept about kimi"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let tip = try federation.remoteTip()
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        // An admin at `good`, no longer at the tip it would replace.
+        let statement = try Self.handMadeStatement(federation, from: tip, to: good, key: former.key.privatePath)
+        let refused = try federation.json(server, ["sync"])
+        #expect(refused.0.exitCode == 5, "\(refused.0.stdout)")
+        let blocked = Self.stores(refused.1).first?["blocked"] as? [String: Any] ?? [:]
+        #expect(blocked["commit"] as? String == statement)
+        #expect((blocked["reason"] as? String ?? "").contains("not an admin's key"), "\(blocked)")
+        #expect(try Self.titles(federation, server, "kimi") == ["kept about kimi"])
+    }
+}
