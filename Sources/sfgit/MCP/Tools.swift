@@ -1,13 +1,14 @@
 import Foundation
 import SFGit
 
-/// The five tools of `sfgit mcp`. Each calls the same `Workspace` workflow as its CLI command and
+/// The seven tools of `sfgit mcp`. Each calls the same `Workspace` workflow as its CLI command and
 /// returns the `sfgit.v1` envelope that command's `--json` prints as `structuredContent`, and a
 /// text block for the model: memories fenced and escaped as reference data (`MemoryFence`),
 /// anything else one escaped line or a few. Bad arguments, NOT_FOUND, RATE_LIMITED and every
 /// other workflow failure are tool results with `isError: true`.
 final class MemoryTools: @unchecked Sendable {
-    static let names: Set<String> = ["memory_recall", "memory_show", "memory_remember", "memory_retract", "memory_status"]
+    static let names: Set<String> = ["memory_recall", "memory_show", "memory_remember", "memory_retract", "memory_status",
+                                     "memory_breakers", "memory_benchmarks"]
 
     /// What `initialize` said about the client.
     var client = ClientInfo()
@@ -33,6 +34,8 @@ final class MemoryTools: @unchecked Sendable {
             case "memory_show": return try show(args)
             case "memory_remember": return try remember(args)
             case "memory_retract": return try retract(args)
+            case "memory_breakers": return try breakers(args)
+            case "memory_benchmarks": return try benchmarks(args)
             default: return try status(args)
             }
         } catch {
@@ -142,6 +145,84 @@ final class MemoryTools: @unchecked Sendable {
         var text = "Retracted \(SafeText.escape(id)) with retraction \(report.id) in store \(SafeText.escape(report.store)) (committed_local; the next sfgit sync publishes it)."
         for warning in report.warnings { text += "\nwarning: " + SafeText.escape(warning) }
         return result(Envelope(command: "retract", exit: .ok, warnings: report.warnings.map { .init(code: "RETRACT", message: $0) }, data: report), text: text)
+    }
+
+    /// The trust filters and subject the two fleet views share with `sfgit breakers`/`benchmarks`.
+    private func fleetQuery(_ args: Arguments, now: Double) throws(SFGitError) -> FleetQuery {
+        var query = FleetQuery(now: now)
+        query.subject = try args.string("subject", minLength: 1, maxLength: 200)
+        query.filters.signers = try args.strings("signers", maxItems: 16)
+        query.filters.hosts = try args.strings("hosts", maxItems: 16)
+        query.filters.excludeRetired = try args.bool("exclude_retired") ?? false
+        if let tier = try args.string("tier", maxLength: 16) {
+            guard let parsed = Tier(rawValue: tier) else { throw SFGitError(.usage, "tier '\(tier)' is one of self, authenticated, reviewed") }
+            query.filters.minTier = parsed
+        }
+        return query
+    }
+
+    private func fleetResult<Data: Encodable>(_ command: String, _ answer: FleetAnswer<some Sendable>, data: Data,
+                                              rendering: MemoryFence.Rendering, rows: Int) -> MCPValue {
+        var warnings: [Envelope<Data>.Warning] = answer.warnings.map { .init(code: $0.code, message: $0.message) }
+        if rendering.truncated {
+            warnings.append(.init(code: "TRUNCATED", message: "the text shows \(rendering.shown) of \(rows) rows within max_chars; structuredContent holds all"))
+        }
+        return result(Envelope(command: command, exit: answer.degraded ? .degraded : .ok, warnings: warnings, data: data), text: rendering.text)
+    }
+
+    private func breakers(_ args: Arguments) throws(SFGitError) -> MCPValue {
+        let query = try fleetQuery(args, now: Date().timeIntervalSince1970)
+        let maxChars = try args.integer("max_chars", in: MemoryFence.minimumCharacters...40_000) ?? 8_000
+        let store = try args.string("store", maxLength: 64) ?? defaultStore
+        let answer = try currentWorkspace().breakers(query, store: store, consumerPolicy: !(try args.bool("ignore_consumer_policy") ?? false))
+        let rows = answer.rows.map { breaker in
+            MemoryFence.Row("breaker", [
+                ("subject", breaker.subject), ("state", breaker.state), ("since", breaker.since), ("until", breaker.until ?? ""),
+                ("hosts", String(breaker.hosts)), ("host_names", breaker.hostNames.joined(separator: ",")),
+                ("latest_at", breaker.latestAt), ("store", breaker.store ?? ""),
+            ], children: breaker.reports.map { report in
+                MemoryFence.Row("report", [("id", report.id), ("state", report.state), ("signer", report.signer), ("tier", report.tier.rawValue),
+                                           ("host", report.host), ("recorded_at", report.recordedAt), ("resets_at", report.resetsAt ?? "")])
+            })
+        }
+        let heading = "Circuit-breaker state per subject, newest first" + (query.subject.map { " (subject \($0))" } ?? "") + "."
+        let rendering = MemoryFence.renderRows(rows, what: "breakers", heading: heading, maxCharacters: maxChars)
+        return fleetResult("breakers", answer, data: BreakersData(breakers: answer.rows, settings: answer.settings), rendering: rendering, rows: rows.count)
+    }
+
+    private func benchmarks(_ args: Arguments) throws(SFGitError) -> MCPValue {
+        var query = try fleetQuery(args, now: Date().timeIntervalSince1970)
+        query.metric = try args.string("metric", minLength: 1, maxLength: 200)
+        query.byHost = try args.bool("by_host") ?? false
+        if let maxAge = try args.string("max_age", maxLength: 32) {
+            guard let seconds = TimeSpec.seconds(maxAge), seconds > 0, maxAge.last?.isLetter == true else {
+                throw SFGitError(.usage, "max_age '\(maxAge)' is not a duration (30d, 12h, 90m)")
+            }
+            query.maxAge = seconds
+        }
+        let maxChars = try args.integer("max_chars", in: MemoryFence.minimumCharacters...40_000) ?? 8_000
+        let store = try args.string("store", maxLength: 64) ?? defaultStore
+        let answer = try currentWorkspace().benchmarks(query, store: store, consumerPolicy: !(try args.bool("ignore_consumer_policy") ?? false))
+        func estimate(_ e: FleetEstimate) -> [(String, String)] {
+            [("estimate", Self.number(e.estimate)), ("p10", Self.number(e.p10)), ("p90", Self.number(e.p90)), ("min", Self.number(e.min)),
+             ("max", Self.number(e.max)), ("n", String(e.n)), ("hosts", String(e.hosts)), ("newest_at", e.newestAt)]
+        }
+        let rows = answer.rows.map { row in
+            MemoryFence.Row("benchmark", [("subject", row.subject), ("metric", row.metric), ("unit", row.unit ?? "")] + estimate(row.estimate) + [("store", row.store ?? "")],
+                            children: (row.byHost ?? []).map { MemoryFence.Row("host", [("host", $0.host)] + estimate($0.estimate)) }
+                                + row.observations.map { o in
+                                    MemoryFence.Row("observation", [("id", o.id), ("value", Self.number(o.value)), ("signer", o.signer), ("tier", o.tier.rawValue),
+                                                                    ("host", o.host), ("recorded_at", o.recordedAt), ("weight", String(format: "%.3f", o.weight))])
+                                })
+        }
+        let heading = "Recency-weighted benchmark estimates per subject and metric" + (query.subject.map { " (subject \($0))" } ?? "") + "."
+        let rendering = MemoryFence.renderRows(rows, what: "benchmarks", heading: heading, maxCharacters: maxChars)
+        return fleetResult("benchmarks", answer, data: BenchmarksData(benchmarks: answer.rows, settings: answer.settings), rendering: rendering, rows: rows.count)
+    }
+
+    /// A number as the text shows it: integers without a fraction, others as Swift prints them.
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     private func status(_ args: Arguments) throws(SFGitError) -> MCPValue {
