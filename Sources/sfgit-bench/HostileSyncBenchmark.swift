@@ -56,10 +56,10 @@ enum HostileSyncBenchmark {
 
         // The baseline: a normal clone whose fetch runs in the capped child.
         let baseline = try measured(["clone", httpURL] + clone, reader("http-reader"))
-        precondition(baseline.exitCode == 0, baseline.stdout)
+        benchRequire(baseline.exitCode == 0, baseline.stdout)
         row("clone over HTTP (\(count / 1000)k)", baseline, "fetch child under its \(RemoteStep.memoryCapBytes >> 20) MiB cap")
         let fileClone = try measured(["clone", "file://" + store.remote] + clone, reader("file-reader"))
-        precondition(fileClone.exitCode == 0, fileClone.stdout)
+        benchRequire(fileClone.exitCode == 0, fileClone.stdout)
         row("clone over file:// (\(count / 1000)k)", fileClone, "fetch in the sync process")
 
         // The cost of checking the new commits' headers before libgit2's revwalk reads them.

@@ -31,8 +31,9 @@ enum MCPBenchmark {
         _ = try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", scratch.url("key")])
         let writer: [String: String?] = ["SFGIT_HOME": scratch.url("writer"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key")]
         let made = try ProcessRunner.run(binary, ["init", "--remote", "file://" + remote, "--store", "bench"], environment: writer)
-        precondition(made.exitCode == 0, made.stderr)
+        benchRequire(made.exitCode == 0, made.stderr)
         let introduction = try ProcessRunner.run("git", ["--git-dir", remote, "rev-parse", "main"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try SyncBenchmark.liftQuota(binary: binary, environment: writer)
         let signer = try SigningKey.load(scratch.url("key"))
         GitSettings.setFsync(false)
         let repository = try Repository.open(remote)
@@ -56,7 +57,7 @@ enum MCPBenchmark {
         let reader: [String: String?] = ["SFGIT_HOME": scratch.url("reader"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key")]
         let cloned = try ProcessRunner.run(binary, ["clone", "file://" + remote, "--introduction", introduction, "--signer", signer.publicKey.fingerprint, "--store", "bench"],
                                            environment: reader, timeout: 3_600)
-        precondition(cloned.exitCode == 0, cloned.stdout + cloned.stderr)
+        benchRequire(cloned.exitCode == 0, cloned.stdout + cloned.stderr)
         print("mcp: memory_recall through sfgit mcp (stdio, one request at a time), \(count) memories")
 
         let server = try Server(binary: binary, environment: reader)
@@ -71,7 +72,7 @@ enum MCPBenchmark {
             let start = DispatchTime.now().uptimeNanoseconds
             let reply = try server.call(request)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            precondition(reply.contains("\"isError\":false"), String(reply.prefix(400)))
+            benchRequire(reply.contains("\"isError\":false"), String(reply.prefix(400)))
             return elapsed
         }
         for _ in 0..<20 { _ = try recall() }  // warm-up: page cache, first open
@@ -108,7 +109,7 @@ enum MCPBenchmark {
             }
         }
         let synced = outcome.lock.withLock { outcome.result! }
-        precondition(synced.code == 0, synced.output)
+        benchRequire(synced.code == 0, synced.output)
         report("recall round trip, sync beside it", Array(busy.prefix(duringSync)), extra: String(format: "%d recalls during the %.2f s sync;", duringSync, syncSeconds))
         let fresh = try server.call(#"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"memory_status","arguments":{}}}"#)
         let total = (try? JSONSerialization.jsonObject(with: Data(fresh.utf8)) as? [String: Any])

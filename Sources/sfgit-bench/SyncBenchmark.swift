@@ -48,7 +48,7 @@ enum SyncBenchmark {
         let clone = try timed {
             let result = try ProcessRunner.run(binary, ["clone", "file://" + remote, "--introduction", introduction, "--signer", fingerprint, "--store", "bench", "--json"],
                                                environment: reader, timeout: 3_600)
-            precondition(result.exitCode == 0, result.stdout + result.stderr)
+            benchRequire(result.exitCode == 0, result.stdout + result.stderr)
             phases = Self.phases(result.stdout)
         }
         Report.row("clone + verify + index", value: clone, unit: "s", note: String(format: "git clone --no-checkout: %.3f s (%.1f×)", gitClone, clone / gitClone))
@@ -62,7 +62,7 @@ enum SyncBenchmark {
         let gitFetch = try timed { _ = try ProcessRunner.run("git", ["-C", scratch.url("git-clone"), "fetch", "-q", "origin"]) }
         let incremental = try timed {
             let result = try ProcessRunner.run(binary, ["sync", "--json"], environment: reader, timeout: 3_600)
-            precondition(result.exitCode == 0, result.stdout + result.stderr)
+            benchRequire(result.exitCode == 0, result.stdout + result.stderr)
             phases = Self.phases(result.stdout)
         }
         Report.row("incremental sync of +100", value: incremental * 1000, unit: "ms", note: String(format: "git fetch of the same commit: %.1f ms (%.1f×)", gitFetch * 1000, incremental / gitFetch))
@@ -70,11 +70,11 @@ enum SyncBenchmark {
 
         for n in 0..<100 {
             let result = try ProcessRunner.run(binary, ["remember", "note", "--title", "outbox memory \(n)"], environment: reader)
-            precondition(result.exitCode == 0, result.stderr)
+            benchRequire(result.exitCode == 0, result.stderr)
         }
         let push = try timed {
             let result = try ProcessRunner.run(binary, ["sync"], environment: reader, timeout: 3_600)
-            precondition(result.exitCode == 0, result.stdout + result.stderr)
+            benchRequire(result.exitCode == 0, result.stdout + result.stderr)
         }
         Report.row("sync pushing 100 outbox memories", value: push * 1000, unit: "ms")
 
@@ -153,8 +153,9 @@ enum SyncBenchmark {
         ]
         let start = DispatchTime.now().uptimeNanoseconds
         let made = try ProcessRunner.run(binary, ["init", "--remote", "file://" + remote, "--store", "bench"], environment: environment)
-        precondition(made.exitCode == 0, made.stderr)
+        benchRequire(made.exitCode == 0, made.stderr)
         let introduction = try ProcessRunner.run("git", ["--git-dir", remote, "rev-parse", "main"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try liftQuota(binary: binary, environment: environment)
         let signer = try SigningKey.load(scratch.url("key"))
         GitSettings.setFsync(false)
         let repository = try Repository.open(remote)
@@ -164,6 +165,15 @@ enum SyncBenchmark {
         GitSettings.setFsync(true)
         print("sync over file://: \(count) memories in \(count / perCommit) signed commits (built in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s)")
         return Store(remote: remote, introduction: introduction, signer: signer, tip: tip)
+    }
+
+    /// A generated history writes thousands of memories a day under one principal: an admin
+    /// commit lifting the daily quota makes the figures measure serving them, not deferring them.
+    static func liftQuota(binary: String, environment: [String: String?]) throws {
+        for step in [["policy", "set", "quota", "10000000"], ["sync"]] {
+            let result = try ProcessRunner.run(binary, step, environment: environment)
+            benchRequire(result.exitCode == 0, result.stdout + result.stderr)
+        }
     }
 
     /// Adds a signed commit of 100 memories on `tip` and moves `main` there.

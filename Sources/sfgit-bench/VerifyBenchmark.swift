@@ -37,7 +37,7 @@ enum VerifyBenchmark {
         } else {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let made = try ProcessRunner.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", keyPath])
-            precondition(made.exitCode == 0, made.stderr)
+            benchRequire(made.exitCode == 0, made.stderr)
             let start = DispatchTime.now().uptimeNanoseconds
             GitSettings.setFsync(false)  // a fixture, not data to keep
             let repository = try Repository.initBare(storePath)
@@ -56,7 +56,7 @@ enum VerifyBenchmark {
             let fresh = try Repository.open(storePath)
             result = try Verifier(repository: fresh, introduction: pinned).verify(from: nil, to: tip)
         }
-        precondition(result?.isAuthentic == true && result?.accepted.count == commitCount, "the chain did not verify")
+        benchRequire(result?.isAuthentic == true && result?.accepted.count == commitCount, "the chain did not verify")
         let rate = Double(commitCount + 1) / seconds
 
         if !baseline || ProcessInfo.processInfo.environment["SFGIT_BENCH_NO_BASELINE"] != nil {
@@ -68,7 +68,7 @@ enum VerifyBenchmark {
         let gitStart = DispatchTime.now().uptimeNanoseconds
         let log = try git.run(["-c", "gpg.ssh.allowedSignersFile=\(root)/allowed", "log", "-\(gitSample)", "--format=%G?", "main"])
         let gitSeconds = Double(DispatchTime.now().uptimeNanoseconds - gitStart) / 1e9
-        precondition(log.split(separator: "\n").allSatisfy { $0 == "G" }, "git did not find good signatures")
+        benchRequire(log.split(separator: "\n").allSatisfy { $0 == "G" }, "git did not find good signatures")
         let gitRate = Double(gitSample) / gitSeconds
 
         Report.row("git log --format=%G? (\(gitSample) newest)", value: gitRate, unit: "commits/s")

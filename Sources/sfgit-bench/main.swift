@@ -56,3 +56,11 @@ enum Report {
 extension String {
     func leftPadded(to width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
+
+/// Stops the benchmark with `message` on stderr when `condition` fails. Unlike `precondition`,
+/// whose message a release build drops, this says which step failed and why.
+func benchRequire(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String = "", file: StaticString = #fileID, line: UInt = #line) {
+    guard !condition() else { return }
+    FileHandle.standardError.write(Data("sfgit-bench: step at \(file):\(line) failed\n\(message())\n".utf8))
+    exit(1)
+}
