@@ -142,3 +142,15 @@ public struct HistoryVerification: Sendable {
         }
     }
 }
+extension Workspace {
+    /// What `verify --store NAME` checks: the store's own repository, pinned as config.yaml pins
+    /// it, up to the verified tip unless a revision is given.
+    public func verification(store name: String, revision: String?, from: String?, proposal: Bool = false) throws(SFGitError) -> HistoryVerification {
+        guard let entry = config.stores.first(where: { $0.name == name }) else {
+            throw SFGitError(.notFound, "no store named '\(name)' in \(home.configPath)")
+        }
+        let store = Store(config: entry, home: home)
+        return HistoryVerification(repositoryPath: store.repositoryPath, introduction: (entry.introduction, entry.signer), from: from,
+                                   revision: revision ?? Store.verifiedRef, proposal: proposal)
+    }
+}
