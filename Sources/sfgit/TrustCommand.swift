@@ -53,7 +53,7 @@ struct TrustCommand: ParsableCommand {
             let set = Set(roles.compactMap(Role.init(rawValue:)))
             try perform("trust add", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, quotaPerDay: quota, store: storeOption.store))
-            }, text: { report in printOut("\(safe(report.principal)) added in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
+            }, text: { TrustCommand.printChange($0, "added") })
         }
     }
 
@@ -70,7 +70,7 @@ struct TrustCommand: ParsableCommand {
         func run() throws {
             try perform("trust revoke", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustRevoke(principal: principal, since: since, store: storeOption.store))
-            }, text: { report in printOut("\(safe(report.principal)) revoked in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
+            }, text: { TrustCommand.printChange($0, "revoked") })
         }
     }
 
@@ -84,7 +84,15 @@ struct TrustCommand: ParsableCommand {
         func run() throws {
             try perform("trust remove", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustRemove(principal: principal, store: storeOption.store))
-            }, text: { report in printOut("\(safe(report.principal)) removed in the outbox of \(safe(report.store)) (commit \(safe(String(report.commit.prefix(12))))); sfgit sync publishes it") })
+            }, text: { TrustCommand.printChange($0, "removed") })
+        }
+    }
+
+    static func printChange(_ report: TrustChangeReport, _ verb: String) {
+        if let commit = report.commit {
+            printOut("\(safe(report.principal)) \(verb) in the outbox of \(safe(report.store)) (commit \(safe(String(commit.prefix(12))))); sfgit sync publishes it")
+        } else {
+            printOut("\(safe(report.principal)): the trust files of \(safe(report.store)) already say so; nothing written")
         }
     }
 }

@@ -161,4 +161,36 @@ struct PolicyCommandTests {
         #expect(try Self.outboxTip(federation, admin) == tipBefore)
         #expect(try Self.outboxTip(federation, laptop) == "")
     }
+
+    @Test("trust changes are the same admin workflow: a no-op signs nothing, a quota peers would refuse is refused before signing")
+    func trustChangesShareTheAdminWorkflow() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let admin = federation.admin
+        let tipBefore = try Self.outboxTip(federation, admin)
+
+        // The principal already has this key and role: nothing to sign.
+        let again = try federation.json(admin, ["trust", "add", "me@laptop", laptop.key.publicPath, "--role", "write"])
+        #expect(again.0.exitCode == 0, "\(again.0.stdout) \(again.0.stderr)")
+        #expect(Self.data(again.1)["state"] as? String == "unchanged")
+        #expect(Self.data(again.1).keys.contains("commit") && Self.data(again.1)["commit"] is NSNull, "\(again.0.stdout)")
+        let text = try federation.run(admin, ["trust", "add", "me@laptop", laptop.key.publicPath, "--role", "write"])
+        #expect(text.stdout.contains("already say so; nothing written"), "\(text.stdout)")
+
+        // A quota over the policy parser's ceiling would make every peer refuse the policy.
+        let tooMuch = try federation.json(admin, ["trust", "add", "me@laptop", laptop.key.publicPath, "--role", "write", "--quota", "3000000000"])
+        #expect(tooMuch.0.exitCode == 7, "\(tooMuch.0.stdout) \(tooMuch.0.stderr)")
+        let said = (tooMuch.1["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(said.contains("would make a policy peers refuse"), "\(said)")
+        #expect(try Self.outboxTip(federation, admin) == tipBefore)
+
+        // A real change still signs one commit, touching only the file it changes.
+        let changed = try federation.json(admin, ["trust", "add", "me@laptop", laptop.key.publicPath, "--role", "review"])
+        #expect(Self.data(changed.1)["state"] as? String == "committed_local", "\(changed.0.stdout) \(changed.0.stderr)")
+        let tip = try Self.outboxTip(federation, admin)
+        #expect(!tip.isEmpty && tip != tipBefore)
+        let touched = try ProcessRunner.run("git", ["--git-dir", admin.home + "/stores/shared/repo.git", "diff-tree", "--no-commit-id", "--name-only", "-r", tip]).stdout
+        #expect(touched.split(separator: "\n") == [".sfgit/policy.yaml"], "\(touched)")
+    }
 }

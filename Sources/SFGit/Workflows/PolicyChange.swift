@@ -172,42 +172,14 @@ extension Workspace {
         if case .halfLife(let kind) = key, !MemoryKind.isValidName(kind) {
             throw SFGitError(.usage, "half_lives.\(kind): '\(kind)' is not a kind name ([a-z][a-z0-9-]{0,31})")
         }
-        let store = try self.store(named: name)
-        let me = try identity.requirePrincipal()
-        let signer = try self.signer()
-        return try workflow {
-            let repository = try store.openRepository()
-            guard let verified = try repository.reference(Store.verifiedRef) else {
-                throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
-            }
-            // Edits build on the outbox's pending policy, as `trust` changes do.
-            let current = try self.policy(repository, at: try repository.reference(Store.outboxRef) ?? verified)
-            guard current.roles(of: me).contains(.admin) else {
-                throw SFGitError(.usage, "\(me) is not an admin of store \(store.name): only admins change its policy")
-            }
-            var edited = current
-            try Self.apply(key, text, principal: principal, to: &edited)
-            let rendered = edited.render()
-            let reread: Policy
-            do { reread = try Policy.parse(Array(rendered.utf8)) } catch let error as PolicyError {
-                let problems = error.problems.map(\.message).joined(separator: "; ")
-                throw SFGitError(.invalid, "\(key.name)\(principal.map { " of \($0)" } ?? "") \(text ?? "(unset)") would make a policy peers refuse: \(problems)")
-            }
-            guard reread == edited else {
-                throw SFGitError(.internalError, "the policy written for \(key.name) would not read back as set; nothing was signed")
-            }
-            var report = PolicyChangeReport(store: store.name, state: "unchanged", key: key.name, principal: principal)
-            report.value = Self.value(of: key, principal: principal, in: edited)
-            guard edited != current else { return report }
-            let what = text.map { "set \(key.name) \($0)" } ?? "unset \(key.name)"
-            let commit = try Outbox(repository: repository).append([
-                .upsert(path: ".sfgit/policy.yaml", id: try repository.writeBlob(Array(rendered.utf8))),
-            ], message: "sfgit: policy \(what)\(principal.map { " for \($0)" } ?? "")\n", principal: me, signer: signer,
-               keyPath: try signingKeyPath(), verified: verified)
-            report.commit = commit.hex
-            report.state = "committed_local"
-            return report
+        let what = text.map { "set \(key.name) \($0)" } ?? "unset \(key.name)"
+        let change = try adminChange(store: name, message: "policy \(what)\(principal.map { " for \($0)" } ?? "")", changing: "policy") {
+            policy, _ throws(SFGitError) in try Self.apply(key, text, principal: principal, to: &policy)
         }
+        var report = PolicyChangeReport(store: change.store.name, state: change.commit == nil ? "unchanged" : "committed_local", key: key.name, principal: principal)
+        report.value = Self.value(of: key, principal: principal, in: change.policy)
+        report.commit = change.commit?.hex
+        return report
     }
 
     /// Applies one setting to a policy. Text that is not even of the setting's type is refused

@@ -27,9 +27,11 @@ public struct TrustEntry: Sendable, Codable {
 }
 
 /// What `trust add` and `trust remove` report.
-public struct TrustChangeReport: Sendable, Codable {
+public struct TrustChangeReport: Sendable, Encodable {
     public var store: String
-    public var commit: String
+    /// The signed admin commit on the outbox; nil when the trust files already said so.
+    @Nullable public var commit: String? = nil
+    /// `committed_local`, or `unchanged` (nothing was signed).
     public var state: String
     public var principal: String
 }
@@ -155,34 +157,11 @@ extension Workspace {
         }
     }
 
+    /// One trust change through `adminChange`; a change that changes nothing signs nothing.
     private func changeTrust(store name: String?, message: String, principal: String,
                              _ edit: (inout Policy, inout AllowedSigners) throws(SFGitError) -> Void) throws(SFGitError) -> TrustChangeReport {
-        let store = try self.store(named: name)
-        let me = try identity.requirePrincipal()
-        let signer = try self.signer()
-        return try workflow {
-            let repository = try store.openRepository()
-            guard let verified = try repository.reference(Store.verifiedRef) else {
-                throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
-            }
-            var (policy, signers) = try trustFiles(repository, at: try repository.reference(Store.outboxRef) ?? verified)
-            guard policy.roles(of: me).contains(.admin) else {
-                throw SFGitError(.usage, "\(me) is not an admin of store \(store.name): only admins change its trust files")
-            }
-            try edit(&policy, &signers)
-            let commit = try Outbox(repository: repository).append([
-                .upsert(path: ".sfgit/policy.yaml", id: try repository.writeBlob(Array(policy.render().utf8))),
-                .upsert(path: ".sfgit/allowed_signers", id: try repository.writeBlob(Array(signers.render().utf8))),
-            ], message: "sfgit: \(message)\n", principal: me, signer: signer, keyPath: try signingKeyPath(), verified: verified)
-            return TrustChangeReport(store: store.name, commit: commit.hex, state: "committed_local", principal: principal)
-        }
-    }
-
-    /// The policy and allowed_signers of a commit's tree.
-    private func trustFiles(_ repository: Repository, at commit: ObjectID) throws -> (Policy, AllowedSigners) {
-        guard let signers = try repository.entry(at: ".sfgit/allowed_signers", inTree: try repository.commit(commit).treeID) else {
-            throw SFGitError(.internalError, "commit \(commit.short()) has no .sfgit/allowed_signers")
-        }
-        return (try policy(repository, at: commit), try AllowedSigners.parse(try repository.blob(signers.id)))
+        let change = try adminChange(store: name, message: message, changing: "trust files", edit)
+        return TrustChangeReport(store: change.store.name, commit: change.commit?.hex, state: change.commit == nil ? "unchanged" : "committed_local",
+                                 principal: principal)
     }
 }
