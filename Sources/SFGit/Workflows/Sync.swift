@@ -152,7 +152,11 @@ struct SyncRun {
             try store.makeDirectory()
             let name = store.name
             let progress = workspace.progress
-            lock = try StoreLock.acquire(store.lockPath, wait: options.wait) { progress?.emit("\(name): waiting for another sync to finish (sync.lock)") }
+            lock = try StoreLock.acquire(store.lockPath, wait: options.wait) { [logger] in
+                // Logged too (-v), not only shown on a terminal: a script can see that it waited.
+                logger.info("\(name): waiting for another sync to finish (sync.lock)")
+                progress?.emit("\(name): waiting for another sync to finish (sync.lock)")
+            }
         } catch {
             return finish(.degraded, SyncWarning(code: "LOCK_FAILED", message: "\(error)"))
         }
