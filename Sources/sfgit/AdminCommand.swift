@@ -21,7 +21,7 @@ struct AdminCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let seconds = try timeout.seconds()
+            let seconds = timeout.seconds
             try perform("admin reset", output, { () throws(SFGitError) in
                 let report = try openWorkspace(identity.identity).adminReset(to: to, reason: reason, store: storeOption.store, timeout: seconds)
                 return Outcome(data: report, exit: report.sync.status, warnings: report.sync.warnings.map { ($0.code, $0.message) })

@@ -25,20 +25,30 @@ struct IdentityOptions: ParsableArguments {
 
 /// `--timeout`: the deadline of each network step.
 struct TimeoutOption: ParsableArguments {
-    @Option(help: "Deadline of each network step (120s, 2m).")
-    var timeout: String = "120s"
+    @Option(help: "Deadline of each network step (120s, 2m).", transform: flagValue())
+    var timeout = TimeSpan(argumentText: "120s")!
 
     /// The deadline in seconds.
-    func seconds() throws -> Double { try parseDuration(timeout, flag: "--timeout") }
+    var seconds: Double { timeout.seconds }
+}
+
+/// `--wait`: how long to wait for another sync's lock on the same store.
+struct WaitOption: ParsableArguments {
+    @Option(help: "How long to wait for another sync of the same store (0: exit BUSY at once; 30s).", transform: flagValue())
+    var wait = TimeSpan(argumentText: "0")!
+
+    /// The wait in seconds.
+    var seconds: Double { wait.seconds }
 }
 
 /// `--alert-after`: how long a store may go without a successful sync before it needs a person.
 struct AlertAfterOption: ParsableArguments {
-    @Option(name: .customLong("alert-after"), help: "How long a store may go without a successful sync before it needs attention (6h, 30m, 2d).")
-    var alertAfter: String = "6h"
+    @Option(name: .customLong("alert-after"), help: "How long a store may go without a successful sync before it needs attention (6h, 30m, 2d).",
+            transform: flagValue())
+    var alertAfter = TimeSpan(argumentText: "6h")!
 
     /// The threshold in seconds.
-    func seconds() throws -> Double { try parseDuration(alertAfter, flag: "--alert-after") }
+    var seconds: Double { alertAfter.seconds }
 }
 
 /// What a command produced: its JSON `data`, exit status, warnings and (for failures) message.
@@ -96,8 +106,12 @@ func perform<Payload: Encodable>(
     if outcome.exit != .ok { throw ExitCode(outcome.exit.rawValue) }
 }
 
-/// Parses `120s`, `2m`, `0` for --timeout and --wait.
-func parseDuration(_ text: String, flag: String) throws -> Double {
-    guard let value = TimeSpec.seconds(text) else { throw ValidationError("\(flag) '\(text)' is not a duration (120s, 2m, 0)") }
-    return value
+/// The parser of a flag whose value is one of the facade's `ArgumentValue` types: the text is
+/// parsed with the arguments, and ArgumentParser's refusal names the flag and the value, then
+/// says what was expected ("The value 'x' is invalid for '--since <since>': expected a duration …").
+func flagValue<Value: ArgumentValue>() -> @Sendable (String) throws -> Value {
+    { text in
+        guard let value = Value(argumentText: text) else { throw ValidationError("expected \(Value.expectation)") }
+        return value
+    }
 }

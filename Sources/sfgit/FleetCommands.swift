@@ -7,8 +7,8 @@ struct FleetFilterOptions: ParsableArguments {
     @Option(name: .customLong("signer"), help: "Only memories signed by this principal (author@host; repeatable).")
     var signers: [String] = []
 
-    @Option(help: "Only memories of this tier or above: self, authenticated, reviewed.")
-    var tier: String?
+    @Option(help: "Only memories of this tier or above: self, authenticated, reviewed.", transform: flagValue())
+    var tier: Tier?
 
     @Option(name: .customLong("host"), help: "Only memories from this host (repeatable).")
     var hosts: [String] = []
@@ -19,17 +19,9 @@ struct FleetFilterOptions: ParsableArguments {
     @Flag(name: .customLong("ignore-consumer-policy"), help: "Do not apply the store's trust filter from config.yaml.")
     var ignoreConsumerPolicy = false
 
-    /// A query at `now` with these filters.
-    func query(now: Double) throws -> FleetQuery {
-        var query = FleetQuery(now: now)
-        query.filters.signers = signers
-        query.filters.hosts = hosts
-        query.filters.excludeRetired = excludeRetired
-        if let tier {
-            guard let parsed = Tier(rawValue: tier) else { throw ValidationError("--tier '\(tier)' is one of self, authenticated, reviewed") }
-            query.filters.minTier = parsed
-        }
-        return query
+    /// A query at `now` for `subject` with these filters.
+    func query(now: Double, subject: String?) -> FleetQuery {
+        FleetQuery(now: now, subject: subject, signers: signers, hosts: hosts, minTier: tier, excludeRetired: excludeRetired)
     }
 }
 
@@ -65,8 +57,7 @@ struct BreakersCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        var query = try filters.query(now: Date().timeIntervalSince1970)
-        query.subject = subject
+        let query = filters.query(now: Date().timeIntervalSince1970, subject: subject)
         var notes: [String] = []
         try perform("breakers", output, { () throws(SFGitError) in
             let answer = try openWorkspace().breakers(query, store: storeOption.store, consumerPolicy: !filters.ignoreConsumerPolicy)
@@ -114,24 +105,19 @@ struct BenchmarksCommand: ParsableCommand {
     @Flag(name: .customLong("by-host"), help: "Add each host's own estimate.")
     var byHost = false
 
-    @Option(name: .customLong("max-age"), help: "Leave out observations older than this (30d, 12h): narrows the store's benchmark_max_age, never widens it.")
-    var maxAge: String?
+    @Option(name: .customLong("max-age"), help: "Leave out observations older than this (30d, 12h): narrows the store's benchmark_max_age, never widens it.",
+            transform: flagValue())
+    var maxAge: MaxAge?
 
     @OptionGroup var filters: FleetFilterOptions
     @OptionGroup var storeOption: StoreOption
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        var query = try filters.query(now: Date().timeIntervalSince1970)
-        query.subject = subject
+        var query = filters.query(now: Date().timeIntervalSince1970, subject: subject)
         query.metric = metric
         query.byHost = byHost
-        if let maxAge {
-            guard let seconds = TimeSpec.seconds(maxAge), seconds > 0, maxAge.last?.isLetter == true else {
-                throw ValidationError("--max-age '\(maxAge)' is not a duration (30d, 12h, 90m)")
-            }
-            query.maxAge = seconds
-        }
+        query.maxAge = maxAge?.seconds
         var notes: [String] = []
         try perform("benchmarks", output, { () throws(SFGitError) in
             let answer = try openWorkspace().benchmarks(query, store: storeOption.store, consumerPolicy: !filters.ignoreConsumerPolicy)

@@ -123,8 +123,8 @@ struct RecallCommand: ParsableCommand {
     @Option(name: .customLong("host"), help: "Only memories from this host (repeatable).")
     var hosts: [String] = []
 
-    @Option(help: "Only memories of this tier or above: self, authenticated, reviewed.")
-    var tier: String?
+    @Option(help: "Only memories of this tier or above: self, authenticated, reviewed.", transform: flagValue())
+    var tier: Tier?
 
     @Option(name: .customLong("instance"), help: "Only memories from this agent instance (repeatable).")
     var instances: [String] = []
@@ -141,8 +141,8 @@ struct RecallCommand: ParsableCommand {
     @Flag(name: .customLong("ignore-consumer-policy"), help: "Do not apply the store's trust filter from config.yaml.")
     var ignoreConsumerPolicy = false
 
-    @Option(help: "Only memories recorded since a duration ago (7d) or a date.")
-    var since: String?
+    @Option(help: "Only memories recorded since a duration ago (7d) or a date.", transform: flagValue())
+    var since: Since?
 
     @Option(name: .customLong("signer"), help: "Only memories signed by this principal (author@host; repeatable).")
     var signers: [String] = []
@@ -187,10 +187,7 @@ struct RecallCommand: ParsableCommand {
         request.tags = tags
         request.authors = authors
         request.hosts = hosts
-        if let tier {
-            guard let parsed = Tier(rawValue: tier) else { throw ValidationError("--tier '\(tier)' is one of self, authenticated, reviewed") }
-            request.minTier = parsed
-        }
+        request.minTier = tier
         request.instances = instances
         request.agents = agents
         for filter in fieldFilters {
@@ -201,12 +198,7 @@ struct RecallCommand: ParsableCommand {
             request.fieldEquals.append((parts[0], parts[1]))
         }
         request.excludeRetired = excludeRetired
-        if let since {
-            guard let start = TimeSpec.parse(since, now: now, past: true) else {
-                throw ValidationError("--since '\(since)' is neither a duration (7d) nor a date (2026-05-01)")
-            }
-            request.since = start
-        }
+        request.since = since?.start(now: now)
         request.limit = limit
         request.offset = offset
         request.perSignerShare = perSigner

@@ -13,13 +13,13 @@ struct ReviewCommand: ParsableCommand {
     struct NetworkOptions: ParsableArguments {
         @Flag(help: "Use the proposals as the last review fetch saw them; touch no network.") var offline = false
         @OptionGroup var timeout: TimeoutOption
-        @Option(help: "How long to wait for another sync's lock (30s).") var wait: String = "0"
+        @OptionGroup var wait: WaitOption
 
         func options() throws -> ReviewOptions {
             var options = ReviewOptions()
             options.offline = offline
-            options.timeout = try timeout.seconds()
-            options.wait = try parseDuration(wait, flag: "--wait")
+            options.timeout = timeout.seconds
+            options.wait = wait.seconds
             return options
         }
     }
@@ -70,13 +70,13 @@ struct ReviewCommand: ParsableCommand {
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var identity: IdentityOptions
         @OptionGroup var timeout: TimeoutOption
-        @Option(help: "How long to wait for another sync's lock (30s).") var wait: String = "0"
+        @OptionGroup var wait: WaitOption
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             var options = ReviewOptions()
-            options.timeout = try timeout.seconds()
-            options.wait = try parseDuration(wait, flag: "--wait")
+            options.timeout = timeout.seconds
+            options.wait = wait.seconds
             try perform("review merge", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).reviewMerge(principal: principal, push: push, expectedTip: expectTip, store: storeOption.store, options: options))
             }, text: { report in

@@ -24,7 +24,7 @@ struct InitCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let deadline = try timeout.seconds()
+        let deadline = timeout.seconds
         try perform("init", output, { () throws(SFGitError) in
             Outcome(data: try openWorkspace(identity.identity).initStore(remote: remote, name: store, branch: branch, timeout: deadline))
         }, text: { report in
@@ -63,7 +63,7 @@ struct CloneCommand: ParsableCommand {
 
     func run() throws {
         var options = SyncOptions()
-        options.timeout = try timeout.seconds()
+        options.timeout = timeout.seconds
         try perform("clone", output, { () throws(SFGitError) in
             let report = try openWorkspace(identity.identity).cloneStore(remote: url, introduction: introduction, signer: signer, name: store, options: options)
             return Outcome(data: report, exit: report.sync.status, warnings: report.sync.warnings.map { ($0.code, $0.message) },
@@ -102,8 +102,7 @@ struct SyncCommand: ParsableCommand {
 
     @OptionGroup var timeout: TimeoutOption
 
-    @Option(help: "How long to wait for another sync of the same store (0: exit BUSY at once).")
-    var wait: String = "0s"
+    @OptionGroup var wait: WaitOption
 
     @OptionGroup var alert: AlertAfterOption
 
@@ -112,16 +111,15 @@ struct SyncCommand: ParsableCommand {
 
     func validate() throws {
         if all && storeOption.store != nil { throw ValidationError("--all and --store exclude each other") }
-        _ = try alert.seconds()
     }
 
     func run() throws {
         var options = SyncOptions()
         options.noPush = noPush
         options.offline = offline
-        options.timeout = try timeout.seconds()
-        options.wait = try parseDuration(wait, flag: "--wait")
-        let alertAfter = try alert.seconds()
+        options.timeout = timeout.seconds
+        options.wait = wait.seconds
+        let alertAfter = alert.seconds
         let quiet = output.verbosity.quiet
         try perform("sync", output, quiet: quiet, { () throws(SFGitError) in
             let reports = try openWorkspace().sync(store: storeOption.store, options: options)
@@ -179,12 +177,11 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        _ = try alert.seconds()
         if let prometheus, prometheus.isEmpty || prometheus.hasSuffix("/") { throw ValidationError("--prometheus '\(prometheus)' is not a file path") }
     }
 
     func run() throws {
-        let alertAfter = try alert.seconds()
+        let alertAfter = alert.seconds
         try perform("status", output, { () throws(SFGitError) in
             let stores = try openWorkspace().status(store: storeOption.store, alertAfter: alertAfter)
             if let prometheus { try PrometheusTextfile.write(PrometheusTextfile.render(stores), to: prometheus) }

@@ -37,7 +37,7 @@ struct TrustCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Authorize a principal's key with a role.")
         @Argument(help: "The principal, author@host.") var principal: String
         @Argument(help: "Its public key file (KEY.pub).") var key: String
-        @Option(name: .customLong("role"), help: "write, review or admin (repeatable).") var roles: [String] = []
+        @Option(name: .customLong("role"), help: "write, review or admin (repeatable).", transform: flagValue()) var roles: [Role] = []
         @Option(help: "Memories per day this principal may add (default: the store's quota).") var quota: Int?
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var identity: IdentityOptions
@@ -46,11 +46,10 @@ struct TrustCommand: ParsableCommand {
         func validate() throws {
             if let quota, quota < 1 { throw ValidationError("--quota must be at least 1") }
             if roles.isEmpty { throw ValidationError("give at least one --role (write, review or admin)") }
-            for role in roles where Role(rawValue: role) == nil { throw ValidationError("--role '\(role)' is not write, review or admin") }
         }
 
         func run() throws {
-            let set = Set(roles.compactMap(Role.init(rawValue:)))
+            let set = Set(roles)
             try perform("trust add", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace(identity.identity).trustAdd(principal: principal, publicKeyPath: key, roles: set, quotaPerDay: quota, store: storeOption.store))
             }, text: { TrustCommand.printChange($0, "added") })

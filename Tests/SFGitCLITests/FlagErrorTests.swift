@@ -30,10 +30,31 @@ struct FlagErrorTests {
         try federation.initialise()
         let result = try federation.run(federation.admin, ["recall", "x", "--since", "yesterday"])
         #expect(result.exitCode == 2)
-        #expect(result.stderr.contains("Error: --since 'yesterday' is neither a duration"), "\(result.stderr)")
+        #expect(result.stderr.contains("Error: The value 'yesterday' is invalid for '--since <since>': expected a duration (7d) or a date"), "\(result.stderr)")
         #expect(result.stderr.contains("Usage: sfgit recall [<options>]"), "\(result.stderr)")
         #expect(result.stderr.contains("See 'sfgit recall --help'"), "\(result.stderr)")
         #expect(!result.stderr.contains("Usage: sfgit <subcommand>"))
+    }
+
+    /// Typed flags: each value is parsed with the arguments by its facade type, and a refusal
+    /// names the flag, the value and what was expected (exit 2), before anything runs.
+    static let typedFlags: [([String], String)] = [
+        (["recall", "--tier", "gold"], "'gold' is invalid for '--tier <tier>': expected one of self, authenticated, reviewed"),
+        (["breakers", "--tier", "gold"], "'gold' is invalid for '--tier <tier>': expected one of self, authenticated, reviewed"),
+        (["benchmarks", "--max-age", "0"], "'0' is invalid for '--max-age <max-age>': expected a duration (30d, 12h, 90m)"),
+        (["sync", "--wait", "soon"], "'soon' is invalid for '--wait <wait>': expected a duration (120s, 2m, 0)"),
+        (["sync", "--timeout", "5x"], "'5x' is invalid for '--timeout <timeout>': expected a duration (120s, 2m, 0)"),
+        (["review", "list", "--wait", "x"], "'x' is invalid for '--wait <wait>': expected a duration"),
+        (["trust", "add", "ana@desk", "ana.pub", "--role", "owner"], "'owner' is invalid for '--role <role>': expected one of write, review, admin"),
+    ]
+
+    @Test("a typed flag's bad value is refused at parse time, naming the flag and what it expects", arguments: typedFlags)
+    func typedFlag(_ arguments: [String], _ message: String) throws {
+        let home = try TemporaryDirectory(prefix: "sfgit-typed-flags")
+        let result = try PackagePaths.runSFGit(arguments, environment: ["SFGIT_HOME": home.url("home")])
+        #expect(result.exitCode == 2, "\(arguments): \(result.stdout) \(result.stderr)")
+        #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home.url("home")), "\(arguments) made a home before refusing")
     }
 
     /// Every command a person runs but `trust`'s (changed in parallel by the policy work).

@@ -86,12 +86,7 @@ final class MemoryTools: @unchecked Sendable {
         query.kinds = try args.strings("kinds", maxItems: 8)
         query.tags = try args.strings("tags", maxItems: 16)
         query.authors = try args.strings("authors", maxItems: 16)
-        if let since = try args.string("since", maxLength: 64) {
-            guard let start = TimeSpec.parse(since, now: now, past: true) else {
-                throw SFGitError(.usage, "since '\(since)' is neither a duration (7d, 24h) nor a date (2026-05-01)")
-            }
-            query.since = start
-        }
+        if let since = try args.string("since", maxLength: 64) { query.since = try Since.parse(since, as: "since").start(now: now) }
         query.limit = try args.integer("limit", in: 1...50) ?? 8
         query.includeStale = try args.bool("include_stale") ?? false
         query.includeSuperseded = try args.bool("include_superseded") ?? false
@@ -149,16 +144,10 @@ final class MemoryTools: @unchecked Sendable {
 
     /// The trust filters and subject the two fleet views share with `sfgit breakers`/`benchmarks`.
     private func fleetQuery(_ args: Arguments, now: Double) throws(SFGitError) -> FleetQuery {
-        var query = FleetQuery(now: now)
-        query.subject = try args.string("subject", minLength: 1, maxLength: 200)
-        query.filters.signers = try args.strings("signers", maxItems: 16)
-        query.filters.hosts = try args.strings("hosts", maxItems: 16)
-        query.filters.excludeRetired = try args.bool("exclude_retired") ?? false
-        if let tier = try args.string("tier", maxLength: 16) {
-            guard let parsed = Tier(rawValue: tier) else { throw SFGitError(.usage, "tier '\(tier)' is one of self, authenticated, reviewed") }
-            query.filters.minTier = parsed
-        }
-        return query
+        var minTier: Tier?
+        if let tier = try args.string("tier", maxLength: 16) { minTier = try Tier.parse(tier, as: "tier") }
+        return FleetQuery(now: now, subject: try args.string("subject", minLength: 1, maxLength: 200), signers: try args.strings("signers", maxItems: 16),
+                          hosts: try args.strings("hosts", maxItems: 16), minTier: minTier, excludeRetired: try args.bool("exclude_retired") ?? false)
     }
 
     private func fleetResult<Data: Encodable>(_ command: String, _ answer: FleetAnswer<some Sendable>, data: Data,
@@ -194,12 +183,7 @@ final class MemoryTools: @unchecked Sendable {
         var query = try fleetQuery(args, now: Date().timeIntervalSince1970)
         query.metric = try args.string("metric", minLength: 1, maxLength: 200)
         query.byHost = try args.bool("by_host") ?? false
-        if let maxAge = try args.string("max_age", maxLength: 32) {
-            guard let seconds = TimeSpec.seconds(maxAge), seconds > 0, maxAge.last?.isLetter == true else {
-                throw SFGitError(.usage, "max_age '\(maxAge)' is not a duration (30d, 12h, 90m)")
-            }
-            query.maxAge = seconds
-        }
+        if let maxAge = try args.string("max_age", maxLength: 32) { query.maxAge = try MaxAge.parse(maxAge, as: "max_age").seconds }
         let maxChars = try args.integer("max_chars", in: MemoryFence.minimumCharacters...40_000) ?? 8_000
         let store = try args.string("store", maxLength: 64) ?? defaultStore
         let answer = try currentWorkspace().benchmarks(query, store: store, consumerPolicy: !(try args.bool("ignore_consumer_policy") ?? false))
