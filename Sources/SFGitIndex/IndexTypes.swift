@@ -1,7 +1,7 @@
 import GRDB
 import SFGitMemory
 
-/// How a memory reached this host (SPEC.md).
+/// How a memory reached this host (docs/TRUST.md § Tiers).
 public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
     /// Written on this host, not yet on the shared branch.
     case own = "self"
@@ -312,8 +312,8 @@ struct RecallHidden {
     }
 }
 
-/// An optional that JSON shows as `null` when empty instead of leaving its key out: SPEC.md's
-/// envelopes list every key of an item, set or not.
+/// An optional that JSON shows as `null` when empty instead of leaving its key out: envelopes
+/// list every key of an item, set or not (docs/COMMANDS.md § The JSON envelope).
 @propertyWrapper
 public struct Nullable<Value> {
     /// The value, or nil (written as `null`).

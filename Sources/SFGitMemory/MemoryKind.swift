@@ -1,4 +1,4 @@
-/// The kind of a memory. The seven of SPEC.md are known; any other name matching
+/// The kind of a memory. The seven of docs/FORMAT.md § Kinds are known; any other name matching
 /// `[a-z][a-z0-9-]{0,31}` (invented by a newer writer) is accepted and shown as itself.
 public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     /// The kind's name as it appears in files and paths.
@@ -20,7 +20,7 @@ public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertibl
     public static let note = MemoryKind(known: "note")
     public static let retraction = MemoryKind(known: "retraction")
 
-    /// The kinds this version of sfgit knows, in SPEC.md's order.
+    /// The kinds this version of sfgit knows, in the order of docs/FORMAT.md § Kinds.
     public static let known: [MemoryKind] = [.learning, .antiPattern, .contract, .benchmark, .circuitBreaker, .note, .retraction]
 
     /// Whether this version of sfgit knows the kind (and its body fields).

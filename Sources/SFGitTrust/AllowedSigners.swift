@@ -1,7 +1,7 @@
 import SFGitMemory
 
 /// `.sfgit/allowed_signers`: OpenSSH allowed-signers lines mapping each key to one principal,
-/// with the stricter rules of TRUST.md.
+/// with the stricter rules of docs/FORMAT.md § allowed_signers.
 public struct AllowedSigners: Sendable, Hashable {
     /// One authorized key.
     public struct Entry: Sendable, Hashable {

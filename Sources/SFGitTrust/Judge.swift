@@ -367,7 +367,7 @@ struct Judge {
         case forbidden(String)
     }
 
-    /// What a file change is, under TRUST.md's rules.
+    /// What a file change is (docs/TRUST.md § Authorization from parent commits).
     static func classify(_ change: TreeChange) -> ChangeClass {
         let mode = (change.new ?? change.old)!.mode
         if let new = change.new, new.mode != .blob {

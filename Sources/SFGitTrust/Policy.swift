@@ -2,7 +2,7 @@ import SFGitMemory
 
 /// `.sfgit/policy.yaml`: who may do what in a store, and its limits.
 public struct Policy: Sendable, Hashable {
-    /// What a principal may do (TRUST.md).
+    /// What a principal may do (docs/TRUST.md § Principals and roles).
     public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
         /// May change anything under `.sfgit/` (keys, roles, limits), plus everything below.
         case admin

@@ -4,8 +4,8 @@ import Logging
 import SFGitMemory
 import SFGitRepository
 
-/// Decides, commit by commit, whether history is authentic under TRUST.md's authorization
-/// invariant: signed with an SSH key that every parent's allowed_signers lists, for a principal
+/// Decides, commit by commit, whether history is authentic under the authorization invariant
+/// (docs/TRUST.md § Authorization from parent commits): signed with an SSH key that every parent's allowed_signers lists, for a principal
 /// whose role in every parent's policy permits each change the commit makes.
 ///
 /// Work is done in three overlapping passes over the new commits (parents first): read commits,

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The `sfgit.v1` envelope of SPEC.md: what `--json` prints (one object per command run) and
+/// The `sfgit.v1` envelope (docs/COMMANDS.md § The JSON envelope): what `--json` prints (one object per command run) and
 /// what the MCP server returns as a tool's `structuredContent`. One type and one serializer, so
 /// the two front doors cannot drift apart.
 public struct Envelope<Payload: Encodable>: Encodable {
@@ -52,8 +52,8 @@ public struct Envelope<Payload: Encodable>: Encodable {
     /// Whether the command failed (status `error`).
     public var isError: Bool { status == "error" }
 
-    /// The envelope as one line of compact JSON, keys sorted, explicit nulls included (as SPEC.md
-    /// shows), no trailing newline. JSON consumers get exact values: strings are never rewritten,
+    /// The envelope as one line of compact JSON, keys sorted, explicit nulls included
+    /// (docs/COMMANDS.md § The JSON envelope), no trailing newline. JSON consumers get exact values: strings are never rewritten,
     /// only written with JSON's own `\uXXXX` escapes for what a terminal must not see raw
     /// (JSONEncoder escapes C0 controls; `SafeText.escapeJSON` adds DEL, C1 and bidi controls,
     /// U+2028/U+2029 and other invisible format characters). Escaped strings never hold a raw

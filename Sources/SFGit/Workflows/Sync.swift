@@ -73,7 +73,7 @@ public struct StoreSyncReport: Sendable, Codable {
 public enum SyncResult: String, Sendable, Codable {
     case ok, degraded, busy, untrusted, conflict
 
-    /// The exit status SPEC.md gives it.
+    /// The exit status it maps to (docs/COMMANDS.md § Exit codes).
     public var status: ExitStatus {
         switch self {
         case .ok: return .ok

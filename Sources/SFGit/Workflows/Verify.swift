@@ -47,7 +47,8 @@ public struct VerifyReport: Sendable, Codable {
         case verifiedTip = "verified_tip", commits, blocked, quarantined, outcomes
     }
 
-    /// The exit status SPEC.md gives this result: 0 authentic, 5 a refused commit, 7 only files quarantined.
+    /// The exit status of this result: 0 authentic, 5 a refused commit, 7 only files quarantined
+    /// (docs/COMMANDS.md § Exit codes).
     public var status: ExitStatus {
         if blocked != nil { return .untrusted }
         return quarantined.isEmpty ? .ok : .invalid
