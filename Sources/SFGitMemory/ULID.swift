@@ -2,6 +2,7 @@ import Synchronization
 
 /// A ULID: 48 bits of milliseconds since the Unix epoch and 80 random bits, written as 26
 /// upper-case Crockford base32 characters. Sorts by time; unique without coordination.
+/// docs/FORMAT.md § Paths and ids.
 public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     /// The 16 bytes, big-endian: 6 bytes of timestamp then 10 of randomness.
     public let bytes: [UInt8]

@@ -1,6 +1,7 @@
 import SFGitMemory
 
 /// `.sfgit/policy.yaml`: who may do what in a store, and its limits.
+/// The format is docs/FORMAT.md § policy.yaml; the roles, docs/TRUST.md § Principals and roles.
 public struct Policy: Sendable, Hashable {
     /// What a principal may do (docs/TRUST.md § Principals and roles).
     public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
@@ -42,6 +43,7 @@ public struct Policy: Sendable, Hashable {
     /// A key an admin declared compromised (`revoked:`): from `since` on (a commit; nil: always),
     /// nothing it signed is authentic on a branch holding this policy, and hosts stop serving the
     /// memories it signed there (tier `revoked`).
+    /// docs/TRUST.md § Retire vs revoke.
     public struct Revocation: Sendable, Hashable {
         /// The key's `SHA256:` fingerprint.
         public var key: String
@@ -109,6 +111,7 @@ public struct Policy: Sendable, Hashable {
     /// before any policy has judged it: the header walk that runs before libgit2's revwalk
     /// (which reads whole commits) cannot know yet which policy governs each commit, so it
     /// holds every new commit to this ceiling, and the verifier then to its parents' policy.
+    /// docs/FORMAT.md § Size limits, docs/TRUST.md § Resource bounds.
     public static let objectBytesCeiling = 16 << 20
     /// 30 days.
     public static let defaultBenchmarkMaxAge = 30 * 86_400
@@ -191,6 +194,7 @@ public struct Policy: Sendable, Hashable {
     }
 
     /// Parses and lints a policy file. An unknown `version` fails closed.
+    /// docs/FORMAT.md § policy.yaml, § Versioning.
     public static func parse(_ bytes: [UInt8]) throws(PolicyError) -> Policy {
         let stream: StrictYAMLReader.Stream
         do {

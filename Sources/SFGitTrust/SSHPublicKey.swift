@@ -3,6 +3,7 @@ import _CryptoExtras
 import Foundation
 
 /// A public key in OpenSSH's format, for the algorithms sfgit verifies natively.
+/// The key types accepted: docs/TRUST.md § Signatures.
 public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// The algorithms sfgit accepts.
     public enum Algorithm: String, Sendable, Hashable, CaseIterable {

@@ -3,6 +3,7 @@ import Foundation
 
 /// An SSH signature in OpenSSH's SSHSIG format (PROTOCOL.sshsig), as `git commit -S` with
 /// `gpg.format=ssh` and `ssh-keygen -Y sign` write it.
+/// docs/TRUST.md § Signatures.
 public struct SSHSignature: Sendable, Hashable {
     /// The signer's public key, embedded in the signature.
     public let publicKey: SSHPublicKey

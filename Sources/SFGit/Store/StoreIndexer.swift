@@ -8,6 +8,7 @@ import SFGitTrust
 /// them for a fresh cache), diffs the indexed tree against the verified tree with the O(changed)
 /// tree diff, parses only the added files, and applies everything in one transaction. Nothing
 /// that did not pass verification is ever indexed.
+/// docs/ARCHITECTURE.md § Data flow of one sync (verify + index).
 public struct StoreIndexer {
     /// The store's repository.
     public let repository: Repository

@@ -23,6 +23,7 @@ import SFGitTrust
 /// chain); a statement naming neither is stale. `To` must be an ancestor of V (history this host
 /// verified), the statement signed by a key that V's allowed_signers lists for a principal that
 /// V's policy makes admin, and judged authentic by the verifier from `To` like any other commit.
+/// docs/TRUST.md § Admin reset.
 struct ResetStatement {
     static let fromTrailer = "Sfgit-Reset-From: "
     static let toTrailer = "Sfgit-Reset-To: "

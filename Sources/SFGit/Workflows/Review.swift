@@ -141,6 +141,7 @@ extension Workspace {
     /// branch (made again on the new tip when another push came first), then syncs to see it.
     /// With `expectedTip`, only that exact proposal tip is merged (what a reviewer approved on a
     /// forge): a branch that moved since is refused (exit 6), so nothing unapproved rides along.
+    /// docs/TRUST.md § Review mode.
     public func reviewMerge(principal: String, push: Bool, expectedTip: String? = nil, store name: String?, options: ReviewOptions) throws(SFGitError) -> ReviewMergeReport {
         guard Principal.isValid(principal) else { throw SFGitError(.usage, "'\(principal)' is not a principal (author@host, lower-case)") }
         if let expectedTip, ObjectID(hex: expectedTip) == nil { throw SFGitError(.usage, "--expect-tip '\(expectedTip)' is not a full commit id (40 hex digits)") }

@@ -116,6 +116,7 @@ extension Workspace {
 }
 
 /// One store's sync, phase by phase.
+/// docs/ARCHITECTURE.md § Data flow of one sync; the rules it keeps, docs/TRUST.md.
 struct SyncRun {
     let workspace: Workspace
     let store: Store
