@@ -108,6 +108,7 @@ public struct OwnerOnlyError: Error, CustomStringConvertible {
     public var path: String
     /// What is wrong.
     public var problem: String
+    /// `path: problem`.
     public var description: String { "\(path): \(problem)" }
 }
 

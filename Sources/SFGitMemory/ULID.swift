@@ -89,8 +89,10 @@ public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Cod
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Orders ULIDs by their bytes, that is by time first.
     public static func < (lhs: ULID, rhs: ULID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 
+    /// Decodes a ULID from its 26-character text; refuses anything else.
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let ulid = ULID(text) else {
@@ -99,6 +101,7 @@ public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Cod
         self = ulid
     }
 
+    /// Encodes the ULID as its 26-character text.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)

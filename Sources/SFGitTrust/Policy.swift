@@ -12,6 +12,7 @@ public struct Policy: Sendable, Hashable {
         /// May add memory files naming itself.
         case write
 
+        /// Orders roles by name.
         public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
@@ -100,7 +101,9 @@ public struct Policy: Sendable, Hashable {
 
     /// Defaults for limits the file leaves out.
     public static let defaultMaxFileBytes = 65_536
+    /// At most 100 memory files per commit unless the policy says otherwise.
     public static let defaultMaxFilesPerCommit = 100
+    /// 500 memories per day per principal unless the policy says otherwise.
     public static let defaultQuotaPerDay = 500
     /// A commit object is a few hundred bytes plus its message and signature: 1 MiB is far above
     /// any real one and small enough that reading it costs nothing.
@@ -187,9 +190,13 @@ public struct Policy: Sendable, Hashable {
 
     /// A problem in a policy file, with its position.
     public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        /// Where it is (line and column).
         public var position: SourcePosition
+        /// Its stable code (`Policy.Code`, or a `MemoryProblem.Code` of the YAML reading).
         public var code: String
+        /// What is wrong.
         public var message: String
+        /// `line:column: error: message`.
         public var description: String { "\(position): error: \(message)" }
     }
 
@@ -277,6 +284,7 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     public var problems: [Policy.Problem]
     /// Whether the file is from a newer sfgit (its `version` is unknown).
     public var isUnsupportedVersion: Bool { problems.contains { $0.code == Policy.Code.unsupportedPolicyVersion.rawValue } }
+    /// Every problem, one per line.
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 

@@ -21,6 +21,7 @@ public struct SSHSignature: Sendable, Hashable {
         case malformed(String)
         case key(SSHPublicKey.ParseError)
 
+        /// What is wrong with the signature, for people.
         public var description: String {
             switch self {
             case .notArmored: return "not an SSH signature (expected -----BEGIN SSH SIGNATURE-----)"

@@ -6,7 +6,9 @@ import Foundation
 public struct Envelope<Payload: Encodable>: Encodable {
     /// A warning: a stable code and a message for people.
     public struct Warning: Encodable, Sendable {
+        /// The stable code (docs/COMMANDS.md § Warning codes).
         public var code: String
+        /// What happened, for people.
         public var message: String
 
         /// Creates a warning.
@@ -18,17 +20,25 @@ public struct Envelope<Payload: Encodable>: Encodable {
 
     /// Why a command failed: the exit status's name and a message.
     public struct Failure: Encodable, Sendable {
+        /// The exit status's name (`UNTRUSTED`, `INVALID`, …).
         public var code: String
+        /// What went wrong, for people.
         public var message: String
     }
 
+    /// Always `sfgit.v1`.
     public var schema = "sfgit.v1"
+    /// The subcommand that ran (`recall`, `sync`, …).
     public var command: String
     /// `ok`, `degraded` or `error`.
     public var status: String
+    /// The process's exit code.
     public var exitCode: Int32
+    /// Warnings, each with a stable code.
     public var warnings: [Warning]
+    /// The command's result (null when it failed before producing one).
     public var data: Payload?
+    /// Why it failed (null on exit 0).
     public var error: Failure?
 
     enum CodingKeys: String, CodingKey {

@@ -277,6 +277,7 @@ public struct StoreIndexer {
     /// The store-state keys of the indexed commit's position on the first-parent chain and of the
     /// history clock there.
     public static let historyPositionKey = "history_position"
+    /// The store-state key of the history clock at the indexed commit.
     public static let historyClockKey = "history_clock"
     /// The store-state key of the keys the indexed commit's policy revokes (comma-separated).
     public static let revokedKeysKey = "revoked_keys"

@@ -111,6 +111,7 @@ struct ResetStatement {
 
 /// What `admin reset` reports.
 public struct ResetReport: Sendable, Encodable {
+    /// The store's name.
     public var store: String
     /// The signed statement, now the shared branch's tip.
     public var statement: String
@@ -118,6 +119,7 @@ public struct ResetReport: Sendable, Encodable {
     public var from: String
     /// The tip it reset to.
     public var to: String
+    /// Why the admin reset (the statement's message).
     public var reason: String
     /// The sync that followed on this host (it accepts the statement as every host does).
     public var sync: StoreSyncReport
