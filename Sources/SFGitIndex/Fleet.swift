@@ -58,15 +58,23 @@ public struct FleetQuery: Sendable {
 
 /// One report behind a breaker state (provenance).
 public struct FleetBreakerReport: Sendable, Hashable, Encodable {
+    /// The report's memory id.
     public var id: String
+    /// The state it reports: `open`, `half-open` or `closed`.
     public var state: String
+    /// The signing principal.
     public var signer: String
+    /// The host the front matter names.
     public var host: String
+    /// Its `recorded_at`.
     public var recordedAt: String
+    /// Its `resets_at`, when it gives one.
     @Nullable public var resetsAt: String? = nil
+    /// How the report reached this host.
     public var tier: Tier
     /// Seconds since the epoch of `recordedAt` and `resetsAt` (not encoded).
     public var recordedEpoch: Double
+    /// Seconds since the epoch of `resetsAt` (not encoded).
     public var resetsEpoch: Double?
 
     /// Creates a report.
@@ -87,6 +95,7 @@ public struct FleetBreakerReport: Sendable, Hashable, Encodable {
 
 /// The fleet's current breaker state for one subject.
 public struct FleetBreaker: Sendable, Hashable, Encodable {
+    /// The subject the breaker guards (`subject:` of its reports).
     public var subject: String
     /// `open`, `half-open` or `closed`: the newest report's.
     public var state: String
@@ -112,11 +121,17 @@ public struct FleetBreaker: Sendable, Hashable, Encodable {
 
 /// One benchmark observation behind an estimate (provenance), with its weight.
 public struct FleetObservation: Sendable, Hashable, Encodable {
+    /// The observation's memory id.
     public var id: String
+    /// The measured `value`.
     public var value: Double
+    /// The signing principal.
     public var signer: String
+    /// The host the front matter names.
     public var host: String
+    /// Its `recorded_at`.
     public var recordedAt: String
+    /// How the observation reached this host.
     public var tier: Tier
     /// 0.5^(age / half-life).
     public var weight: Double
@@ -144,9 +159,11 @@ public struct FleetEstimate: Sendable, Hashable, Encodable {
     public var estimate: Double
     /// Weighted 10th and 90th percentiles.
     public var p10: Double
+    /// The weighted 90th percentile.
     public var p90: Double
     /// Plain extremes.
     public var min: Double
+    /// The largest value observed.
     public var max: Double
     /// Observations.
     public var n: Int
@@ -185,9 +202,12 @@ public struct FleetEstimate: Sendable, Hashable, Encodable {
 
 /// The estimate for one host (`--by-host`).
 public struct FleetHostEstimate: Sendable, Hashable, Encodable {
+    /// The host.
     public var host: String
+    /// Its estimate from its own observations.
     public var estimate: FleetEstimate
 
+    /// Encodes one flat row: the host beside the estimate's fields.
     public func encode(to encoder: Encoder) throws {
         // Flat: the host next to the estimate's fields.
         enum Key: String, CodingKey { case host }
@@ -199,9 +219,13 @@ public struct FleetHostEstimate: Sendable, Hashable, Encodable {
 
 /// The fleet's estimate for one subject, metric and unit.
 public struct FleetBenchmark: Sendable, Hashable, Encodable {
+    /// The benchmark's subject.
     public var subject: String
+    /// The metric measured (`p50`, …).
     public var metric: String
+    /// The unit, when the observations give one.
     @Nullable public var unit: String? = nil
+    /// The estimate over every host's observations.
     public var estimate: FleetEstimate
     /// Per host, with `--by-host` (sorted by host).
     @Nullable public var byHost: [FleetHostEstimate]? = nil
@@ -212,6 +236,7 @@ public struct FleetBenchmark: Sendable, Hashable, Encodable {
 
     enum CodingKeys: String, CodingKey { case subject, metric, unit, estimate, byHost = "by_host", observations, store }
 
+    /// Encodes one row: the estimate's fields beside the subject.
     public func encode(to encoder: Encoder) throws {
         // The estimate's fields sit beside the subject, as one row.
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -227,7 +252,9 @@ public struct FleetBenchmark: Sendable, Hashable, Encodable {
 
 /// A view's rows and what it left out.
 public struct FleetView<Row: Sendable>: Sendable {
+    /// The rows, in the view's order.
     public var rows: [Row]
+    /// What matched but was left out, with counts (the warnings).
     public var omissions: [RecallOmission]
     /// The settings it was judged by.
     public var settings: StoreSettings
@@ -240,12 +267,18 @@ public struct FleetView<Row: Sendable>: Sendable {
 public enum FleetRules {
     /// One breaker report as read, with why it may not count.
     public struct BreakerInput: Sendable {
+        /// The report.
         public var report: FleetBreakerReport
+        /// The subject it is about.
         public var subject: String
+        /// Whether it is past its `resets_at` or expiry.
         public var expired: Bool
+        /// Whether a served memory supersedes or retracts it.
         public var withdrawn: Bool
+        /// Whether the rate limits hold it back.
         public var deferred: Bool
 
+        /// Creates an input.
         public init(report: FleetBreakerReport, subject: String, expired: Bool, withdrawn: Bool, deferred: Bool) {
             self.report = report
             self.subject = subject
@@ -284,14 +317,22 @@ public enum FleetRules {
 
     /// One benchmark observation as read, with why it may not count.
     public struct BenchmarkInput: Sendable {
+        /// The observation.
         public var observation: FleetObservation
+        /// The subject it is about.
         public var subject: String
+        /// The metric it measures.
         public var metric: String
+        /// Its unit, if any.
         public var unit: String?
+        /// Whether it has expired.
         public var expired: Bool
+        /// Whether a served memory supersedes or retracts it.
         public var withdrawn: Bool
+        /// Whether the rate limits hold it back.
         public var deferred: Bool
 
+        /// Creates an input.
         public init(observation: FleetObservation, subject: String, metric: String, unit: String?, expired: Bool, withdrawn: Bool, deferred: Bool) {
             self.observation = observation
             self.subject = subject

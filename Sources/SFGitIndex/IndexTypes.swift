@@ -1,7 +1,7 @@
 import GRDB
 import SFGitMemory
 
-/// How a memory reached this host (SPEC.md).
+/// How a memory reached this host (docs/TRUST.md § Tiers).
 public enum Tier: String, Sendable, Hashable, Codable, CaseIterable {
     /// Written on this host, not yet on the shared branch.
     case own = "self"
@@ -114,10 +114,15 @@ public struct QuotaUsage: Sendable, Hashable, Codable {
 
 /// A file kept out of the index, with the reason.
 public struct QuarantinedFile: Sendable, Hashable, Codable {
+    /// The file's store path.
     public var path: String
+    /// Its blob id (hex).
     public var blob: String
+    /// The quarantine reason code (`oversize`, `provenance_mismatch`, …).
     public var reason: String
+    /// What exactly is wrong, for people.
     public var detail: String
+    /// The commit that added it (hex).
     public var commit: String
 
     /// Creates a record.
@@ -312,8 +317,8 @@ struct RecallHidden {
     }
 }
 
-/// An optional that JSON shows as `null` when empty instead of leaving its key out: SPEC.md's
-/// envelopes list every key of an item, set or not.
+/// An optional that JSON shows as `null` when empty instead of leaving its key out: envelopes
+/// list every key of an item, set or not (docs/COMMANDS.md § The JSON envelope).
 @propertyWrapper
 public struct Nullable<Value> {
     /// The value, or nil (written as `null`).
@@ -379,32 +384,56 @@ public struct RecallItem: Sendable, Hashable, Encodable {
         }
     }
 
+    /// The memory's id.
     public var id: String
+    /// Its kind.
     public var kind: String
+    /// Its title.
     public var title: String
+    /// Its body text (Markdown).
     public var body: String
+    /// Its tags.
     public var tags: [String]
+    /// Every other field of the body and front matter, as read.
     public var fields: JSONValue
+    /// The front matter's `author`.
     public var author: String
+    /// The front matter's `host`.
     public var host: String
+    /// The agent instance it claims (not proven).
     @Nullable public var instance: String? = nil
+    /// The product and version it claims (not proven).
     @Nullable public var agent: String? = nil
+    /// Its `recorded_at`.
     public var recordedAt: String
+    /// Its `expires_at` (or the kind's default expiry), if any.
     @Nullable public var expiresAt: String? = nil
+    /// The ids it supersedes.
     public var supersedes: [String]
+    /// Its store path.
     public var path: String
+    /// The commit that added it (hex).
     public var commit: String
+    /// The signing principal (`author@host`), from the verified key.
     public var signer: String
+    /// The signing key's `SHA256:` fingerprint.
     public var key: String
+    /// How it reached this host (docs/TRUST.md § Tiers).
     public var tier: Tier
+    /// Whether it has expired.
     public var stale: Bool
+    /// The ids of served memories that supersede it.
     public var supersededBy: [String]
+    /// Whether a served retraction withdraws it.
     public var retracted: Bool
     /// The memories that withdraw this one (effective ones: by its own signer, or by an admin or
     /// reviewer, and not themselves retracted).
     public var withdrawals: [Withdrawal] = []
+    /// Whether the rate limits hold it back (shown only when asked for).
     public var deferred: Bool
+    /// The ranking score (higher is better).
     public var score: Double
+    /// How the score was made.
     public var explanation: Explanation
     /// The store the item comes from (set when answers from several stores are merged).
     @Nullable public var store: String? = nil
@@ -413,11 +442,15 @@ public struct RecallItem: Sendable, Hashable, Encodable {
 
     /// A memory that withdraws this one: who, when, and (for a retraction) why.
     public struct Withdrawal: Sendable, Hashable, Codable {
+        /// The withdrawing memory's id.
         public var id: String
         /// `supersedes` or `retracts`.
         public var kind: String
+        /// Its signing principal.
         public var signer: String
+        /// Its `recorded_at`.
         public var recordedAt: String
+        /// The retraction's `reason` (nil for a supersession without one).
         public var reason: String?
         /// By what right: `signer` (the memory's own signer) or `role` (an admin or reviewer where
         /// the withdrawal was added).

@@ -11,6 +11,7 @@ import SFGitMemory
 /// clone compute the same times. Records normally come in that order; one that comes before an
 /// earlier-loaded record of its signer (a merge's side branch streamed during a rebuild) marks the
 /// signer, whose schedule `settle` then recomputes from there.
+/// docs/TRUST.md § Rate limits.
 final class QuotaSchedule {
     private final class Signer {
         /// The releases of the signer's memories scheduled before this batch's first one, oldest
@@ -468,6 +469,7 @@ public final class MemoryIndex: Sendable {
     /// every one it has: the deferred set is a function of the verified history alone. Only this
     /// load's memories can be released later than the clock (the clock never runs backwards), and
     /// the deferred ones are read through a partial index: never a scan of the whole store.
+    /// docs/TRUST.md § The history clock.
     private static func holdBack(after clock: Double, loaded: [String: Double], _ db: Database) throws {
         let hold = try db.cachedStatement(sql: "UPDATE memory SET deferred = 1, admitted_at = NULL WHERE path = ? AND deferred = 0")
         for (path, release) in loaded where release > clock { try hold.execute(arguments: [path]) }

@@ -10,6 +10,7 @@ import Foundation
 /// The home, `stores/`, each store directory and its `repo.git` are 0700, so what libgit2 and
 /// SQLite create inside them under the ordinary umask is out of every other user's reach; the
 /// files sfgit writes itself are created 0600.
+/// docs/TRUST.md § Local state.
 public enum OwnerOnly {
     /// The mode of every directory sfgit creates in a home.
     public static let directoryMode: mode_t = 0o700
@@ -107,6 +108,7 @@ public struct OwnerOnlyError: Error, CustomStringConvertible {
     public var path: String
     /// What is wrong.
     public var problem: String
+    /// `path: problem`.
     public var description: String { "\(path): \(problem)" }
 }
 

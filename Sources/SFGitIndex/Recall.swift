@@ -236,6 +236,7 @@ extension MemoryIndex {
     /// was added; and it is not itself retracted the same way. A retracted correction withdraws
     /// nothing, so retracting a superseding memory brings back what it superseded; a retraction
     /// cannot be retracted, which keeps the rule one level deep.
+    /// docs/TRUST.md § Withdrawal authority.
     static func withdrawingSource(_ source: String, targetSigner: String) -> String {
         """
         \(source).deferred = 0 AND \(source).revoked = 0 AND (\(source).signer = \(targetSigner) OR \(source).may_withdraw_any = 1)

@@ -9,6 +9,7 @@
 ///
 /// A raw carriage return directly before a line feed is a line ending, not content; `ByteChecks`
 /// allows that one case itself, and libyaml turns it into a plain line feed.
+/// docs/FORMAT.md § Character rules.
 public enum CharacterRules {
     /// Whether a Unicode scalar value may appear in a memory file, raw or decoded.
     @inline(__always)

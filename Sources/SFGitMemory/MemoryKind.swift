@@ -1,4 +1,4 @@
-/// The kind of a memory. The seven of SPEC.md are known; any other name matching
+/// The kind of a memory. The seven of docs/FORMAT.md § Kinds are known; any other name matching
 /// `[a-z][a-z0-9-]{0,31}` (invented by a newer writer) is accepted and shown as itself.
 public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     /// The kind's name as it appears in files and paths.
@@ -12,15 +12,22 @@ public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     private init(known name: String) { self.name = name }
 
+    /// Something learned.
     public static let learning = MemoryKind(known: "learning")
+    /// Something not to do, with what to do `instead`.
     public static let antiPattern = MemoryKind(known: "anti-pattern")
+    /// A finding about a contract (an API's behaviour) on a `subject`.
     public static let contract = MemoryKind(known: "contract")
+    /// A measurement: `subject`, `metric`, `value`, `unit`.
     public static let benchmark = MemoryKind(known: "benchmark")
+    /// A circuit breaker's `state` on a `subject`, until `resets_at`.
     public static let circuitBreaker = MemoryKind(known: "circuit-breaker")
+    /// A note.
     public static let note = MemoryKind(known: "note")
+    /// The withdrawal of a memory (`target`, `reason`).
     public static let retraction = MemoryKind(known: "retraction")
 
-    /// The kinds this version of sfgit knows, in SPEC.md's order.
+    /// The kinds this version of sfgit knows, in the order of docs/FORMAT.md § Kinds.
     public static let known: [MemoryKind] = [.learning, .antiPattern, .contract, .benchmark, .circuitBreaker, .note, .retraction]
 
     /// Whether this version of sfgit knows the kind (and its body fields).
@@ -47,10 +54,13 @@ public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertibl
         return b.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
     }
 
+    /// The kind's name.
     public var description: String { name }
 
+    /// Orders kinds by name.
     public static func < (lhs: MemoryKind, rhs: MemoryKind) -> Bool { lhs.name < rhs.name }
 
+    /// Decodes a kind from its name; refuses a string that is not a kind name.
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let kind = MemoryKind(text) else {
@@ -59,6 +69,7 @@ public struct MemoryKind: Sendable, Hashable, Comparable, CustomStringConvertibl
         self = kind
     }
 
+    /// Encodes the kind as its name.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(name)

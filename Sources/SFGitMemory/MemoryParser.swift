@@ -16,6 +16,7 @@ public struct MemoryLimits: Sendable, Hashable {
 }
 
 /// Parses and validates memory files strictly, reporting every problem with its position.
+/// docs/FORMAT.md § A memory file, § Strict parsing.
 public struct MemoryParser: Sendable {
     /// The limits applied.
     public var limits: MemoryLimits

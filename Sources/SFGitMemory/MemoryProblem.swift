@@ -171,6 +171,7 @@ public struct MemoryProblem: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 
+    /// `line:column: error: message`.
     public var description: String { "\(position): error: \(message)" }
 
     /// Shortens a value for quoting in a message and makes line breaks, tabs and every character
@@ -211,5 +212,6 @@ public struct MemoryWarning: Sendable, Hashable, CustomStringConvertible {
     /// The sentence to show.
     public var message: String
 
+    /// `line:column: warning: message`.
     public var description: String { "\(position): warning: \(message)" }
 }

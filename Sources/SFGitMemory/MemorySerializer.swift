@@ -1,5 +1,6 @@
-/// Writes a memory as a two-document YAML stream in a fixed key order (SPEC.md's order, then
-/// unknown fields as they were read), so a file sfgit wrote reads back and writes out byte for byte.
+/// Writes a memory as a two-document YAML stream in a fixed key order (the order of
+/// docs/FORMAT.md § A memory file, then unknown fields as they were read), so a file sfgit wrote
+/// reads back and writes out byte for byte.
 public struct MemorySerializer: Sendable {
     /// Creates a serializer.
     public init() {}

@@ -1,5 +1,6 @@
 /// The location of a memory in a store: `memories/<kind>/<yyyy>/<mm>/<ID>.yaml`, a pure function of
 /// (kind, id), so two hosts never write the same path.
+/// docs/FORMAT.md § Paths and ids.
 public struct MemoryPath: Sendable, Hashable, CustomStringConvertible {
     /// The kind directory.
     public let kind: MemoryKind
@@ -61,6 +62,7 @@ public enum StorePathProblem: Sendable, Hashable {
 }
 
 /// What a path in a store's tree is.
+/// docs/FORMAT.md § Repository layout.
 public enum StoreEntry: Sendable, Hashable {
     /// A memory file at a well-formed path.
     case memory(MemoryPath)

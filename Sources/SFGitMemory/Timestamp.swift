@@ -103,8 +103,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.secondsSinceEpoch = Double(seconds)
     }
 
+    /// The RFC 3339 text.
     public var description: String { text }
 
+    /// Orders timestamps by time.
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.secondsSinceEpoch < rhs.secondsSinceEpoch }
 
     /// The same instant moved by a number of seconds (whole seconds, fraction dropped).
@@ -112,6 +114,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         Timestamp(secondsSinceEpoch: Int64(secondsSinceEpoch.rounded(.down)) + seconds)
     }
 
+    /// Decodes a timestamp from its RFC 3339 text; refuses anything else.
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = Timestamp(text) else {
@@ -120,6 +123,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self = value
     }
 
+    /// Encodes the timestamp as its RFC 3339 text.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(text)

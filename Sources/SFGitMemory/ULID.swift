@@ -2,6 +2,7 @@ import Synchronization
 
 /// A ULID: 48 bits of milliseconds since the Unix epoch and 80 random bits, written as 26
 /// upper-case Crockford base32 characters. Sorts by time; unique without coordination.
+/// docs/FORMAT.md § Paths and ids.
 public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     /// The 16 bytes, big-endian: 6 bytes of timestamp then 10 of randomness.
     public let bytes: [UInt8]
@@ -88,8 +89,10 @@ public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Cod
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Orders ULIDs by their bytes, that is by time first.
     public static func < (lhs: ULID, rhs: ULID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
 
+    /// Decodes a ULID from its 26-character text; refuses anything else.
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let ulid = ULID(text) else {
@@ -98,6 +101,7 @@ public struct ULID: Sendable, Hashable, Comparable, CustomStringConvertible, Cod
         self = ulid
     }
 
+    /// Encodes the ULID as its 26-character text.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)

@@ -41,6 +41,7 @@ public struct GitError: Error, Sendable, CustomStringConvertible {
         GitError(function: function, code: malformedObjectCode, message: message)
     }
 
+    /// The C function, its error code and libgit2's message.
     public var description: String { "\(function) failed (\(code)): \(message)" }
 }
 

@@ -5,8 +5,11 @@ import Foundation
 public enum HostKeyCheck {
     /// One finding: whether a sync can check the host's key, what was found, and what to do.
     public struct Finding: Sendable, Hashable {
+        /// Whether a sync can check the host's key.
         public var ok: Bool
+        /// What was found.
         public var detail: String
+        /// What to do, when something must be done.
         public var fix: String?
     }
 

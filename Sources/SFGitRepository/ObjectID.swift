@@ -68,8 +68,10 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible,
     /// The first `length` hex digits.
     public func short(_ length: Int = 12) -> String { String(hex.prefix(length)) }
 
+    /// The 40-character hex form.
     public var description: String { hex }
 
+    /// Orders ids by their bytes.
     public static func < (lhs: ObjectID, rhs: ObjectID) -> Bool { (lhs.a, lhs.b, lhs.c) < (rhs.a, rhs.b, rhs.c) }
 
     private static func nibble(_ c: UInt8) -> UInt8? {
@@ -81,6 +83,7 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible,
         }
     }
 
+    /// Decodes an id from its 40-character hex form; refuses anything else.
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let id = ObjectID(hex: text) else {
@@ -89,6 +92,7 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible,
         self = id
     }
 
+    /// Encodes the id as its hex form.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(hex)

@@ -252,6 +252,7 @@ public final class Repository {
     /// commit is taken as known only once that walk reached it, so a skewed time costs reading
     /// more old (already verified, so small) commits, never skipping a new one. Returns the
     /// first problem, or nil; `checked` counts the new commits whose headers were read.
+    /// docs/TRUST.md § Resource bounds.
     public func checkCommitHeaders(from tip: ObjectID, known: ObjectID?, maxCommitBytes: Int, checked: inout Int) throws(GitError) -> ObjectProblem? {
         var knownWalk: OpaquePointer?
         defer { if let knownWalk { git_revwalk_free(knownWalk) } }

@@ -102,6 +102,7 @@ extension Repository {
     /// keeps a tree's entries in the order the object holds them and looks names up by binary
     /// search, so a tree that breaks these rules can show one file to a lookup and another to
     /// a walk.
+    /// docs/TRUST.md § Canonical trees.
     static func canonicalProblem(_ tree: OpaquePointer) -> String? {
         let count = git_tree_entrycount(tree)
         var previous: OpaquePointer?

@@ -1,7 +1,7 @@
 import SFGitMemory
 
 /// `.sfgit/allowed_signers`: OpenSSH allowed-signers lines mapping each key to one principal,
-/// with the stricter rules of TRUST.md.
+/// with the stricter rules of docs/FORMAT.md § allowed_signers.
 public struct AllowedSigners: Sendable, Hashable {
     /// One authorized key.
     public struct Entry: Sendable, Hashable {
@@ -72,6 +72,7 @@ public struct AllowedSigners: Sendable, Hashable {
             }
         }
 
+        /// What is wrong with the line, for people.
         public var description: String {
             switch self {
             case .multiplePrincipals(let p): return "'\(p)' lists several principals; write one principal per line"
@@ -92,9 +93,13 @@ public struct AllowedSigners: Sendable, Hashable {
 
     /// A refused line with its position.
     public struct LineProblem: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The 1-based line.
         public var line: Int
+        /// The 1-based column.
         public var column: Int
+        /// What is wrong.
         public var problem: Problem
+        /// `line:column: error: problem`.
         public var description: String { "\(line):\(column): error: \(problem)" }
     }
 

@@ -51,6 +51,8 @@ struct Judge {
         return outcome
     }
 
+    /// One commit: docs/TRUST.md § Authorization from parent commits, with § Signer-chosen times
+    /// for its date and § Review mode for the shared branch's first-parent chain.
     private mutating func judge(_ fact: Verifier.CommitFacts, check: Verifier.Checked) throws(GitError) -> CommitOutcome {
         let id = fact.id
         let parents = fact.info.parentIDs
@@ -164,6 +166,7 @@ struct Judge {
     }
 
     /// The introduction: a root commit signed by the pinned key, which its own policy makes admin.
+    /// docs/TRUST.md § Pinned introduction.
     private mutating func judgeIntroduction(_ fact: Verifier.CommitFacts, check: Verifier.Checked) throws(GitError) -> CommitOutcome {
         let id = fact.id
         func outcome(_ status: CommitStatus, _ reason: String, principal: String? = nil, key: String? = nil) -> CommitOutcome {
@@ -207,6 +210,7 @@ struct Judge {
 
     /// A merge: signed by review or admin in both parents, its tree exactly the clean re-merge of
     /// the parents, and every commit it brings in signed by a key the first parent still trusts.
+    /// docs/TRUST.md § Merges.
     private mutating func judgeMerge(
         _ fact: Verifier.CommitFacts, signer: String, key: SSHPublicKey, roles: Set<Policy.Role>, parentStates: (TrustState, TrustState)
     ) throws(GitError) -> CommitOutcome {
@@ -259,6 +263,7 @@ struct Judge {
     /// that the fork point granted and the joined branch has since taken away is retired there.
     /// A key the fork point did not know was granted on the commit's own side, by an admin
     /// commit that comes along (and is judged the same way).
+    /// docs/TRUST.md § Retire vs revoke.
     static func retirement(of principal: String, key: SSHPublicKey, joining joined: TrustState, since base: TrustState) -> String? {
         let knownAtFork = base.signers?.entry(for: key)?.principal == principal
             && !(base.policy?.roles(of: principal).isEmpty ?? true)
@@ -283,6 +288,8 @@ struct Judge {
 
     // MARK: - Files inside authentic commits
 
+    /// The added files of an authentic commit: a bad one is quarantined alone (docs/TRUST.md
+    /// § Quarantine, § Signer is author, § Signer-chosen times).
     private mutating func quarantineAndAccept(
         _ fact: Verifier.CommitFacts, check: Verifier.Checked, added: [(path: String, entry: TreeEntry)],
         signer: String, key: SSHPublicKey, policy: Policy, mayWithdrawAny: Bool
@@ -367,7 +374,7 @@ struct Judge {
         case forbidden(String)
     }
 
-    /// What a file change is, under TRUST.md's rules.
+    /// What a file change is (docs/TRUST.md § Authorization from parent commits).
     static func classify(_ change: TreeChange) -> ChangeClass {
         let mode = (change.new ?? change.old)!.mode
         if let new = change.new, new.mode != .blob {
@@ -400,6 +407,7 @@ extension Policy.Revocation {
     /// Whether `commit` lies in the history this revocation still vouches for: its `since` commit
     /// and that commit's ancestors (none without one). The verifier refuses the key's other
     /// commits; hosts serve the memories of the ones it vouches for.
+    /// docs/TRUST.md § Retire vs revoke.
     public func vouches(for commit: ObjectID, in repository: Repository) throws(GitError) -> Bool {
         guard let since, let point = ObjectID(hex: since) else { return false }
         if commit == point { return true }

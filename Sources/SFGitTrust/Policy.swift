@@ -1,8 +1,9 @@
 import SFGitMemory
 
 /// `.sfgit/policy.yaml`: who may do what in a store, and its limits.
+/// The format is docs/FORMAT.md § policy.yaml; the roles, docs/TRUST.md § Principals and roles.
 public struct Policy: Sendable, Hashable {
-    /// What a principal may do (TRUST.md).
+    /// What a principal may do (docs/TRUST.md § Principals and roles).
     public enum Role: String, Sendable, Hashable, CaseIterable, Comparable {
         /// May change anything under `.sfgit/` (keys, roles, limits), plus everything below.
         case admin
@@ -11,6 +12,7 @@ public struct Policy: Sendable, Hashable {
         /// May add memory files naming itself.
         case write
 
+        /// Orders roles by name.
         public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
@@ -42,6 +44,7 @@ public struct Policy: Sendable, Hashable {
     /// A key an admin declared compromised (`revoked:`): from `since` on (a commit; nil: always),
     /// nothing it signed is authentic on a branch holding this policy, and hosts stop serving the
     /// memories it signed there (tier `revoked`).
+    /// docs/TRUST.md § Retire vs revoke.
     public struct Revocation: Sendable, Hashable {
         /// The key's `SHA256:` fingerprint.
         public var key: String
@@ -98,7 +101,9 @@ public struct Policy: Sendable, Hashable {
 
     /// Defaults for limits the file leaves out.
     public static let defaultMaxFileBytes = 65_536
+    /// At most 100 memory files per commit unless the policy says otherwise.
     public static let defaultMaxFilesPerCommit = 100
+    /// 500 memories per day per principal unless the policy says otherwise.
     public static let defaultQuotaPerDay = 500
     /// A commit object is a few hundred bytes plus its message and signature: 1 MiB is far above
     /// any real one and small enough that reading it costs nothing.
@@ -109,6 +114,7 @@ public struct Policy: Sendable, Hashable {
     /// before any policy has judged it: the header walk that runs before libgit2's revwalk
     /// (which reads whole commits) cannot know yet which policy governs each commit, so it
     /// holds every new commit to this ceiling, and the verifier then to its parents' policy.
+    /// docs/FORMAT.md § Size limits, docs/TRUST.md § Resource bounds.
     public static let objectBytesCeiling = 16 << 20
     /// 30 days.
     public static let defaultBenchmarkMaxAge = 30 * 86_400
@@ -184,13 +190,18 @@ public struct Policy: Sendable, Hashable {
 
     /// A problem in a policy file, with its position.
     public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
+        /// Where it is (line and column).
         public var position: SourcePosition
+        /// Its stable code (`Policy.Code`, or a `MemoryProblem.Code` of the YAML reading).
         public var code: String
+        /// What is wrong.
         public var message: String
+        /// `line:column: error: message`.
         public var description: String { "\(position): error: \(message)" }
     }
 
     /// Parses and lints a policy file. An unknown `version` fails closed.
+    /// docs/FORMAT.md § policy.yaml, § Versioning.
     public static func parse(_ bytes: [UInt8]) throws(PolicyError) -> Policy {
         let stream: StrictYAMLReader.Stream
         do {
@@ -273,6 +284,7 @@ public struct PolicyError: Error, Sendable, Hashable, CustomStringConvertible {
     public var problems: [Policy.Problem]
     /// Whether the file is from a newer sfgit (its `version` is unknown).
     public var isUnsupportedVersion: Bool { problems.contains { $0.code == Policy.Code.unsupportedPolicyVersion.rawValue } }
+    /// Every problem, one per line.
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 

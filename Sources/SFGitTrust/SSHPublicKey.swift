@@ -3,6 +3,7 @@ import _CryptoExtras
 import Foundation
 
 /// A public key in OpenSSH's format, for the algorithms sfgit verifies natively.
+/// The key types accepted: docs/TRUST.md § Signatures.
 public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// The algorithms sfgit accepts.
     public enum Algorithm: String, Sendable, Hashable, CaseIterable {
@@ -33,6 +34,7 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
         case unsupportedAlgorithm(String)
         case rsaTooShort(bits: Int)
 
+        /// What is wrong with the key, and what is accepted.
         public var description: String {
             switch self {
             case .malformed(let why): return "malformed SSH public key: \(why)"
@@ -93,6 +95,7 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// `TYPE BASE64`, the form used in `.pub` files and allowed_signers.
     public var openSSH: String { "\(algorithm.rawValue) \(Data(blob).base64EncodedString())" }
 
+    /// The algorithm and the `SHA256:` fingerprint.
     public var description: String { "\(algorithm.rawValue) \(fingerprint)" }
 
     /// Verifies an SSH signature blob (`string type, string sig[, flags, counter]`) over `data`.

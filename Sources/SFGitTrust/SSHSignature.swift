@@ -3,6 +3,7 @@ import Foundation
 
 /// An SSH signature in OpenSSH's SSHSIG format (PROTOCOL.sshsig), as `git commit -S` with
 /// `gpg.format=ssh` and `ssh-keygen -Y sign` write it.
+/// docs/TRUST.md § Signatures.
 public struct SSHSignature: Sendable, Hashable {
     /// The signer's public key, embedded in the signature.
     public let publicKey: SSHPublicKey
@@ -20,6 +21,7 @@ public struct SSHSignature: Sendable, Hashable {
         case malformed(String)
         case key(SSHPublicKey.ParseError)
 
+        /// What is wrong with the signature, for people.
         public var description: String {
             switch self {
             case .notArmored: return "not an SSH signature (expected -----BEGIN SSH SIGNATURE-----)"

@@ -13,13 +13,16 @@ public protocol CommitSigner: Sendable {
 public struct SigningError: Error, Sendable, CustomStringConvertible {
     /// What went wrong and what to do.
     public var message: String
+    /// Creates an error with its message.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 
 /// Signs natively with an ed25519 key (unencrypted OpenSSH private key): no subprocess.
 public struct Ed25519Signer: CommitSigner {
     private let privateKey: Curve25519.Signing.PrivateKey
+    /// The key's public half.
     public let publicKey: SSHPublicKey
 
     /// Creates a signer from a 32-byte seed.
@@ -34,6 +37,7 @@ public struct Ed25519Signer: CommitSigner {
         publicKey = try! SSHPublicKey(blob: writer.bytes)
     }
 
+    /// An armored SSHSIG signature over `message` in namespace `git`.
     public func sign(_ message: [UInt8]) throws(SigningError) -> String {
         let hashAlgorithm = "sha512"
         let data = SSHSignature.signedData(message: message, namespace: "git", hashAlgorithm: hashAlgorithm)
@@ -50,6 +54,7 @@ public struct Ed25519Signer: CommitSigner {
 public struct SSHKeygenSigner: CommitSigner {
     /// The key file passed to `ssh-keygen -f` (a private key, or a `.pub` whose key is in the agent).
     public let keyPath: String
+    /// The key's public half.
     public let publicKey: SSHPublicKey
 
     /// Creates a signer; the public key is read from `keyPath` if it is a `.pub`, else from `keyPath.pub`.
@@ -68,6 +73,7 @@ public struct SSHKeygenSigner: CommitSigner {
 
     private static let launchLock = NSLock()
 
+    /// An armored SSHSIG signature over `message`, made by `ssh-keygen -Y sign -n git`.
     public func sign(_ message: [UInt8]) throws(SigningError) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -158,6 +158,7 @@ public struct VerificationResult: Sendable {
     /// verified tip's position is this minus one), and the history clock at the verified tip over
     /// them (nil when nothing new was verified).
     public var chainLength = 0
+    /// The history clock at the verified tip (nil when nothing new was verified).
     public var chainClock: Int64?
     /// Whether the verified tip's first-parent chain passes through the tip verification started
     /// from (or started from nothing). When a merge took another branch as its first parent, it

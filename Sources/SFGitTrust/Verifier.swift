@@ -4,8 +4,8 @@ import Logging
 import SFGitMemory
 import SFGitRepository
 
-/// Decides, commit by commit, whether history is authentic under TRUST.md's authorization
-/// invariant: signed with an SSH key that every parent's allowed_signers lists, for a principal
+/// Decides, commit by commit, whether history is authentic under the authorization invariant
+/// (docs/TRUST.md § Authorization from parent commits): signed with an SSH key that every parent's allowed_signers lists, for a principal
 /// whose role in every parent's policy permits each change the commit makes.
 ///
 /// Work is done in three overlapping passes over the new commits (parents first): read commits,
@@ -39,6 +39,7 @@ public struct Verifier {
 
     /// How far a signer's clock may run ahead: of the verifying host's clock for a committer
     /// time, of the committer time for a memory's `recorded_at` (10 minutes).
+    /// docs/TRUST.md § Signer-chosen times.
     public static let allowedClockSkew: Int64 = 600
 
     let repository: Repository
@@ -59,6 +60,7 @@ public struct Verifier {
     /// otherwise be inflated before anything judged it), then, on the commit graph alone, a tip
     /// that does not descend from the verified tip (a rollback, rewritten or replaced history)
     /// or, with no verified tip, from the introduction; nil when the tip may be verified.
+    /// docs/TRUST.md § Rollback refusal, § Resource bounds.
     public func ancestryRefusal(from verifiedTip: ObjectID?, to newTip: ObjectID) throws(GitError) -> VerificationResult? {
         if newTip == verifiedTip { return nil }
         var checked = 0
@@ -437,6 +439,7 @@ private final class PipelinedChecker: @unchecked Sendable {
 /// every new commit, the chain commit that brought it onto the chain: itself, or the merge whose
 /// other parent holds it. A stale branch's commits so arrive at the time of the merge, whatever
 /// times they carry.
+/// docs/TRUST.md § The history clock.
 struct HistoryChain {
     private(set) var commits: [ObjectID] = []
     private(set) var clocks: [Int64] = []

@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import SFGit
 
-/// The `sfgit` command: subcommands, plus the mapping of every failure to SPEC.md's exit codes.
+/// The `sfgit` command: subcommands, plus the mapping of every failure to an exit code
+/// (docs/COMMANDS.md § Exit codes).
 struct SFGitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sfgit",
@@ -44,7 +45,7 @@ do {
     Foundation.exit(exit.rawValue)
 } catch {
     // ArgumentParser reports help and version as errors with exit code 0; anything else it
-    // reports is a usage problem, which SPEC.md numbers 2.
+    // reports is a usage problem, which docs/COMMANDS.md § Exit codes numbers 2.
     let code = SFGitCommand.exitCode(for: error)
     if code == .success {
         printOut(SFGitCommand.fullMessage(for: error))

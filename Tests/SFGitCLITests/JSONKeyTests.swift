@@ -2,9 +2,9 @@ import Foundation
 import SFGitTestSupport
 import Testing
 
-/// Every key of every `--json` envelope is snake_case (SPEC.md's envelope; changing a key is a
-/// contract change). Maps whose keys are data (kind and tier names, a memory's fields, a
-/// policy's half-lives) are not keys of the schema and are skipped.
+/// Every key of every `--json` envelope is snake_case (docs/COMMANDS.md § The JSON envelope;
+/// changing a key is a contract change). Maps whose keys are data (kind and tier names, a
+/// memory's fields, a policy's half-lives) are not keys of the schema and are skipped.
 @Suite("JSON: snake_case keys everywhere")
 struct JSONKeyTests {
     static let dataMaps: Set<String> = ["by_kind", "by_tier", "fields", "half_lives"]

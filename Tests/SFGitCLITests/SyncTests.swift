@@ -38,7 +38,7 @@ struct SyncTests {
         let localRecall = try federation.json(laptop, ["recall", "k2p5"])
         let localItem = try #require((localRecall.1["data"] as? [[String: Any]])?.first)
         #expect(localItem["tier"] as? String == "self")
-        // Every key SPEC.md lists is there, unset ones as null.
+        // Every key docs/COMMANDS.md § Data per command lists is there, unset ones as null.
         #expect(localItem["expires_at"] is NSNull)
         #expect(Self.stores(offline.1).first?["blocked"] is NSNull)
 

@@ -5,7 +5,8 @@ import SFGitTestSupport
 import Testing
 @testable import SFGitTrust
 
-/// The attack classes of TRUST.md, each refused with its specific outcome.
+/// The attack classes of docs/TRUST.md § Attacks and the section that stops each, each refused
+/// with its specific outcome.
 @Suite("Verifier: attacks")
 struct AttackTests {
     /// A store with admin@hq (admin, write) and sf@mikki-bunker (write), both committed.

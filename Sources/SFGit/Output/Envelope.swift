@@ -1,12 +1,14 @@
 import Foundation
 
-/// The `sfgit.v1` envelope of SPEC.md: what `--json` prints (one object per command run) and
+/// The `sfgit.v1` envelope (docs/COMMANDS.md § The JSON envelope): what `--json` prints (one object per command run) and
 /// what the MCP server returns as a tool's `structuredContent`. One type and one serializer, so
 /// the two front doors cannot drift apart.
 public struct Envelope<Payload: Encodable>: Encodable {
     /// A warning: a stable code and a message for people.
     public struct Warning: Encodable, Sendable {
+        /// The stable code (docs/COMMANDS.md § Warning codes).
         public var code: String
+        /// What happened, for people.
         public var message: String
 
         /// Creates a warning.
@@ -18,17 +20,25 @@ public struct Envelope<Payload: Encodable>: Encodable {
 
     /// Why a command failed: the exit status's name and a message.
     public struct Failure: Encodable, Sendable {
+        /// The exit status's name (`UNTRUSTED`, `INVALID`, …).
         public var code: String
+        /// What went wrong, for people.
         public var message: String
     }
 
+    /// Always `sfgit.v1`.
     public var schema = "sfgit.v1"
+    /// The subcommand that ran (`recall`, `sync`, …).
     public var command: String
     /// `ok`, `degraded` or `error`.
     public var status: String
+    /// The process's exit code.
     public var exitCode: Int32
+    /// Warnings, each with a stable code.
     public var warnings: [Warning]
+    /// The command's result (null when it failed before producing one).
     public var data: Payload?
+    /// Why it failed (null on exit 0).
     public var error: Failure?
 
     enum CodingKeys: String, CodingKey {
@@ -52,8 +62,8 @@ public struct Envelope<Payload: Encodable>: Encodable {
     /// Whether the command failed (status `error`).
     public var isError: Bool { status == "error" }
 
-    /// The envelope as one line of compact JSON, keys sorted, explicit nulls included (as SPEC.md
-    /// shows), no trailing newline. JSON consumers get exact values: strings are never rewritten,
+    /// The envelope as one line of compact JSON, keys sorted, explicit nulls included
+    /// (docs/COMMANDS.md § The JSON envelope), no trailing newline. JSON consumers get exact values: strings are never rewritten,
     /// only written with JSON's own `\uXXXX` escapes for what a terminal must not see raw
     /// (JSONEncoder escapes C0 controls; `SafeText.escapeJSON` adds DEL, C1 and bidi controls,
     /// U+2028/U+2029 and other invisible format characters). Escaped strings never hold a raw

@@ -1,4 +1,4 @@
-/// The process exit codes of SPEC.md. Stable: new ones are only appended.
+/// The process exit codes (docs/COMMANDS.md § Exit codes). Stable: new ones are only appended.
 public enum ExitStatus: Int32, Sendable, CaseIterable, Codable {
     case ok = 0
     case internalError = 1

@@ -76,8 +76,11 @@ public enum MemoryFence {
     /// One row of a fleet view (a breaker state, a benchmark estimate) for `renderRows`: an
     /// element name, its attributes, and the rows behind it (reports, observations).
     public struct Row: Sendable {
+        /// The element name (`breaker`, `report`, `benchmark`, `observation`).
         public var element: String
+        /// Its attributes, in order (values are escaped when rendered).
         public var attributes: [(String, String)]
+        /// The rows behind it.
         public var children: [Row]
 
         /// A row; attributes keep their order.

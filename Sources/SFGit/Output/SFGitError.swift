@@ -11,6 +11,7 @@ public struct SFGitError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
 

@@ -17,6 +17,7 @@ import SFGitMemory
 /// (at least four upper-case hex digits, the same digits as the `U+XXXX` that error messages
 /// name). A backslash is not escaped, so the rendering is for people and is not reversible;
 /// `--json` gives the exact values.
+/// docs/COMMANDS.md § Rendering.
 public enum SafeText {
     /// Where the text is shown.
     public enum Context: Sendable, Hashable {

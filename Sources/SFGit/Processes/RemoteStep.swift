@@ -58,7 +58,8 @@ public struct RemoteResponse: Sendable, Codable {
     public var succeeded: Bool { failure == nil && rejections.isEmpty }
 
     /// Whether a push failed because another host updated the branch first, so that fetching,
-    /// verifying, replaying and pushing again can succeed (TRUST.md: every lost-race answer counts).
+    /// verifying, replaying and pushing again can succeed: every lost-race answer counts
+    /// (docs/TRUST.md § Publishing own memories).
     public var lostRace: Bool {
         nonFastForward || rejections.contains { Self.isLostRace($0.status) } || failure.map(Self.isLostRace) == true
     }

@@ -304,6 +304,7 @@ public struct Home: Sendable {
     /// Reads `config.yaml` (an empty configuration when there is none yet). The home is made
     /// owner-only first (an existing one of this user's is tightened to 0700); a configuration
     /// another user could have written is refused: it names the keys and remotes sfgit trusts.
+    /// docs/TRUST.md § Local state.
     public func loadConfig() throws(SFGitError) -> Config {
         if FileManager.default.fileExists(atPath: path) {
             do { try OwnerOnly.tighten(path) } catch {

@@ -26,6 +26,7 @@ enum SharedFile {
 /// This host's signed commits that are not on the shared branch yet (`refs/sfgit/outbox`).
 /// `remember`, `retract` and `trust` append to it; `sync` replays it onto the newest verified
 /// tip and publishes it. Updates are compare-and-swap, so `remember` never needs the sync lock.
+/// docs/TRUST.md § Publishing own memories.
 struct Outbox {
     let repository: Repository
 

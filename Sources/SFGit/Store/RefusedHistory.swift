@@ -22,6 +22,7 @@ public struct RefusedHistorySummary: Sendable, Codable, Hashable {
 /// must not be able to fill the disk one refused pack at a time. The newest `maxTips` are kept
 /// while the objects only they reach take at most `maxBytes`; the newest one (the tip `status`
 /// shows as blocked) is always kept. Older ones are deleted and their objects removed from disk.
+/// docs/TRUST.md § Refused history.
 enum RefusedHistory {
     /// How many refused tips are kept.
     static let maxTips = 10

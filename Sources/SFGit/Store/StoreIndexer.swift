@@ -8,6 +8,7 @@ import SFGitTrust
 /// them for a fresh cache), diffs the indexed tree against the verified tree with the O(changed)
 /// tree diff, parses only the added files, and applies everything in one transaction. Nothing
 /// that did not pass verification is ever indexed.
+/// docs/ARCHITECTURE.md § Data flow of one sync (verify + index).
 public struct StoreIndexer {
     /// The store's repository.
     public let repository: Repository
@@ -276,6 +277,7 @@ public struct StoreIndexer {
     /// The store-state keys of the indexed commit's position on the first-parent chain and of the
     /// history clock there.
     public static let historyPositionKey = "history_position"
+    /// The store-state key of the history clock at the indexed commit.
     public static let historyClockKey = "history_clock"
     /// The store-state key of the keys the indexed commit's policy revokes (comma-separated).
     public static let revokedKeysKey = "revoked_keys"

@@ -11,10 +11,14 @@ public enum Harness: String, Sendable, CaseIterable {
 /// would not pass on (`SFGIT_HOME` when it is set; the MCP client libraries pass an allow-listed
 /// environment only).
 public struct MCPRegistration: Sendable {
+    /// The absolute path of the `sfgit` to run.
     public var command: String
+    /// Its arguments (`mcp`).
     public var arguments: [String]
+    /// Environment variables to set for it (name, value).
     public var environment: [(String, String)]
 
+    /// Creates a registration.
     public init(command: String, arguments: [String], environment: [(String, String)] = []) {
         self.command = command
         self.arguments = arguments
@@ -120,6 +124,7 @@ public struct WiringEdit: Sendable {
 /// with minimal textual edits (nothing else in a file is rewritten), idempotently; a file that
 /// does not parse is refused, never overwritten.
 public enum HarnessWiring {
+    /// Where a harness's files are: in the project, or in the user's home.
     public enum Scope: String, Sendable { case project, user }
 
     /// The files of a harness in a scope.

@@ -23,8 +23,11 @@ public struct JSONCEditor {
 
     /// Why a file cannot be edited.
     public struct ParseError: Error, CustomStringConvertible {
+        /// The byte offset where parsing stopped.
         public var offset: Int
+        /// What was expected there.
         public var message: String
+        /// `message at byte offset`.
         public var description: String { "\(message) at byte \(offset)" }
     }
 

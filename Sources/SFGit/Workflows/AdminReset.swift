@@ -23,6 +23,7 @@ import SFGitTrust
 /// chain); a statement naming neither is stale. `To` must be an ancestor of V (history this host
 /// verified), the statement signed by a key that V's allowed_signers lists for a principal that
 /// V's policy makes admin, and judged authentic by the verifier from `To` like any other commit.
+/// docs/TRUST.md § Admin reset.
 struct ResetStatement {
     static let fromTrailer = "Sfgit-Reset-From: "
     static let toTrailer = "Sfgit-Reset-To: "
@@ -110,6 +111,7 @@ struct ResetStatement {
 
 /// What `admin reset` reports.
 public struct ResetReport: Sendable, Encodable {
+    /// The store's name.
     public var store: String
     /// The signed statement, now the shared branch's tip.
     public var statement: String
@@ -117,6 +119,7 @@ public struct ResetReport: Sendable, Encodable {
     public var from: String
     /// The tip it reset to.
     public var to: String
+    /// Why the admin reset (the statement's message).
     public var reason: String
     /// The sync that followed on this host (it accepts the statement as every host does).
     public var sync: StoreSyncReport

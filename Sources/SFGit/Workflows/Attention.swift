@@ -3,6 +3,7 @@ import SFGitMemory
 
 /// Something about a store that needs a person: what `status` exits non-zero for and what
 /// `sync --quiet` still prints. Each has a stable code and the exit status it maps to.
+/// docs/COMMANDS.md § `status` attention codes.
 public struct Attention: Sendable, Codable, Hashable {
     /// `BLOCKED`, `OUTBOX_CONFLICT`, `PARKED` or `STALE`.
     public var code: String

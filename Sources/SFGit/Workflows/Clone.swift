@@ -6,8 +6,11 @@ import SFGitTrust
 
 /// What `clone` reports: the store registered and its first sync.
 public struct CloneReport: Sendable, Codable {
+    /// The store's name.
     public var store: String
+    /// Its remote URL.
     public var remote: String
+    /// The first sync's report.
     public var sync: StoreSyncReport
 }
 

@@ -8,7 +8,9 @@ import SFGitTrust
 public struct WhoAmI: Sendable, Codable {
     /// The agent socket and whether it answered.
     public struct Agent: Sendable, Codable {
+        /// The agent socket (`SSH_AUTH_SOCK`), when set.
         @Nullable public var socket: String? = nil
+        /// Whether an agent answered there.
         public var reachable: Bool
         /// Keys the agent holds (`ssh-add -l` lines), when reachable.
         public var keys: Int
@@ -16,11 +18,13 @@ public struct WhoAmI: Sendable, Codable {
 
     /// What one store's verified policy says about this principal and key.
     public struct StoreTrust: Sendable, Codable {
+        /// The store's name.
         public var store: String
         /// Roles the verified policy gives the principal (empty: none, or not verified yet).
         public var roles: [String]
         /// Whether the verified `allowed_signers` lists this key for this principal.
         public var keyListed: Bool
+        /// Why roles could not be read (no verified policy yet, …).
         @Nullable public var note: String? = nil
 
         enum CodingKeys: String, CodingKey {
@@ -28,12 +32,17 @@ public struct WhoAmI: Sendable, Codable {
         }
     }
 
+    /// The principal this host writes as (`author@host`), when configured.
     @Nullable public var principal: String? = nil
+    /// The signing key's path, when configured.
     @Nullable public var key: String? = nil
+    /// The signing key's `SHA256:` fingerprint, when it loads.
     @Nullable public var keyFingerprint: String? = nil
     /// Why the key cannot be used, when it cannot.
     @Nullable public var keyProblem: String? = nil
+    /// The ssh-agent.
     public var agent: Agent
+    /// What each store's verified policy says about this principal and key.
     public var stores: [StoreTrust]
 
     enum CodingKeys: String, CodingKey {

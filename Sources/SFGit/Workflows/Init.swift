@@ -8,12 +8,17 @@ import SFGitTrust
 public struct InitReport: Sendable, Codable {
     /// The pinned introduction others need to join.
     public struct IntroductionInfo: Sendable, Codable {
+        /// The introduction commit (hex).
         public var commit: String
+        /// The `SHA256:` fingerprint of the key that signed it.
         public var signer: String
     }
 
+    /// The store's name.
     public var store: String
+    /// Its remote URL.
     public var remote: String
+    /// The pin others join with (`sfgit clone --introduction … --signer …`).
     public var introduction: IntroductionInfo
 }
 

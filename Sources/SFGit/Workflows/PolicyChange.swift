@@ -20,7 +20,9 @@ public struct PolicySetting: Sendable, Encodable {
 
 /// A principal as `policy show` lists it: roles and the daily quota in force.
 public struct PolicyPrincipal: Sendable, Encodable {
+    /// The principal (`author@host`).
     public var name: String
+    /// Its roles.
     public var roles: [String]
     /// The quota in force: its own, else the store's default.
     public var quotaPerDay: Int
@@ -34,24 +36,31 @@ public struct PolicyPrincipal: Sendable, Encodable {
 
 /// What `policy show` reports: the policy as the next sync will publish it.
 public struct PolicyReport: Sendable, Encodable {
+    /// The store's name.
     public var store: String
     /// The commit whose policy this is: the outbox's tip while a change is pending, else the verified tip.
     public var commit: String
     /// Whether any setting or principal differs from the published policy.
     public var pending: Bool
+    /// The policy's format version.
     public var version: Int
+    /// The shared branch it names.
     public var branch: String
+    /// Every setting with its value, default and pending mark.
     public var settings: [PolicySetting]
+    /// The principals with their roles and quotas.
     public var principals: [PolicyPrincipal]
 }
 
 /// What `policy set` and `policy unset` report.
 public struct PolicyChangeReport: Sendable, Encodable {
+    /// The store's name.
     public var store: String
     /// The signed admin commit on the outbox; nil when the policy already said so.
     @Nullable public var commit: String? = nil
     /// `committed_local`, or `unchanged` (nothing was written).
     public var state: String
+    /// The setting changed (`mode`, `quota`, …).
     public var key: String
     /// The value in force after the change (after `unset`, the default that now applies).
     @Nullable public var value: JSONValue? = nil

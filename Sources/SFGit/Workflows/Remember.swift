@@ -68,6 +68,7 @@ extension Workspace {
 
         // Every host schedules a writer's memories on the history clock (at most its quota in any
         // 24 hours); refusing here first means this host never writes what they would hold back.
+        // docs/TRUST.md § Rate limits.
         let usage = try index.quotaUsage(signer: principal, perDay: policy.quotaPerDay(of: principal), clock: now)
         if usage.left == 0 {
             throw SFGitError(.rateLimited, "\(principal) has used its quota in store \(store.name): \(usage.summary)")

@@ -6,20 +6,27 @@ import SFGitTrust
 
 /// A memory a proposal adds, with its provenance as the verifier established it.
 public struct ProposalMemory: Sendable, Encodable {
+    /// The memory's id.
     public var id: String
+    /// Its kind.
     public var kind: String
+    /// Its store path.
     public var path: String
+    /// Its title.
     public var title: String
     /// The body text (`review show` only).
     @Nullable public var body: String? = nil
+    /// Its tags.
     public var tags: [String]
     /// The front matter's `author@host` (equal to the signer, or the file is quarantined).
     public var author: String
+    /// Its `recorded_at`.
     public var recordedAt: String
     /// The principal of the key that signed the commit adding it.
     public var signer: String
     /// That key's `SHA256:` fingerprint.
     public var key: String
+    /// The commit that adds it (hex).
     public var commit: String
 
     enum CodingKeys: String, CodingKey { case id, kind, path, title, body, tags, author, recordedAt = "recorded_at", signer, key, commit }
@@ -43,22 +50,29 @@ public struct ProposalCheck: Sendable, Encodable {
 
 /// One open proposal branch (`sfgit/proposals/<principal>`).
 public struct Proposal: Sendable, Encodable {
+    /// The writer the branch belongs to (`author@host`).
     public var principal: String
+    /// The branch name (`sfgit/proposals/<principal>`).
     public var branch: String
+    /// The branch's fetched tip (hex).
     public var tip: String
     /// Commits on the branch that the shared branch does not have yet.
     public var commits: Int
+    /// The memories the branch adds, with provenance.
     public var memories: [ProposalMemory]
+    /// The verifier's verdict on the branch.
     public var check: ProposalCheck
 }
 
 /// What `review list` and `review show` report.
 public struct ReviewReport: Sendable, Encodable {
+    /// The store.
     public var store: String
     /// The shared branch's verified tip the proposals are judged against.
     public var sharedTip: String
     /// `direct` or `review`.
     public var mode: String
+    /// The open proposals.
     public var proposals: [Proposal]
     /// Why the proposal list may be out of date (`--offline`, or the fetch failed).
     @Nullable public var stale: String? = nil
@@ -68,7 +82,9 @@ public struct ReviewReport: Sendable, Encodable {
 
 /// What `review merge` reports.
 public struct ReviewMergeReport: Sendable, Encodable {
+    /// The store.
     public var store: String
+    /// The writer whose proposal was merged.
     public var principal: String
     /// `merged` (pushed and verified), `checked` (made and verified, not pushed: no `--push`) or
     /// `already_merged` (the shared branch has the proposal's tip).
@@ -79,7 +95,9 @@ public struct ReviewMergeReport: Sendable, Encodable {
     public var proposalTip: String
     /// The shared branch's tip it was merged onto (the merge's first parent).
     public var sharedTip: String
+    /// The memories the merge brings onto the shared branch.
     public var memories: [ProposalMemory]
+    /// Whether the merge was pushed.
     public var pushed: Bool
 
     enum CodingKeys: String, CodingKey { case store, principal, state, commit, proposalTip = "proposal_tip", sharedTip = "shared_tip", memories, pushed }
@@ -141,6 +159,7 @@ extension Workspace {
     /// branch (made again on the new tip when another push came first), then syncs to see it.
     /// With `expectedTip`, only that exact proposal tip is merged (what a reviewer approved on a
     /// forge): a branch that moved since is refused (exit 6), so nothing unapproved rides along.
+    /// docs/TRUST.md § Review mode.
     public func reviewMerge(principal: String, push: Bool, expectedTip: String? = nil, store name: String?, options: ReviewOptions) throws(SFGitError) -> ReviewMergeReport {
         guard Principal.isValid(principal) else { throw SFGitError(.usage, "'\(principal)' is not a principal (author@host, lower-case)") }
         if let expectedTip, ObjectID(hex: expectedTip) == nil { throw SFGitError(.usage, "--expect-tip '\(expectedTip)' is not a full commit id (40 hex digits)") }

@@ -6,34 +6,53 @@ import SFGitTrust
 
 /// What `status` reports for one store.
 public struct StoreStatus: Sendable, Codable {
+    /// A quarantined file of the store, with the reason.
     public struct QuarantinedPath: Sendable, Codable {
+        /// The file's store path.
         public var path: String
+        /// The quarantine reason code.
         public var reason: String
+        /// What exactly is wrong, for people.
         public var detail: String
+        /// The commit that added it (hex).
         public var commit: String
     }
 
+    /// The store's name.
     public var store: String
+    /// Its remote URL.
     public var remote: String
+    /// The verified tip (null before the first verified fetch).
     @Nullable public var verifiedTip: String? = nil
+    /// The remote's tip as the last fetch saw it.
     @Nullable public var remoteTip: String? = nil
+    /// The commit the cache reflects.
     @Nullable public var cacheCommit: String? = nil
     /// When the cache last changed (a sync indexed, or this host remembered), ISO 8601 UTC.
     @Nullable public var cacheUpdatedAt: String? = nil
     /// Seconds since then: how old what `recall` answers from may be.
     @Nullable public var cacheAgeSeconds: Int? = nil
+    /// Outbox commits not yet published.
     public var pending: Int
+    /// When the last fetch ran (ISO 8601 UTC).
     @Nullable public var lastFetchAt: String? = nil
+    /// Why the last fetch failed (null when it succeeded).
     @Nullable public var lastFetchError: String? = nil
+    /// When the last push ran (ISO 8601 UTC).
     @Nullable public var lastPushAt: String? = nil
+    /// Why the last push failed (null when it succeeded).
     @Nullable public var lastPushError: String? = nil
+    /// The first refused commit of the fetched history, if any.
     @Nullable public var blocked: BlockedCommit? = nil
+    /// Files quarantined inside authentic commits.
     public var quarantined: [QuarantinedPath]
+    /// Refs under `refs/sfgit/parked/`: pending changes that no longer applied.
     public var parked: [String]
     /// The consumer's trust filter applied to every recall of this store (`trust:` in config.yaml).
     public var consumerPolicy: ConsumerPolicy
     /// This host's memories the shared branch cannot take, held until a human acts.
     public var outboxConflicts: [OutboxConflict]
+    /// The cache's counts by kind and tier, and of deferred, quarantined and revoked memories.
     public var counts: IndexCounts
     /// Refused history kept for forensics (nil: none was ever refused).
     @Nullable public var refusedHistory: RefusedHistorySummary? = nil

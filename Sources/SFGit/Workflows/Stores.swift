@@ -6,10 +6,15 @@ import SFGitTrust
 
 /// One store of this home, as `store list` shows it.
 public struct StoreListing: Sendable, Codable {
+    /// The store's name.
     public var name: String
+    /// Its remote URL.
     public var remote: String
+    /// The pinned introduction commit (hex).
     public var introduction: String
+    /// The pinned signer's `SHA256:` fingerprint.
     public var signer: String
+    /// The verified tip, once a fetch was verified.
     @Nullable public var verifiedTip: String? = nil
     /// Outbox commits not yet published.
     public var pending: Int
@@ -21,6 +26,7 @@ public struct StoreListing: Sendable, Codable {
 
 /// What `store remove` did.
 public struct StoreRemoval: Sendable, Codable {
+    /// The store removed.
     public var store: String
     /// The directory deleted with the store's repository and cache.
     public var directory: String

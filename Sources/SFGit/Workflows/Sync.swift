@@ -26,31 +26,43 @@ public struct SyncOptions: Sendable {
 public struct StoreSyncReport: Sendable, Codable {
     /// What the index phase changed.
     public struct Indexed: Sendable, Codable {
+        /// Memories added to the cache.
         public var added = 0
+        /// Paths removed from the cache.
         public var removed = 0
+        /// Files quarantined.
         public var quarantined = 0
     }
 
     /// One phase: lock, fetch, verify, index, replay, push, confirm.
     public struct Phase: Sendable, Codable, Hashable {
+        /// The phase's name.
         public var name: String
         /// `ok`, `skipped`, `failed`.
         public var status: String
+        /// How long it took.
         public var milliseconds: Int
+        /// Why it was skipped or failed, or what it did.
         public var message: String?
     }
 
+    /// The store's name.
     public var store: String
     /// How the sync ended.
     public var result: SyncResult
+    /// The verified tip after the sync.
     @Nullable public var verifiedTip: String? = nil
+    /// The remote's tip as fetched.
     @Nullable public var fetchedTip: String? = nil
+    /// What the index phase changed.
     public var indexed = Indexed()
     /// Outbox commits published by this sync.
     public var pushed = 0
     /// Outbox commits still waiting.
     public var pending = 0
+    /// The first refused commit, when the fetched history was refused.
     @Nullable public var blocked: BlockedCommit? = nil
+    /// Each phase with its time.
     public var phases: [Phase] = []
     /// Warnings (`FETCH_FAILED`, `PUSH_FAILED`, `PUSH_NOT_VISIBLE`, …) with their messages.
     public var warnings: [SyncWarning] = []
@@ -73,7 +85,7 @@ public struct StoreSyncReport: Sendable, Codable {
 public enum SyncResult: String, Sendable, Codable {
     case ok, degraded, busy, untrusted, conflict
 
-    /// The exit status SPEC.md gives it.
+    /// The exit status it maps to (docs/COMMANDS.md § Exit codes).
     public var status: ExitStatus {
         switch self {
         case .ok: return .ok
@@ -87,7 +99,9 @@ public enum SyncResult: String, Sendable, Codable {
 
 /// A warning of a sync, with a stable code.
 public struct SyncWarning: Sendable, Codable, Hashable {
+    /// The stable code (docs/COMMANDS.md § Warning codes).
     public var code: String
+    /// What happened, for people.
     public var message: String
 }
 
@@ -116,6 +130,7 @@ extension Workspace {
 }
 
 /// One store's sync, phase by phase.
+/// docs/ARCHITECTURE.md § Data flow of one sync; the rules it keeps, docs/TRUST.md.
 struct SyncRun {
     let workspace: Workspace
     let store: Store

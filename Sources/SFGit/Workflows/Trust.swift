@@ -6,8 +6,11 @@ import SFGitTrust
 
 /// What `trust list` reports, one principal each.
 public struct TrustEntry: Sendable, Codable {
+    /// The principal (`author@host`).
     public var principal: String
+    /// Its roles.
     public var roles: [String]
+    /// Its keys' `SHA256:` fingerprints.
     public var keys: [String]
     /// Whether a change still in the outbox makes this principal's roles, quota or keys differ
     /// from the published ones (a principal it removes is listed with neither roles nor keys).
@@ -21,18 +24,22 @@ public struct TrustEntry: Sendable, Codable {
 
     /// A revoked key and its point.
     public struct RevokedKey: Sendable, Codable {
+        /// The key's `SHA256:` fingerprint.
         public var key: String
+        /// The last commit whose history its signatures stay trusted in (nil: none).
         @Nullable public var since: String? = nil
     }
 }
 
 /// What `trust add` and `trust remove` report.
 public struct TrustChangeReport: Sendable, Encodable {
+    /// The store's name.
     public var store: String
     /// The signed admin commit on the outbox; nil when the trust files already said so.
     @Nullable public var commit: String? = nil
     /// `committed_local`, or `unchanged` (nothing was signed).
     public var state: String
+    /// The principal added or removed.
     public var principal: String
 }
 

@@ -7,28 +7,43 @@ import SFGitTrust
 public struct VerifyReport: Sendable, Codable {
     /// The first refused commit.
     public struct Blocked: Sendable, Codable {
+        /// The verifier's reason.
         public var reason: String
+        /// The commit (hex).
         public var commit: String
+        /// Its status (`unsigned`, `unknown-key`, …).
         public var status: String
+        /// The signing principal, when the key was known.
         public var principal: String?
+        /// The signing key's fingerprint, when it was signed.
         public var key: String?
     }
 
     /// A file kept out of the index.
     public struct QuarantinedFile: Sendable, Codable {
+        /// The file's path.
         public var path: String
+        /// The quarantine reason code.
         public var reason: String
+        /// The commit that added it (hex).
         public var commit: String
+        /// Its blob id (hex).
         public var blob: String
+        /// What exactly is wrong, for people.
         public var detail: String
     }
 
     /// One commit's verdict.
     public struct Outcome: Sendable, Codable {
+        /// The commit (hex).
         public var commit: String
+        /// Its status (`good` or why it was refused).
         public var status: String
+        /// The signing principal, when the key was known.
         public var principal: String?
+        /// The signing key's fingerprint, when it was signed.
         public var key: String?
+        /// The verifier's reason (empty for a good commit).
         public var reason: String
     }
 
@@ -47,7 +62,8 @@ public struct VerifyReport: Sendable, Codable {
         case verifiedTip = "verified_tip", commits, blocked, quarantined, outcomes
     }
 
-    /// The exit status SPEC.md gives this result: 0 authentic, 5 a refused commit, 7 only files quarantined.
+    /// The exit status of this result: 0 authentic, 5 a refused commit, 7 only files quarantined
+    /// (docs/COMMANDS.md § Exit codes).
     public var status: ExitStatus {
         if blocked != nil { return .untrusted }
         return quarantined.isEmpty ? .ok : .invalid

@@ -16,10 +16,12 @@ public struct SourcePosition: Sendable, Hashable, Comparable, CustomStringConver
     /// The position of the first character of a file.
     public static let start = SourcePosition(line: 1, column: 1)
 
+    /// Orders positions by line, then column.
     public static func < (lhs: SourcePosition, rhs: SourcePosition) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
     }
 
+    /// `line:column`.
     public var description: String { "\(line):\(column)" }
 }
 
@@ -240,6 +242,7 @@ public indirect enum JSONValue: Sendable, Hashable, Encodable {
     case array([JSONValue])
     case object([(String, JSONValue)])
 
+    /// Equal values: the same type and contents, object keys in the same order.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
@@ -254,6 +257,7 @@ public indirect enum JSONValue: Sendable, Hashable, Encodable {
         }
     }
 
+    /// Hashes the value consistently with `==`.
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
@@ -275,6 +279,7 @@ public indirect enum JSONValue: Sendable, Hashable, Encodable {
         init?(intValue: Int) { nil }
     }
 
+    /// Encodes the value as the JSON it stands for, object keys in order.
     public func encode(to encoder: Encoder) throws {
         switch self {
         case .null:

@@ -7,6 +7,7 @@ public struct YAMLWriter: Sendable {
     public struct EmitError: Error, Sendable, CustomStringConvertible {
         /// libyaml's problem text.
         public var problem: String
+        /// What libyaml's emitter refused.
         public var description: String { "YAML emitter: \(problem)" }
     }
 
