@@ -35,6 +35,24 @@ struct HomeAdminTests {
         #expect(try federation.remoteMemoryPaths().count == 1)
     }
 
+    @Test("clone --key with a relative path stores it absolute: the joined host signs from any directory")
+    func cloneRelativeKeyStoredAbsolute() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop", clone: false)
+        let relative = String(laptop.key.privatePath.dropFirst(federation.scratch.path.count + 1))
+        #expect(!relative.hasPrefix("/"))
+        // Identity by flags only, run from the scratch directory, as a person joining would.
+        let cloned = try federation.run(laptop, ["clone", federation.remoteURL, "--introduction", federation.introduction, "--signer", federation.signer,
+                                                 "--store", "shared", "--author", "me", "--host", "laptop", "--key", relative], environment: Self.noIdentity)
+        #expect(cloned.exitCode == 0, "\(cloned.stdout) \(cloned.stderr)")
+        let config = try String(contentsOfFile: laptop.home + "/config.yaml", encoding: .utf8)
+        #expect(config.contains("key: \(Self.standardized(laptop.key.privatePath))"), "\(config)")
+        let elsewhere = try PackagePaths.runSFGit(["remember", "note", "--title", "signed from elsewhere"],
+                                                  environment: federation.environment(laptop).merging(Self.noIdentity) { $1 }, currentDirectory: "/")
+        #expect(elsewhere.exitCode == 0, "\(elsewhere.stderr)")
+    }
+
     @Test("config refuses unknown keys, bad values and missing key files, naming what and why; an unset key is exit 8")
     func configErrors() throws {
         let federation = try Federation()

@@ -28,9 +28,19 @@ public struct Workspace: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(SFGitError) {
         self.home = home
         self.config = try home.loadConfig()
-        self.identity = config.identity.overridden(by: Identity.fromEnvironment(environment)).overridden(by: identityOverrides)
+        var given = Identity.fromEnvironment(environment).overridden(by: identityOverrides)
+        // A relative key path (--key, SFGIT_SIGNING_KEY) names a file from the directory the
+        // command runs in: made absolute here, so that what init and clone store in
+        // config.yaml works from any directory.
+        given.key = given.key.map { Self.absolutePath($0, from: FileManager.default.currentDirectoryPath) }
+        self.identity = config.identity.overridden(by: given)
         self.transport = transport
         self.environment = environment
+    }
+
+    /// `path` as an absolute, standardized path, read relative to `directory` unless it is absolute.
+    static func absolutePath(_ path: String, from directory: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: directory, isDirectory: true)).standardizedFileURL.path
     }
 
     /// The stores a command acts on: the named one, or all of them.

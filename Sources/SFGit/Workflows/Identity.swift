@@ -88,8 +88,7 @@ extension Workspace {
                 throw SFGitError(.usage, "\(key.rawValue) '\(value)' is not valid: lower-case ASCII letters, digits, '.', '_' or '-'")
             }
         case .key:
-            stored = value.hasPrefix("/") ? value
-                : URL(fileURLWithPath: value, relativeTo: URL(fileURLWithPath: currentDirectory, isDirectory: true)).standardizedFileURL.path
+            stored = Self.absolutePath(value, from: currentDirectory)
             guard FileManager.default.isReadableFile(atPath: stored) else {
                 throw SFGitError(.usage, "\(key.rawValue) '\(value)': no readable key at \(stored)")
             }
