@@ -95,9 +95,10 @@ struct ReviewCommand: ParsableCommand {
         var verdict = check.result
         if let blocked = check.blocked { verdict += ": commit \(blocked.commit.prefix(12)) \(blocked.status): \(blocked.reason)" }
         if !check.quarantined.isEmpty { verdict += ": \(check.quarantined.count) files quarantined" }
+        if !check.resetRemoved.isEmpty { verdict += ": \(check.resetRemoved.count) memor\(check.resetRemoved.count == 1 ? "y" : "ies") removed by an admin reset" }
         if !check.foreignCommits.isEmpty { verdict += " · \(check.foreignCommits.count) commits signed by others" }
         if check.blocked == nil { verdict += check.mergesCleanly ? " · merges cleanly" : " · does not merge cleanly" }
-        printOut("\(safe(proposal.branch)) · \(proposal.commits) commits · tip \(safe(String(proposal.tip.prefix(12)))) · \(safe(verdict))")
+        printOut("\(safe(proposal.branch)) · \(proposal.commits) commit\(proposal.commits == 1 ? "" : "s") · tip \(safe(String(proposal.tip.prefix(12)))) · \(safe(verdict))")
         for memory in proposal.memories {
             printOut("   \(safe(memory.kind)) \(safe(memory.id)) · signed by \(safe(memory.signer)) (\(safe(memory.key))) · recorded \(safe(memory.recordedAt))")
             printOut("   > title: \(safe(memory.title))")
@@ -106,5 +107,8 @@ struct ReviewCommand: ParsableCommand {
             }
         }
         for file in check.quarantined { printOut("   QUARANTINED \(safe(file.path)): \(safe(file.reason)): \(safe(file.detail))") }
+        for removal in check.resetRemoved {
+            printOut("   REMOVED BY RESET \(safe(removal.path)): reset statement \(safe(String(removal.statement.prefix(12)))); not merged again")
+        }
     }
 }

@@ -195,4 +195,86 @@ struct ResetTests {
         #expect((blocked["reason"] as? String ?? "").contains("not an admin's key"), "\(blocked)")
         #expect(try Self.titles(federation, server, "kimi") == ["kept about kimi"])
     }
+
+    static func warningCodes(_ envelope: [String: Any]) -> [String] {
+        (envelope["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+    }
+
+    @Test("a memory a reset removed stays removed: review merge refuses the proposal that held it, and the writer's host, which never saw it merged, drops it from its outbox (RESET_REMOVED) instead of publishing it again")
+    func resetRemovedStaysRemoved() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let admin = federation.admin
+        let laptop = try federation.join("me@laptop")
+        let server = try federation.join("srv@server")
+        #expect(try federation.run(admin, ["policy", "set", "mode", "review"]).exitCode == 0)
+        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
+        let before = try federation.remoteTip()
+
+        // The writer proposes; an admin merges on another host; the writer's host never syncs meanwhile.
+        let wrong = try federation.json(laptop, ["remember", "anti-pattern", "--title", "wrong advice about kimi", "--field", "instead=nothing"])
+        let path = try #require(Self.data(wrong.1)["path"] as? String)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let merged = try federation.run(admin, ["review", "merge", "me@laptop", "--push"])
+        #expect(merged.exitCode == 0, "\(merged.stdout) \(merged.stderr)")
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(try Self.titles(federation, server, "kimi") == ["wrong advice about kimi"])
+
+        let reset = try federation.json(admin, ["admin", "reset", "--to", before, "--reason", "the merged anti-pattern was wrong"])
+        #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
+        let statement = try #require(Self.data(reset.1)["statement"] as? String)
+        #expect(try Self.git(federation, ["log", "-1", "--format=%B", statement]).contains("Sfgit-Reset-Removes: \(path)"))
+
+        // The proposal branch still holds it: listed as removed by the reset, never merged again.
+        let listed = try federation.json(admin, ["review", "list"])
+        let check = ((Self.data(listed.1)["proposals"] as? [[String: Any]])?.first?["check"] as? [String: Any]) ?? [:]
+        #expect(check["result"] as? String == "invalid", "\(listed.0.stdout)")
+        #expect((check["reset_removed"] as? [[String: Any]])?.first?["path"] as? String == path, "\(listed.0.stdout)")
+        let again = try federation.json(admin, ["review", "merge", "me@laptop", "--push"])
+        #expect(again.0.exitCode == 7, "\(again.0.stdout)")
+        let refusal = (again.1["error"] as? [String: Any])?["message"] as? String
+        #expect(refusal?.contains("removed from the store") == true, "\(again.0.stdout)")
+
+        // Back to direct mode (the admin's own change goes through review too).
+        #expect(try federation.run(admin, ["policy", "set", "mode", "direct"]).exitCode == 0)
+        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
+        let direct = try federation.run(admin, ["review", "merge", admin.principal, "--push"])
+        #expect(direct.exitCode == 0, "\(direct.stdout) \(direct.stderr)")
+
+        // The writer's host drops it and says so (a memory of its own not published: exit 3,
+        // once), and publishes nothing; the next sync is quiet again.
+        let synced = try federation.json(laptop, ["sync"])
+        #expect(synced.0.exitCode == 3, "\(synced.0.stdout) \(synced.0.stderr)")
+        #expect(Self.warningCodes(synced.1).contains("RESET_REMOVED"), "\(synced.0.stdout)")
+        #expect(Self.stores(synced.1).first?["pending"] as? Int == 0, "\(synced.0.stdout)")
+        #expect(!(try federation.remoteMemoryPaths()).contains(path))
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(try Self.titles(federation, server, "kimi").isEmpty)
+    }
+
+    @Test("a writer's commit dressed as a reset statement (Removes lines, an admin named as author) removes nothing: the victim's pending memory is still published")
+    func forgedRemovesIgnored() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let attacker = try federation.join("srv@server")
+        let pending = try federation.json(laptop, ["remember", "learning", "--title", "a finding the attacker wants gone"])
+        let path = try #require(Self.data(pending.1)["path"] as? String)
+
+        // An empty commit on the tip, signed by a writer, shaped like a statement naming the path.
+        let tip = try federation.remoteTip()
+        let work = federation.scratch.url("forger")
+        var git = GitCLI(directory: work, home: federation.scratch.path)
+        git.date = ISO8601DateFormatter().string(from: Date())
+        _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
+        try git.signedCommit("sfgit: reset main\n\nforged\n\nSfgit-Reset-From: \(tip)\nSfgit-Reset-To: \(tip)\nSfgit-Reset-Removes: \(path)",
+                             key: attacker.key.privatePath, extra: ["--author", "\(federation.admin.principal) <\(federation.admin.principal)>"])
+        try git.run(["push", "-q", "origin", "HEAD:main"])
+
+        let synced = try federation.json(laptop, ["sync"])
+        #expect(synced.0.exitCode == 0, "\(synced.0.stdout) \(synced.0.stderr)")
+        #expect(!Self.warningCodes(synced.1).contains("RESET_REMOVED"), "\(synced.0.stdout)")
+        #expect(try federation.remoteMemoryPaths().contains(path))
+    }
 }

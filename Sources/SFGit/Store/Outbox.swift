@@ -102,14 +102,17 @@ struct Outbox {
     /// tree as the cache saw it) as the same file signed by the commit's own principal is
     /// dropped; one whose path the shared branch holds otherwise is held back with its commit
     /// (`refs/sfgit/held/`). The rest are re-signed (they were never published, so their ids may
-    /// change) with the key of the principal that wrote them (`signers`). The outbox ref is moved
+    /// change) with the key of the principal that wrote them (`signers`). A memory an admin's
+    /// reset statement removed from the store (`removed`, by path) was published once and taken
+    /// out: it is dropped, never published again, and `dropped` is told. The outbox ref is moved
     /// only if nobody appended meanwhile.
     func replay(onto base: ObjectID, excluding: [ObjectID], shared: (String) throws -> SharedFile?,
-                signers: (String) throws -> (any CommitSigner)?) throws -> Replay {
+                signers: (String) throws -> (any CommitSigner)?, removed: [String: ObjectID] = [:],
+                dropped: (_ path: String, _ statement: ObjectID) -> Void = { _, _ in }) throws -> Replay {
         guard let tip = try repository.reference(Store.outboxRef) else { return .empty }
         let pending = try repository.commits(from: [tip], excluding: excluding)
         if pending.isEmpty { return .empty }
-        if try repository.commit(pending[0]).parentIDs.first == base {
+        if removed.isEmpty, try repository.commit(pending[0]).parentIDs.first == base {
             return .ready(tip: tip, commits: pending.count)
         }
         var next = base
@@ -124,6 +127,10 @@ struct Outbox {
             for change in try repository.diffTrees(parentTree, commit.treeID) {
                 let current = try repository.entry(at: change.path, inTree: baseTree)
                 if change.path.hasPrefix("memories/"), change.kind == .added, let new = change.new {
+                    if let statement = removed[change.path] {
+                        dropped(change.path, statement)
+                        continue
+                    }
                     guard let current else {
                         updates.append(.upsert(path: change.path, id: new.id, mode: new.mode))
                         continue
@@ -158,10 +165,10 @@ struct Outbox {
         }
         if kept == 0 {
             if try moveOutbox(to: base, expected: tip, message: "sfgit: outbox published") { return .empty }
-            return try replay(onto: base, excluding: excluding, shared: shared, signers: signers)
+            return try replay(onto: base, excluding: excluding, shared: shared, signers: signers, removed: removed, dropped: dropped)
         }
         if try !moveOutbox(to: next, expected: tip, message: "sfgit: outbox replayed onto \(base.short())") {
-            return try replay(onto: base, excluding: excluding, shared: shared, signers: signers)  // a remember appended meanwhile
+            return try replay(onto: base, excluding: excluding, shared: shared, signers: signers, removed: removed, dropped: dropped)  // a remember appended meanwhile
         }
         return .ready(tip: next, commits: kept)
     }

@@ -15,6 +15,7 @@ import SFGitTrust
 ///     Sfgit-Reset-From: <From, 40 hex>
 ///     Sfgit-Reset-To: <To, 40 hex>
 ///     Sfgit-Reset-Replaces: <each earlier commit of From's first-parent chain down to To>
+///     Sfgit-Reset-Removes: <each memory path From's tree has and To's lacks>
 ///
 /// Living on the branch itself, every host that fetches the branch sees it. A host accepts the
 /// non-fast-forward from its verified tip V only when the fetched branch holds such a statement
@@ -23,11 +24,18 @@ import SFGitTrust
 /// chain); a statement naming neither is stale. `To` must be an ancestor of V (history this host
 /// verified), the statement signed by a key that V's allowed_signers lists for a principal that
 /// V's policy makes admin, and judged authentic by the verifier from `To` like any other commit.
+/// The `Removes` lines name the memories the reset takes out of the store, for hosts that never
+/// saw the replaced history: a writer whose pending memory was published there (merged from its
+/// proposal on another host) drops it from its outbox rather than publishing it again, and a
+/// reviewer is told before merging a proposal that would bring one back.
 /// docs/TRUST.md § Admin reset.
 struct ResetStatement {
     static let fromTrailer = "Sfgit-Reset-From: "
     static let toTrailer = "Sfgit-Reset-To: "
     static let replacesTrailer = "Sfgit-Reset-Replaces: "
+    static let removesTrailer = "Sfgit-Reset-Removes: "
+    /// The most removed memories a statement names (beyond them, hosts are not told).
+    static let maxRemoved = 1_000
     /// The most replaced commits a statement lists (hosts further behind refuse it as stale).
     static let maxReplaced = 1_000
 
@@ -43,9 +51,29 @@ struct ResetStatement {
     let principal: String
 
     /// The statement's message.
-    static func message(branch: String, from: ObjectID, to: ObjectID, replaces: [ObjectID], reason: String) -> String {
+    static func message(branch: String, from: ObjectID, to: ObjectID, replaces: [ObjectID], removes: [String] = [], reason: String) -> String {
         "sfgit: reset \(branch) to \(to.short()) (from \(from.short()))\n\n\(reason)\n\n\(fromTrailer)\(from.hex)\n\(toTrailer)\(to.hex)\n"
             + replaces.map { "\(replacesTrailer)\($0.hex)\n" }.joined()
+            + removes.map { "\(removesTrailer)\($0)\n" }.joined()
+    }
+
+    /// The memories that reset statements on the verified history after `base` removed, by path,
+    /// with the statement that removed each. Only a well-formed statement counts: one parent,
+    /// the tree of the tip it resets to, and signed by a key its parent's allowed_signers lists
+    /// for a principal its parent's policy makes admin; a writer's commit dressed as one (even
+    /// one naming an admin as its author) removes nothing.
+    static func removedMemories(in repository: Repository, verified: ObjectID, since base: ObjectID?) throws -> [String: ObjectID] {
+        var removed: [String: ObjectID] = [:]
+        for id in try repository.commits(from: [verified], excluding: base.map { [$0] } ?? []) {
+            let info = try repository.commit(id)
+            guard info.message.contains(removesTrailer), let named = trailers(info.message), info.parentIDs == [named.to],
+                  info.treeID == (try repository.commit(named.to)).treeID,
+                  case .admin = try adminSignature(of: id, trustedBy: info.treeID, in: repository) else { continue }
+            for line in info.message.split(separator: "\n") where line.hasPrefix(removesTrailer) {
+                removed[String(line.dropFirst(removesTrailer.count)), default: id] = id
+            }
+        }
+        return removed
     }
 
     /// The `From` and `To` a commit message names, when it names exactly one of each.
@@ -91,21 +119,39 @@ struct ResetStatement {
         guard info.treeID == (try repository.commit(named.to)).treeID else { return refuse("it changes files; a statement changes nothing") }
         guard try fetched == id || repository.isDescendant(fetched, of: id) else { return refuse("the fetched branch does not contain it") }
         // Signed by an admin of the verified tip's policy: the history being replaced decides.
-        guard let signature = try repository.signature(of: id), signature.headerCount == 1 else { return refuse("it is not signed") }
-        let parsed: SSHSignature
-        do { parsed = try SSHSignature(armored: signature.signature) } catch { return refuse("its signature is not an SSH signature: \(error)") }
-        guard parsed.verify(message: signature.signedData, namespace: "git") else { return refuse("its signature does not verify") }
-        let tree = try repository.commit(verified).treeID
-        guard let signersEntry = try repository.entry(at: ".sfgit/allowed_signers", inTree: tree),
-              let policy = try repository.policy(inTree: tree) else { return refuse("the verified tip has no trust files") }
-        let signers = try AllowedSigners.parse(try repository.blob(signersEntry.id))
-        guard let entry = signers.entry(for: parsed.publicKey), policy.roles(of: entry.principal).contains(.admin) else {
-            return refuse("signed by \(parsed.publicKey.fingerprint), which is not an admin's key in the verified tip \(verified.short())'s policy")
+        let principal: String
+        switch try adminSignature(of: id, trustedBy: try repository.commit(verified).treeID, in: repository) {
+        case .admin(let admin): principal = admin
+        case .refused(let why): return refuse(why)
         }
         // And authentic as a commit on top of the tip it resets to, like any other.
         let judged = try Verifier(repository: repository, introduction: introduction).verify(from: named.to, to: id)
         if let blocked = judged.blocked { return refuse("\(blocked.status.rawValue): \(blocked.reason)") }
-        return .valid(ResetStatement(commit: id, from: named.from, replaced: verified, to: named.to, principal: entry.principal))
+        return .valid(ResetStatement(commit: id, from: named.from, replaced: verified, to: named.to, principal: principal))
+    }
+
+    /// Whose signature a statement carries, judged by the trust files of `tree`.
+    enum Signature {
+        /// One valid SSH signature by a key the trust files list for this admin.
+        case admin(String)
+        /// Anything else, and why.
+        case refused(String)
+    }
+
+    /// Checks that commit `id` carries one valid SSH signature by a key that `tree`'s
+    /// allowed_signers lists for a principal its policy makes admin.
+    static func adminSignature(of id: ObjectID, trustedBy tree: ObjectID, in repository: Repository) throws -> Signature {
+        guard let signature = try repository.signature(of: id), signature.headerCount == 1 else { return .refused("it is not signed") }
+        let parsed: SSHSignature
+        do { parsed = try SSHSignature(armored: signature.signature) } catch { return .refused("its signature is not an SSH signature: \(error)") }
+        guard parsed.verify(message: signature.signedData, namespace: "git") else { return .refused("its signature does not verify") }
+        guard let signersEntry = try repository.entry(at: ".sfgit/allowed_signers", inTree: tree),
+              let policy = try repository.policy(inTree: tree) else { return .refused("the trust files are missing") }
+        let signers = try AllowedSigners.parse(try repository.blob(signersEntry.id))
+        guard let entry = signers.entry(for: parsed.publicKey), policy.roles(of: entry.principal).contains(.admin) else {
+            return .refused("signed by \(parsed.publicKey.fingerprint), which is not an admin's key in the policy it answers to")
+        }
+        return .admin(entry.principal)
     }
 }
 
@@ -176,9 +222,12 @@ extension Workspace {
                 replaces.append(commit)
                 walk = try repository.commit(commit).parentIDs.first
             }
+            // The memories the reset takes out, named for hosts that never saw them arrive.
+            let removes = try repository.diffTrees(try repository.commit(to).treeID, try repository.commit(verified).treeID)
+                .filter { $0.kind == .added && $0.path.hasPrefix("memories/") }.prefix(ResetStatement.maxRemoved).map(\.path)
             let statement = try SignedCommitWriter(repository: repository, signer: signer).commit(
                 tree: try repository.commit(to).treeID, parents: [to], author: Outbox.signature(me),
-                message: ResetStatement.message(branch: policy.branch, from: verified, to: to, replaces: replaces, reason: reasonText))
+                message: ResetStatement.message(branch: policy.branch, from: verified, to: to, replaces: replaces, removes: Array(removes), reason: reasonText))
             // Judged before it leaves the host, exactly as every host will judge it.
             guard case .valid = try ResetStatement.find(in: repository, introduction: try store.introduction(), verified: verified, fetched: statement) else {
                 throw SFGitError(.internalError, "the reset statement would not be accepted by peers; nothing was pushed")

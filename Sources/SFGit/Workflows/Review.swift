@@ -44,8 +44,20 @@ public struct ProposalCheck: Sendable, Encodable {
     public var foreignCommits: [String]
     /// Whether the branch merges into the shared branch without conflicts.
     public var mergesCleanly: Bool
+    /// Memories on the branch that an admin's reset statement removed from the store since the
+    /// branch left it (merged once, then reset away): `review merge` does not bring them back.
+    public var resetRemoved: [ResetRemoval] = []
 
-    enum CodingKeys: String, CodingKey { case result, blocked, quarantined, foreignCommits = "foreign_commits", mergesCleanly = "merges_cleanly" }
+    /// A memory a reset statement removed.
+    public struct ResetRemoval: Sendable, Encodable {
+        public var path: String
+        /// The reset statement that removed it.
+        public var statement: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case result, blocked, quarantined, foreignCommits = "foreign_commits", mergesCleanly = "merges_cleanly", resetRemoved = "reset_removed"
+    }
 }
 
 /// One open proposal branch (`sfgit/proposals/<principal>`).
@@ -162,7 +174,10 @@ extension Workspace {
     /// docs/TRUST.md § Review mode.
     public func reviewMerge(principal: String, push: Bool, expectedTip: String? = nil, store name: String?, options: ReviewOptions) throws(SFGitError) -> ReviewMergeReport {
         guard Principal.isValid(principal) else { throw SFGitError(.usage, "'\(principal)' is not a principal (author@host, lower-case)") }
-        if let expectedTip, ObjectID(hex: expectedTip) == nil { throw SFGitError(.usage, "--expect-tip '\(expectedTip)' is not a full commit id (40 hex digits)") }
+        let expected = expectedTip?.lowercased()
+        if let expected, !(7...40).contains(expected.count) || !expected.allSatisfy(\.isHexDigit) {
+            throw SFGitError(.usage, "--expect-tip '\(expected)' is not a commit id (7 to 40 hex digits, as review list shows it)")
+        }
         let store = try self.store(named: name)
         let me = try identity.requirePrincipal()
         let signer = try self.signer()
@@ -182,8 +197,8 @@ extension Workspace {
                 guard let tip = try proposalRefs(repository).first(where: { $0.owner == principal })?.tip else {
                     throw SFGitError(.notFound, "no open proposal sfgit/proposals/\(principal) in store \(store.name)")
                 }
-                if let expectedTip, ObjectID(hex: expectedTip) != tip {
-                    throw SFGitError(.conflict, "sfgit/proposals/\(principal) is at \(tip.short()), not at the approved \(expectedTip.prefix(12)): it moved since it was approved; not merged")
+                if let expected, !tip.hex.hasPrefix(expected) {
+                    throw SFGitError(.conflict, "sfgit/proposals/\(principal) is at \(tip.short()), not at the approved \(expected.prefix(12)): it moved since it was approved; not merged")
                 }
                 var report = ReviewMergeReport(store: store.name, principal: principal, state: "already_merged", proposalTip: tip.hex,
                                                sharedTip: verified.hex, memories: [], pushed: false)
@@ -197,6 +212,10 @@ extension Workspace {
                 }
                 if let file = proposal.check.quarantined.first {
                     throw SFGitError(.invalid, "sfgit/proposals/\(principal) adds \(file.path), which peers quarantine (\(file.reason): \(file.detail)); not merged")
+                }
+                if let removal = proposal.check.resetRemoved.first {
+                    throw SFGitError(.invalid, "sfgit/proposals/\(principal) adds \(removal.path), which the reset statement \(removal.statement.prefix(12)) removed from the store; "
+                        + "not merged (its writer remembers it anew if it still holds)")
                 }
                 guard let tree = try repository.cleanMergeTree(verified, tip) else {
                     throw SFGitError(.conflict, "sfgit/proposals/\(principal) does not merge cleanly into \(policy.branch); not merged")
@@ -330,8 +349,10 @@ extension Workspace {
         }
         let foreign = result.outcomes.filter { onBranch.contains($0.commit) && $0.isGood && $0.principal != owner }.map(\.commit.hex)
         let clean = blocked == nil ? try repository.cleanMergeTree(verified, tip) != nil : false
-        let check = ProposalCheck(result: blocked != nil ? "untrusted" : quarantined.isEmpty ? "ok" : "invalid",
-                                  blocked: blocked, quarantined: quarantined, foreignCommits: foreign, mergesCleanly: clean)
+        let removed = try ResetStatement.removedMemories(in: repository, verified: verified, since: base)
+        let resetRemoved = memories.compactMap { memory in removed[memory.path].map { ProposalCheck.ResetRemoval(path: memory.path, statement: $0.hex) } }
+        let check = ProposalCheck(result: blocked != nil ? "untrusted" : quarantined.isEmpty && resetRemoved.isEmpty ? "ok" : "invalid",
+                                  blocked: blocked, quarantined: quarantined, foreignCommits: foreign, mergesCleanly: clean, resetRemoved: resetRemoved)
         return Proposal(principal: owner, branch: "sfgit/proposals/\(owner)", tip: tip.hex, commits: commits.count, memories: memories, check: check)
     }
 }

@@ -345,7 +345,9 @@ struct SyncRun {
             if writer == principal, let signer { return signer }
             return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
         }
-        switch try outbox.replay(onto: statement.to, excluding: [statement.replaced], shared: Self.sharedFiles(index), signers: signers) {
+        let removed = try ResetStatement.removedMemories(in: repository, verified: statement.commit, since: statement.to)
+        switch try outbox.replay(onto: statement.to, excluding: [statement.replaced], shared: Self.sharedFiles(index), signers: signers,
+                                 removed: removed, dropped: { dropped($0, by: $1, repository) }) {
         case .conflict(let why):
             let parked = try outbox.park()
             report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
@@ -365,6 +367,15 @@ struct SyncRun {
         try index.apply(rebuild)
         try repository.setReference(Store.verifiedRef, to: statement.to, message: "sfgit: reset by \(statement.principal) from \(statement.replaced.short())")
         phase("reset", "ok", since: started, "followed \(statement.principal)'s reset statement \(statement.commit.short()): \(statement.replaced.short()) replaced by \(statement.to.short())")
+    }
+
+    /// Warns that one of this host's pending memories, published once and removed by an admin's
+    /// reset statement, left the outbox rather than coming back.
+    private mutating func dropped(_ path: String, by statement: ObjectID, _ repository: Repository) {
+        let admin = (try? repository.commit(statement).author.name) ?? "an admin"
+        let id = path.split(separator: "/").last.map { String($0.dropLast(5)) } ?? path
+        report.warnings.append(SyncWarning(code: "RESET_REMOVED", message: "memory \(id) was published and then removed by \(admin)'s reset statement \(statement.short()); "
+            + "it is dropped from this host's outbox, not published again (remember it anew if it still holds)"))
     }
 
     /// Records a refused history: kept under `refs/sfgit/quarantine/` for forensics (bounded, see
@@ -424,7 +435,11 @@ struct SyncRun {
                 }
             }
             let tip: ObjectID, count: Int
-            switch try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: shared, signers: signers) {
+            // Reset statements since this host's pending work began: what they removed stays out.
+            let pendingBase = try outbox.pending(verified: verified).first.flatMap { try repository.commit($0).parentIDs.first }
+            let removed = pendingBase == nil ? [:] : try ResetStatement.removedMemories(in: repository, verified: verified, since: pendingBase)
+            switch try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: shared, signers: signers,
+                                     removed: removed, dropped: { dropped($0, by: $1, repository) }) {
             case .empty:
                 return nil
             case .conflict(let why):
