@@ -73,6 +73,13 @@ struct ReviewCommandTests {
         #expect(checked.0.exitCode == 0, "\(checked.0.stdout) \(checked.0.stderr)")
         #expect(Self.data(checked.1)["state"] as? String == "checked")
         #expect(try federation.remoteTip() == mainBefore)
+        // --expect-tip takes the 12 digits review list prints; a shorter prefix is refused (cheap
+        // to grind a second commit for), another tip is a branch that moved (exit 6).
+        let approved = String(proposalTip.prefix(12))
+        #expect(try federation.run(reviewer, ["review", "merge", "me@laptop", "--expect-tip", approved]).exitCode == 0)
+        #expect(try federation.run(reviewer, ["review", "merge", "me@laptop", "--expect-tip", String(proposalTip.prefix(8))]).exitCode == 2)
+        let other = String(repeating: proposalTip.hasPrefix("0") ? "1" : "0", count: 12)
+        #expect(try federation.run(reviewer, ["review", "merge", "me@laptop", "--expect-tip", other]).exitCode == 6)
 
         let merged = try federation.json(reviewer, ["review", "merge", "me@laptop", "--push"])
         #expect(merged.0.exitCode == 0, "\(merged.0.stdout) \(merged.0.stderr)")

@@ -175,8 +175,10 @@ extension Workspace {
     public func reviewMerge(principal: String, push: Bool, expectedTip: String? = nil, store name: String?, options: ReviewOptions) throws(SFGitError) -> ReviewMergeReport {
         guard Principal.isValid(principal) else { throw SFGitError(.usage, "'\(principal)' is not a principal (author@host, lower-case)") }
         let expected = expectedTip?.lowercased()
-        if let expected, !(7...40).contains(expected.count) || !expected.allSatisfy(\.isHexDigit) {
-            throw SFGitError(.usage, "--expect-tip '\(expected)' is not a commit id (7 to 40 hex digits, as review list shows it)")
+        // At least the 12 digits review list prints: a shorter prefix is cheap to grind a
+        // second commit for, which is what --expect-tip guards against.
+        if let expected, !(12...40).contains(expected.count) || !expected.allSatisfy(\.isHexDigit) {
+            throw SFGitError(.usage, "--expect-tip '\(expected)' is not a commit id (12 to 40 hex digits; review list prints 12, --json the full id)")
         }
         let store = try self.store(named: name)
         let me = try identity.requirePrincipal()
