@@ -388,6 +388,16 @@ public enum FleetRules {
 extension MemoryIndex {
     static let subjectExpression = "json_extract(m.fields, '$.subject')"
 
+    /// How many rows a view's filters left out only because a revoked key signed them after its
+    /// revocation: the same `whereClause` (and `extra`), revoked instead of not. Zero when the
+    /// query includes them.
+    static func revokedCount(_ db: Database, _ filters: RecallQuery, _ whereClause: String, _ extra: String,
+                             _ arguments: [DatabaseValueConvertible?]) throws -> Int {
+        guard !filters.includeRevoked else { return 0 }
+        let revokedOnly = whereClause.replacingOccurrences(of: notRevokedClause, with: "m.revoked = 1")
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM memory m WHERE \(revokedOnly) \(extra)", arguments: StatementArguments(arguments)) ?? 0
+    }
+
     /// The breakers' current state per subject (`FleetRules.breakers`), read through the
     /// (kind, expiry) index: only reports that have not expired are read whole; the expired ones
     /// are counted through the same index.
@@ -422,6 +432,10 @@ extension MemoryIndex {
                                            arguments: StatementArguments(arguments + [now])) ?? 0
             let combined = FleetRules.breakers(inputs)
             var omissions: [RecallOmission] = []
+            let revoked = try Self.revokedCount(db, query.filters, whereClause, "AND m.expiry_epoch > ?", arguments + [now])
+            if revoked > 0 {
+                omissions.append(.init(code: "REVOKED_HIDDEN", count: revoked, atLeast: false, what: "breaker reports are signed by a revoked key after its revocation and left out"))
+            }
             if expired > 0 {
                 omissions.append(.init(code: "STALE_HIDDEN", count: expired, atLeast: false, what: "breaker reports are past their resets_at (or expiry) and left out"))
             }
@@ -517,6 +531,10 @@ extension MemoryIndex {
             }
             if let n = excluded[.deferred], n > 0 {
                 omissions.append(.init(code: "DEFERRED_HIDDEN", count: n, atLeast: false, what: "benchmark observations are held back by the store's rate limits and left out"))
+            }
+            let revoked = try Self.revokedCount(db, query.filters, whereClause, "AND m.recorded_epoch >= ?", arguments + [cutoff])
+            if revoked > 0 {
+                omissions.append(.init(code: "REVOKED_HIDDEN", count: revoked, atLeast: false, what: "benchmark observations are signed by a revoked key after its revocation and left out"))
             }
             return FleetView(rows: combined.rows, omissions: omissions, settings: settings, maxAge: maxAge)
         }

@@ -244,7 +244,8 @@ public struct RecallPage: Sendable {
 
 /// Something that matched a recall but is not in its answer (a `warnings` entry of the envelope).
 public struct RecallOmission: Sendable, Hashable {
-    /// `MORE_RESULTS`, `CAPPED_BY_SIGNER`, `STALE_HIDDEN`, `WITHDRAWN_HIDDEN`, `DEFERRED_HIDDEN`.
+    /// `MORE_RESULTS`, `CAPPED_BY_SIGNER`, `STALE_HIDDEN`, `WITHDRAWN_HIDDEN`, `DEFERRED_HIDDEN`,
+    /// `REVOKED_HIDDEN`.
     public var code: String
     /// How many.
     public var count: Int
@@ -298,13 +299,14 @@ public struct RecallOrder: Sendable {
 
 /// Counts of what a recall set aside while ranking (expired, withdrawn, deferred).
 struct RecallHidden {
-    var expired = 0, withdrawn = 0, deferred = 0
+    var expired = 0, withdrawn = 0, deferred = 0, revoked = 0
 
     /// Whether a candidate row may be answered; counts it when it is set aside.
     mutating func admit(_ row: Row, _ query: RecallQuery) -> Bool {
         if !query.includeStale, (row["expired"] as Bool) { expired += 1; return false }
         if !query.includeSuperseded, (row["withdrawn"] as Bool) { withdrawn += 1; return false }
         if !query.includeDeferred, (row["deferred"] as Bool) { deferred += 1; return false }
+        if !query.includeRevoked, (row["revoked"] as Bool) { revoked += 1; return false }
         return true
     }
 
@@ -313,6 +315,7 @@ struct RecallHidden {
         if expired > 0 { out.append(.init(code: "STALE_HIDDEN", count: expired, atLeast: atLeast, what: "expired memories match too (--include-stale)")) }
         if withdrawn > 0 { out.append(.init(code: "WITHDRAWN_HIDDEN", count: withdrawn, atLeast: atLeast, what: "superseded or retracted memories match too (--include-superseded)")) }
         if deferred > 0 { out.append(.init(code: "DEFERRED_HIDDEN", count: deferred, atLeast: atLeast, what: "memories held back by the store's rate limits match too (--include-untrusted)")) }
+        if revoked > 0 { out.append(.init(code: "REVOKED_HIDDEN", count: revoked, atLeast: atLeast, what: "memories signed by a revoked key after its revocation match too (--include-revoked)")) }
         return out
     }
 }

@@ -53,7 +53,8 @@ extension MemoryIndex {
             } else {
                 filters.append("m.kind <> 'retraction'")  // withdrawals are shown only when asked for
             }
-            let (more, values) = try Self.filterClauses(query, db)
+            // Revoked memories are set aside and counted below, like deferred ones, not filtered.
+            let (more, values) = try Self.filterClauses(query, db, revokedInSQL: false)
             filters += more
             arguments += values
             let whereClause = filters.joined(separator: " AND ")
@@ -61,16 +62,16 @@ extension MemoryIndex {
             // Only the same signer may supersede or retract a memory.
             let hiddenColumns = """
                 (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= \(query.now)) AS expired, m.deferred AS deferred,
-                \(Self.withdrawnColumn) AS withdrawn
+                \(Self.withdrawnColumn) AS withdrawn, m.revoked AS revoked
                 """
             let settings = try Self.storeSettings(db)
             let need = query.offset + query.limit
             var ranked: [RecallCandidate] = []
             var hidden = RecallHidden()
             var exhausted = true
-            // The kind filter and the revoked-key filter are always there; rare, they do not make
-            // a query "filtered" (which ranks only allowed rows, a slower plan for common words).
-            let filtered = filters.count > (query.includeRevoked ? 1 : 2) || !query.kinds.isEmpty
+            // The kind filter is always there; alone, it does not make a query "filtered" (which
+            // ranks only allowed rows, a slower plan for common words).
+            let filtered = filters.count > 1 || !query.kinds.isEmpty
 
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
                 // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
@@ -170,7 +171,12 @@ extension MemoryIndex {
 
     /// The SQL filters of a query other than its kinds, over `memory m`, with their arguments:
     /// tags, tier, instance, agent, fields, signers (excluded, retired, named), authors, hosts, since.
-    static func filterClauses(_ query: RecallQuery, _ db: Database) throws -> ([String], [DatabaseValueConvertible?]) {
+    /// The clause that leaves out memories signed by a revoked key after its revocation's point.
+    static let notRevokedClause = "m.revoked = 0"
+
+    /// The SQL filters of a query's trust and provenance filters. `revokedInSQL: false` leaves
+    /// the revoked-key filter to the caller, which sets such rows aside and counts them.
+    static func filterClauses(_ query: RecallQuery, _ db: Database, revokedInSQL: Bool = true) throws -> ([String], [DatabaseValueConvertible?]) {
         var filters: [String] = []
         var arguments: [DatabaseValueConvertible?] = []
         if !query.tags.isEmpty {
@@ -178,10 +184,10 @@ extension MemoryIndex {
             filters.append("EXISTS (SELECT 1 FROM memory_tag t WHERE t.memory_rowid = m.rowid AND lower(t.tag) IN (\(Self.placeholders(query.tags.count))))")
             arguments += query.tags.map { $0.lowercased() }
         }
-        if !query.includeRevoked {
+        if !query.includeRevoked, revokedInSQL {
             // Signed by a revoked key after its revocation's point: never served unless asked
-            // for; `status` counts them.
-            filters.append("m.revoked = 0")
+            // for; the views count what they leave out.
+            filters.append(notRevokedClause)
         }
         if let tier = query.minTier, tier != .own {
             filters.append("m.tier IN (\(Self.placeholders(tier.andAbove.count)))")

@@ -220,7 +220,7 @@ struct RecallCommand: ParsableCommand {
                            warnings: output.json ? answer.warnings.map { ($0.code, $0.message) } : [],
                            message: cannotAnswer.isEmpty ? nil : cannotAnswer.joined(separator: "; "))
         }, text: { items in
-            if items.isEmpty, !storeCannotAnswer { printOut(notes.isEmpty ? "no memories match" : "no memories on this page") }
+            if items.isEmpty, !storeCannotAnswer { printOut(offset > 0 && !notes.isEmpty ? "no memories on this page" : "no memories match") }
             for (position, item) in items.enumerated() { MemoryText.print(item, position: offset + position + 1, explain: explain) }
             if !notes.isEmpty { printOut("(" + notes.map { safe($0) }.joined(separator: "; ") + ")") }
         })

@@ -163,6 +163,8 @@ struct RevocationAcrossHostsTests {
         #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
         let since = try federation.remoteTip()
         #expect(try federation.run(laptop, ["remember", "note", "--title", "a finding after the leak"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["remember", "benchmark", "--title", "search p50 after the leak", "--field", "subject=search",
+                                            "--field", "metric=p50", "--field", "value=120", "--field", "unit=ms"]).exitCode == 0)
         #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
         #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
         let bad = try federation.run(federation.admin, ["trust", "revoke", "me@laptop", "--since", "0000000000000000000000000000000000000000"])
@@ -172,12 +174,23 @@ struct RevocationAcrossHostsTests {
         #expect(try federation.run(server, ["sync"]).exitCode == 0)
         let titles = try federation.recallAnswers(server, ["finding"]).compactMap { $0["title"] as? String }
         #expect(titles == ["a finding before the leak"])
+        // Left out, never silently: the answer says how many and how to see them.
+        let answer = try federation.json(server, ["recall", "finding"])
+        let recallWarnings = (answer.1["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(recallWarnings.contains("REVOKED_HIDDEN"), "\(answer.0.stdout)")
+        let recallText = try federation.run(server, ["recall", "finding"]).stdout
+        #expect(recallText.contains("1 memories signed by a revoked key after its revocation match too (--include-revoked)"), "\(recallText)")
+        let benchmarks = try federation.json(server, ["benchmarks", "search"])
+        #expect(benchmarks.0.exitCode == 0, "\(benchmarks.0.stdout)")
+        #expect(((benchmarks.1["data"] as? [String: Any])?["benchmarks"] as? [Any])?.isEmpty == true, "\(benchmarks.0.stdout)")
+        let benchmarkWarnings = (benchmarks.1["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        #expect(benchmarkWarnings.contains("REVOKED_HIDDEN"), "\(benchmarks.0.stdout)")
         let revoked = try federation.recallAnswers(server, ["finding", "--include-revoked"]).filter { $0["tier"] as? String == "revoked" }
         #expect(revoked.compactMap { $0["title"] as? String } == ["a finding after the leak"])
         let counts = try #require(((try federation.json(server, ["status"]).1["data"] as? [String: Any])?["stores"] as? [[String: Any]])?.first?["counts"] as? [String: Any])
-        #expect(counts["revoked"] as? Int == 1)
+        #expect(counts["revoked"] as? Int == 2)
         let text = try federation.run(server, ["status"]).stdout
-        #expect(text.contains("revoked 1 (not served; --include-revoked)"), "\(text)")
+        #expect(text.contains("revoked 2 (not served; --include-revoked)"), "\(text)")
         let listed = try federation.run(server, ["trust", "list"]).stdout
         #expect(listed.contains("me@laptop  []") && listed.contains("REVOKED SHA256:") && listed.contains("after \(since.prefix(12))"), "\(listed)")
         let shown = try federation.run(server, ["recall", "finding", "--include-revoked"]).stdout
