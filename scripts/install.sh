@@ -20,7 +20,10 @@ install -m 0755 "$SFGIT" "$root/bin/sfgit"
 manual=$(mktemp -d)
 trap 'rm -rf "$manual"' EXIT
 "$GENERATE_MANUAL" "$root/bin/sfgit" --output-directory "$manual"
-install -m 0644 "$manual/sfgit.1" "$root/share/man/man1/sfgit.1"
+# generate-manual passes the help's paragraphs through as plain text: a blank line between them
+# becomes a paragraph break (.Pp), where man would warn about an empty input line.
+sed -e 's/^$/.Pp/' "$manual/sfgit.1" > "$manual/sfgit.1.fixed"
+install -m 0644 "$manual/sfgit.1.fixed" "$root/share/man/man1/sfgit.1"
 
 "$root/bin/sfgit" completion bash > "$root/share/bash-completion/completions/sfgit"
 "$root/bin/sfgit" completion zsh > "$root/share/zsh/site-functions/_sfgit"

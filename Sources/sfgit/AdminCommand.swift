@@ -12,7 +12,8 @@ struct AdminCommand: ParsableCommand {
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset",
-            abstract: "Reset the shared branch to an earlier verified commit with a signed reset statement that every host follows.")
+            abstract: "Reset the shared branch to an earlier verified commit with a signed reset statement that every host follows.",
+            discussion: Examples.adminReset)
         @Option(help: "The earlier commit of the verified history to reset to.") var to: String
         @Option(help: "Why, one line (kept in the statement).") var reason: String
         @OptionGroup var storeOption: StoreOption

@@ -9,7 +9,7 @@ enum Examples {
     static let remember = block(
         "sfgit remember learning --title \"gpt-4.1 wraps JSON in fences\" --body-file notes.md --tag openai",
         "sfgit remember benchmark --title \"p50 of /search\" --field subject=search --field metric=p50 --field value=12.5 --field unit=ms",
-        "sfgit remember circuit-breaker --title \"k2p5 down\" --field subject=kimi-coding/k2p5 --field state=open --field resets_at=2026-12-02T11:00:00Z")
+        "sfgit remember circuit-breaker --title \"k2p5 down\" --field subject=kimi-coding/k2p5 --field state=open --field resets_at=$(date -u -d +1hour +%FT%TZ)")
     static let retract = block("sfgit retract 01M8F3AT5G --reason \"fixed by the provider\"")
     static let sync = block(
         "sfgit sync",
@@ -35,5 +35,17 @@ enum Examples {
     static let whoami = block("sfgit whoami", "sfgit whoami --key ~/.ssh/other_ed25519")
     static let storeList = block("sfgit store list", "sfgit store list --json")
     static let storeRemove = block("sfgit store remove old-store", "sfgit store remove old-store --force   # discard unpublished memories")
+    static let trustList = block("sfgit trust list", "sfgit trust list --store shared --json")
+    static let trustAdd = block("sfgit trust add ana@desk ana.pub --role write", "sfgit trust add bot@ci bot.pub --role review --quota 50")
+    static let trustRemove = block("sfgit trust remove ana@desk                 # retire: past memories stay, marked retired")
+    static let trustRevoke = block("sfgit trust revoke ana@desk --since 5d2caff1caba   # a leaked key: later commits refused")
+    static let policyShow = block("sfgit policy show", "sfgit policy show --json")
+    static let policySet = block("sfgit policy set mode review", "sfgit policy set quota 50 --principal ana@desk", "sfgit policy set half_lives.benchmark 3")
+    static let policyUnset = block("sfgit policy unset half_lives.benchmark", "sfgit policy unset quota --principal ana@desk")
+    static let reviewList = block("sfgit review list", "sfgit review list --offline --json")
+    static let reviewShow = block("sfgit review show ana@desk")
+    static let reviewMerge = block("sfgit review merge ana@desk                 # make and check the merge only",
+                                   "sfgit review merge ana@desk --push --expect-tip f9345f418c7d")
+    static let adminReset = block("sfgit admin reset --to 5d2caff1caba --reason \"the merged anti-pattern was wrong\"")
     static let config = block("sfgit config get identity.key", "sfgit config set identity.key ~/.ssh/sfgit_ed25519")
 }

@@ -11,7 +11,7 @@ struct PolicyCommand: ParsableCommand {
         subcommands: [Show.self, SetValue.self, Unset.self])
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "The policy as the next sync publishes it, pending changes marked.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "The policy as the next sync publishes it, pending changes marked.", discussion: Examples.policyShow)
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var output: OutputOptions
 
@@ -35,7 +35,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct SetValue: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set", abstract: "Set one setting: mode, quota, max_file_bytes, max_files_per_commit, max_commit_bytes, max_tree_bytes, benchmark_max_age, half_lives.KIND.")
+            commandName: "set", abstract: "Set one setting: mode, quota, max_file_bytes, max_files_per_commit, max_commit_bytes, max_tree_bytes, benchmark_max_age, half_lives.KIND.", discussion: Examples.policySet)
         @Argument(help: "The setting, as the policy file names it.") var key: String
         @Argument(help: "Its value: review|direct, a positive integer, or 30d/12h for benchmark_max_age.") var value: String
         @Option(help: "With quota: this principal's own daily quota instead of the store's default.") var principal: String?
@@ -51,7 +51,7 @@ struct PolicyCommand: ParsableCommand {
     }
 
     struct Unset: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "unset", abstract: "Return one setting to sfgit's default (with --principal: that principal to the store's quota).")
+        static let configuration = CommandConfiguration(commandName: "unset", abstract: "Return one setting to sfgit's default (with --principal: that principal to the store's quota).", discussion: Examples.policyUnset)
         @Argument(help: "The setting, as the policy file names it.") var key: String
         @Option(help: "With quota: drop this principal's own daily quota.") var principal: String?
         @OptionGroup var storeOption: StoreOption

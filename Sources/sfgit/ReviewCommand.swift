@@ -25,7 +25,7 @@ struct ReviewCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "Open proposals: principal, memories with provenance, and the verify --proposal result.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Open proposals: principal, memories with provenance, and the verify --proposal result.", discussion: Examples.reviewList)
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var network: NetworkOptions
         @OptionGroup var output: OutputOptions
@@ -43,7 +43,7 @@ struct ReviewCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "One proposal with its memories' bodies.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One proposal with its memories' bodies.", discussion: Examples.reviewShow)
         @Argument(help: "The proposing principal, author@host.") var principal: String
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var network: NetworkOptions
@@ -63,7 +63,8 @@ struct ReviewCommand: ParsableCommand {
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "merge",
-            abstract: "Merge a proposal with a merge commit signed by your review or admin key, checked as peers check it; --push publishes it.")
+            abstract: "Merge a proposal with a merge commit signed by your review or admin key, checked as peers check it; --push publishes it.",
+            discussion: Examples.reviewMerge)
         @Argument(help: "The proposing principal, author@host.") var principal: String
         @Flag(help: "Push the merge to the shared branch (fast-forward only); without it, the merge is made and checked only.") var push = false
         @Option(name: .customLong("expect-tip"), help: "Merge only if the proposal's tip is this commit (the one approved).") var expectTip: String?

@@ -10,7 +10,7 @@ struct TrustCommand: ParsableCommand {
         subcommands: [List.self, Add.self, Remove.self, Revoke.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "The principals, their roles and keys.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The principals, their roles and keys.", discussion: Examples.trustList)
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var output: OutputOptions
 
@@ -34,7 +34,7 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Authorize a principal's key with a role.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Authorize a principal's key with a role.", discussion: Examples.trustAdd)
         @Argument(help: "The principal, author@host.") var principal: String
         @Argument(help: "Its public key file (KEY.pub).") var key: String
         @Option(name: .customLong("role"), help: "write, review or admin (repeatable).", transform: flagValue()) var roles: [Role] = []
@@ -59,7 +59,8 @@ struct TrustCommand: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "revoke",
-            abstract: "Declare a principal's keys compromised from a commit on (or always): its later commits are refused, its later memories no longer served.")
+            abstract: "Declare a principal's keys compromised from a commit on (or always): its later commits are refused, its later memories no longer served.",
+            discussion: Examples.trustRevoke)
         @Argument(help: "The principal, author@host.") var principal: String
         @Option(help: "The last commit of the verified history whose signatures by these keys are still trusted (default: none).") var since: String?
         @OptionGroup var storeOption: StoreOption
@@ -74,7 +75,7 @@ struct TrustCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a principal and its keys.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a principal and its keys.", discussion: Examples.trustRemove)
         @Argument(help: "The principal, author@host.") var principal: String
         @OptionGroup var storeOption: StoreOption
         @OptionGroup var identity: IdentityOptions

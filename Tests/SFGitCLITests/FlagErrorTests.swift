@@ -57,8 +57,8 @@ struct FlagErrorTests {
         #expect(!FileManager.default.fileExists(atPath: home.url("home")), "\(arguments) made a home before refusing")
     }
 
-    /// Every command a person runs but `trust`'s (changed in parallel by the policy work).
-    static let documented = VerbosityTests.commands.filter { $0.first != "trust" }
+    /// Every command a person runs.
+    static let documented = VerbosityTests.commands
 
     @Test("every subcommand's help ends its description with EXAMPLES of itself", arguments: documented)
     func examples(_ command: [String]) throws {

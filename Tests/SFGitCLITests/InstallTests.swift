@@ -28,6 +28,7 @@ struct InstallTests {
         // The man page is the help text: every subcommand, with its examples.
         let manual = try ProcessRunner.run("man", ["-l", prefix + "/share/man/man1/sfgit.1"], environment: ["MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "100"])
         #expect(manual.exitCode == 0, "\(manual.stderr)")
+        #expect(manual.stderr.isEmpty, "man warns: \(manual.stderr)")
         for text in ["SYNOPSIS", "doctor", "completion", "EXAMPLES:", "--alert-after"] {
             #expect(manual.stdout.contains(text), "the man page lacks \(text)")
         }

@@ -8,7 +8,8 @@ struct VerbosityTests {
     /// Every command a person runs (the hidden `_remote` child aside).
     static let commands: [[String]] = [
         ["init"], ["clone"], ["remember"], ["retract"], ["sync"], ["recall"], ["show"], ["status"], ["trust", "list"],
-        ["trust", "add"], ["trust", "remove"], ["reindex"], ["check"], ["verify"], ["breakers"], ["benchmarks"], ["mcp"],
+        ["trust", "add"], ["trust", "remove"], ["trust", "revoke"], ["policy", "show"], ["policy", "set"], ["policy", "unset"],
+        ["review", "list"], ["review", "show"], ["review", "merge"], ["admin", "reset"], ["reindex"], ["check"], ["verify"], ["breakers"], ["benchmarks"], ["mcp"],
         ["hook", "install"], ["hook", "uninstall"], ["hook", "session-start"],
         ["config", "get"], ["config", "set"], ["whoami"], ["store", "list"], ["store", "remove"], ["completion"], ["doctor"],
     ]
