@@ -68,7 +68,7 @@ struct PolicyCommand: ParsableCommand {
     static func printChange(_ report: PolicyChangeReport) {
         let what = "\(report.key)\(report.principal.map { " of \($0)" } ?? "") \(text(report.value ?? .null))"
         if let commit = report.commit {
-            printOut("\(safe(what)) in the outbox of \(safe(report.store)) (commit \(safe(String(commit.prefix(12))))); sfgit sync publishes it")
+            printOut("\(safe(what)) in the outbox of \(safe(report.store)) (commit \(safe(String(commit.prefix(12))))); \(AdminChangeText.next(report.publishedBy))")
         } else {
             printOut("\(safe(what)): the policy of \(safe(report.store)) already says so; nothing written")
         }
@@ -81,5 +81,14 @@ struct PolicyCommand: ParsableCommand {
         case .null: return "(default)"
         default: return "\(value)"
         }
+    }
+}
+
+/// What happens next to an admin change waiting in the outbox.
+enum AdminChangeText {
+    static func next(_ publishedBy: String) -> String {
+        publishedBy == "review_merge"
+            ? "sfgit sync proposes it on this host's proposal branch; it is published once a reviewer merges it (sfgit review merge)"
+            : "sfgit sync publishes it"
     }
 }

@@ -107,6 +107,10 @@ struct ReviewCommand: ParsableCommand {
                 for line in body.split(separator: "\n", omittingEmptySubsequences: false) { printOut("   > \(safe(String(line)))") }
             }
         }
+        for file in proposal.files {
+            printOut("   CHANGES \(safe(file.path)) (\(file.change))")
+            for line in file.diff ?? [] { printOut("   > \(safe(line))") }
+        }
         for file in check.quarantined { printOut("   QUARANTINED \(safe(file.path)): \(safe(file.reason)): \(safe(file.detail))") }
         for removal in check.resetRemoved {
             printOut("   REMOVED BY RESET \(safe(removal.path)): reset statement \(safe(String(removal.statement.prefix(12)))); not merged again")

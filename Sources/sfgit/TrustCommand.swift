@@ -88,9 +88,10 @@ struct TrustCommand: ParsableCommand {
         }
     }
 
+    /// One line for a trust change: what changed and how it is published, or that nothing was.
     static func printChange(_ report: TrustChangeReport, _ verb: String) {
         if let commit = report.commit {
-            printOut("\(safe(report.principal)) \(verb) in the outbox of \(safe(report.store)) (commit \(safe(String(commit.prefix(12))))); sfgit sync publishes it")
+            printOut("\(safe(report.principal)) \(verb) in the outbox of \(safe(report.store)) (commit \(safe(String(commit.prefix(12))))); \(AdminChangeText.next(report.publishedBy))")
         } else {
             printOut("\(safe(report.principal)): the trust files of \(safe(report.store)) already say so; nothing written")
         }

@@ -104,6 +104,33 @@ struct ReviewCommandTests {
         #expect(Self.data(again.1)["state"] as? String == "already_merged")
     }
 
+    @Test("in review mode an admin's trust change is proposed, says so, and a reviewer sees the files it changes, line by line, before merging it")
+    func adminChangeProposed() throws {
+        let (federation, _, reviewer) = try Self.reviewStore()
+        let admin = federation.admin
+        let newcomer = try federation.newMember("bob@box")
+        let added = try federation.json(admin, ["trust", "add", "bob@box", newcomer.key.publicPath, "--role", "write"])
+        #expect(added.0.exitCode == 0, "\(added.0.stdout) \(added.0.stderr)")
+        #expect(Self.data(added.1)["published_by"] as? String == "review_merge")
+        let text = try federation.run(admin, ["policy", "set", "quota", "40"])
+        #expect(text.stdout.contains("sfgit sync proposes it") && text.stdout.contains("sfgit review merge"), "\(text.stdout)")
+        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
+
+        let shown = try federation.json(reviewer, ["review", "show", admin.principal])
+        #expect(shown.0.exitCode == 0, "\(shown.0.stdout) \(shown.0.stderr)")
+        let proposal = (Self.data(shown.1)["proposals"] as? [[String: Any]])?.first ?? [:]
+        let files = proposal["files"] as? [[String: Any]] ?? []
+        #expect(Set(files.compactMap { $0["path"] as? String }) == [".sfgit/allowed_signers", ".sfgit/policy.yaml"], "\(shown.0.stdout)")
+        let policyDiff = files.first { $0["path"] as? String == ".sfgit/policy.yaml" }?["diff"] as? [String] ?? []
+        #expect(policyDiff.contains { $0.hasPrefix("+ ") && $0.contains("bob@box") }, "\(policyDiff)")
+        #expect(policyDiff.contains { $0.hasPrefix("+ ") && $0.contains("40") }, "\(policyDiff)")
+        let shownText = try federation.run(reviewer, ["review", "show", admin.principal]).stdout
+        #expect(shownText.contains("CHANGES .sfgit/allowed_signers (modified)") && shownText.contains("> + bob@box"), "\(shownText)")
+        #expect(try federation.run(reviewer, ["review", "merge", admin.principal, "--push"]).exitCode == 0)
+        let listed = try federation.json(reviewer, ["trust", "list"])
+        #expect((Self.data(listed.1)["principals"] as? [[String: Any]] ?? (listed.1["data"] as? [[String: Any]] ?? [])).contains { $0["principal"] as? String == "bob@box" }, "\(listed.0.stdout)")
+    }
+
     @Test("a proposal holding a commit peers refuse is listed as untrusted and never merged")
     func refusedProposal() throws {
         let (federation, writer, reviewer) = try Self.reviewStore()

@@ -11,6 +11,9 @@ struct AdminChange {
     var commit: ObjectID?
     var policy: Policy
     var signers: AllowedSigners
+    /// How the change reaches the shared branch: `sync` (direct mode) or `review_merge` (review
+    /// mode: the next sync proposes it, a reviewer's merge publishes it).
+    var publishedBy: String
 }
 
 extension Workspace {
@@ -31,6 +34,8 @@ extension Workspace {
                 throw SFGitError(.usage, "store \(store.name) has no verified history yet: run sfgit sync")
             }
             let (current, currentSigners) = try trustFiles(repository, at: try repository.reference(Store.outboxRef) ?? verified)
+            // The verified policy's mode decides how the outbox is published.
+            let publishedBy = try policy(repository, at: verified).mode == .review ? "review_merge" : "sync"
             guard current.roles(of: me).contains(.admin) else {
                 throw SFGitError(.usage, "\(me) is not an admin of store \(store.name): only admins change its \(what)")
             }
@@ -49,10 +54,10 @@ extension Workspace {
             if signers != currentSigners {
                 updates.append(.upsert(path: ".sfgit/allowed_signers", id: try repository.writeBlob(Array(signers.render().utf8))))
             }
-            guard !updates.isEmpty else { return AdminChange(store: store, commit: nil, policy: policy, signers: signers) }
+            guard !updates.isEmpty else { return AdminChange(store: store, commit: nil, policy: policy, signers: signers, publishedBy: publishedBy) }
             let commit = try Outbox(repository: repository).append(updates, message: "sfgit: \(message)\n", principal: me, signer: signer,
                                                                   keyPath: try signingKeyPath(), verified: verified)
-            return AdminChange(store: store, commit: commit, policy: policy, signers: signers)
+            return AdminChange(store: store, commit: commit, policy: policy, signers: signers, publishedBy: publishedBy)
         }
     }
 

@@ -66,6 +66,10 @@ public struct PolicyChangeReport: Sendable, Encodable {
     @Nullable public var value: JSONValue? = nil
     /// The principal whose quota changed (`--principal`), if any.
     @Nullable public var principal: String? = nil
+    /// `sync` or `review_merge`, as for trust changes.
+    public var publishedBy = "sync"
+
+    enum CodingKeys: String, CodingKey { case store, commit, state, key, value, principal, publishedBy = "published_by" }
 }
 
 /// The settings `policy set` changes, named as the policy file names them.
@@ -188,6 +192,7 @@ extension Workspace {
         var report = PolicyChangeReport(store: change.store.name, state: change.commit == nil ? "unchanged" : "committed_local", key: key.name, principal: principal)
         report.value = Self.value(of: key, principal: principal, in: change.policy)
         report.commit = change.commit?.hex
+        report.publishedBy = change.publishedBy
         return report
     }
 

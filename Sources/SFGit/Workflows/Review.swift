@@ -32,6 +32,15 @@ public struct ProposalMemory: Sendable, Encodable {
     enum CodingKeys: String, CodingKey { case id, kind, path, title, body, tags, author, recordedAt = "recorded_at", signer, key, commit }
 }
 
+/// A file other than a memory that a proposal changes, as `review list|show` give it.
+public struct ProposalFile: Sendable, Encodable {
+    public var path: String
+    /// `added`, `modified` or `deleted`.
+    public var change: String
+    /// With `review show`: the lines removed (`- `) and added (`+ `), in file order.
+    @Nullable public var diff: [String]? = nil
+}
+
 /// What `verify --proposal` says of a proposal branch, and whether it merges cleanly.
 public struct ProposalCheck: Sendable, Encodable {
     /// `ok`, `untrusted` (a commit peers refuse) or `invalid` (files peers quarantine).
@@ -72,6 +81,9 @@ public struct Proposal: Sendable, Encodable {
     public var commits: Int
     /// The memories the branch adds, with provenance.
     public var memories: [ProposalMemory]
+    /// The other files the branch changes (an admin's trust and policy changes, proposed in
+    /// review mode), so that a reviewer sees what they approve.
+    public var files: [ProposalFile] = []
     /// The verifier's verdict on the branch.
     public var check: ProposalCheck
 }
@@ -355,6 +367,18 @@ extension Workspace {
         let resetRemoved = memories.compactMap { memory in removed[memory.path].map { ProposalCheck.ResetRemoval(path: memory.path, statement: $0.hex) } }
         let check = ProposalCheck(result: blocked != nil ? "untrusted" : quarantined.isEmpty && resetRemoved.isEmpty ? "ok" : "invalid",
                                   blocked: blocked, quarantined: quarantined, foreignCommits: foreign, mergesCleanly: clean, resetRemoved: resetRemoved)
-        return Proposal(principal: owner, branch: "sfgit/proposals/\(owner)", tip: tip.hex, commits: commits.count, memories: memories, check: check)
+        var files: [ProposalFile] = []
+        var baseTree: ObjectID?
+        if let base { baseTree = try repository.commit(base).treeID }
+        for change in try repository.diffTrees(baseTree, try repository.commit(tip).treeID) where !change.path.hasPrefix("memories/") {
+            var file = ProposalFile(path: change.path, change: "\(change.kind)")
+            if bodies {
+                let old = try change.old.map { try repository.blob($0.id) } ?? []
+                let new = try change.new.map { try repository.blob($0.id) } ?? []
+                file.diff = LineDiff.lines(from: String(decoding: old, as: UTF8.self), to: String(decoding: new, as: UTF8.self))
+            }
+            files.append(file)
+        }
+        return Proposal(principal: owner, branch: "sfgit/proposals/\(owner)", tip: tip.hex, commits: commits.count, memories: memories, files: files, check: check)
     }
 }

@@ -41,6 +41,11 @@ public struct TrustChangeReport: Sendable, Encodable {
     public var state: String
     /// The principal added or removed.
     public var principal: String
+    /// `sync` (the next sync publishes it) or `review_merge` (in review mode the next sync
+    /// proposes it, and a reviewer's `review merge` publishes it).
+    public var publishedBy: String
+
+    enum CodingKeys: String, CodingKey { case store, commit, state, principal, publishedBy = "published_by" }
 }
 
 extension Workspace {
@@ -169,6 +174,6 @@ extension Workspace {
                              _ edit: (inout Policy, inout AllowedSigners) throws(SFGitError) -> Void) throws(SFGitError) -> TrustChangeReport {
         let change = try adminChange(store: name, message: message, changing: "trust files", edit)
         return TrustChangeReport(store: change.store.name, commit: change.commit?.hex, state: change.commit == nil ? "unchanged" : "committed_local",
-                                 principal: principal)
+                                 principal: principal, publishedBy: change.publishedBy)
     }
 }
