@@ -27,7 +27,11 @@ struct AdminCommand: ParsableCommand {
                 let report = try openWorkspace(identity.identity).adminReset(to: to, reason: reason, store: storeOption.store, timeout: seconds)
                 return Outcome(data: report, exit: report.sync.status, warnings: report.sync.warnings.map { ($0.code, $0.message) })
             }, text: { report in
-                printOut("\(safe(report.store)): reset from \(report.from.prefix(12)) to \(report.to.prefix(12)) by statement \(report.statement.prefix(12)); every host follows it on its next sync")
+                if let statement = report.statement {
+                    printOut("\(safe(report.store)): reset from \(report.from.prefix(12)) to \(report.to.prefix(12)) by statement \(statement.prefix(12)); every host follows it on its next sync")
+                } else {
+                    printOut("\(safe(report.store)): the branch held refused history (\(safe(String(report.from.prefix(12))))); put back on the verified tip \(report.to.prefix(12)), where every host already is")
+                }
             })
         }
     }

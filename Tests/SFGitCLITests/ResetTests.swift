@@ -277,4 +277,40 @@ struct ResetTests {
         #expect(!Self.warningCodes(synced.1).contains("RESET_REMOVED"), "\(synced.0.stdout)")
         #expect(try federation.remoteMemoryPaths().contains(path))
     }
+
+    @Test("an unsigned push every host refuses is undone by admin reset to the verified tip: the branch goes back, no statement needed, every host is unblocked")
+    func refusedPushRestored() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "a good finding"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        let good = try federation.remoteTip()
+
+        // Someone with push rights pushes an unsigned commit with plain git.
+        let work = federation.scratch.url("pusher")
+        let git = GitCLI(directory: work, home: federation.scratch.path)
+        _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
+        let unsigned = try git.unsignedCommit("not signed")
+        try git.run(["push", "-q", "origin", "HEAD:main"])
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 5)
+        #expect(try federation.run(laptop, ["status"]).exitCode == 5)
+
+        // Only the verified tip is a target while the branch holds refused history.
+        let wrongTarget = try federation.run(federation.admin, ["admin", "reset", "--to", "HEAD~1", "--reason", "undo the unsigned push"])
+        #expect(wrongTarget.exitCode == 2, "\(wrongTarget.stdout) \(wrongTarget.stderr)")
+        #expect(wrongTarget.stderr.contains("sfgit admin reset --to \(good.prefix(12))"), "\(wrongTarget.stderr)")
+        #expect(try federation.remoteTip() == unsigned)
+
+        let restored = try federation.json(federation.admin, ["admin", "reset", "--to", good, "--reason", "undo the unsigned push"])
+        #expect(restored.0.exitCode == 0, "\(restored.0.stdout) \(restored.0.stderr)")
+        #expect(Self.data(restored.1)["restored"] as? Bool == true)
+        #expect(Self.data(restored.1)["statement"] is NSNull)
+        #expect(Self.data(restored.1)["from"] as? String == unsigned)
+        #expect(try federation.remoteTip() == good)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["status"]).exitCode == 0)
+        #expect(try Self.titles(federation, laptop, "finding") == ["a good finding"])
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SFGitIndex
 import SFGitMemory
 import SFGitRepository
 import SFGitTrust
@@ -159,8 +160,12 @@ struct ResetStatement {
 public struct ResetReport: Sendable, Encodable {
     /// The store's name.
     public var store: String
-    /// The signed statement, now the shared branch's tip.
-    public var statement: String
+    /// The signed statement, now the shared branch's tip; nil when the branch was restored to the
+    /// verified tip instead (`restored`).
+    @Nullable public var statement: String? = nil
+    /// Whether the remote's branch held history every host refuses and was put back on the
+    /// verified tip: no host followed that history, so no statement is needed.
+    public var restored = false
     /// The tip it replaced.
     public var from: String
     /// The tip it reset to.
@@ -194,6 +199,9 @@ extension Workspace {
         options.noPush = true
         options.timeout = timeout
         let first = try sync(store: store.name, options: options).first
+        if let first, first.result == .untrusted {
+            return try restoreRefusedBranch(store, to: target, reason: reasonText, refused: first, timeout: timeout)
+        }
         guard let first, first.result != .untrusted, !first.warnings.contains(where: { $0.code.hasPrefix("FETCH") }) else {
             throw SFGitError(.degraded, "cannot reset without the remote's current branch: \(first?.warnings.first?.message ?? first?.blocked?.reason ?? "sync failed")")
         }
@@ -245,6 +253,48 @@ extension Workspace {
         after.wait = 30
         let synced = try sync(store: store.name, options: after)
         return ResetReport(store: store.name, statement: statement.hex, from: from.hex, to: to.hex, reason: reasonText, sync: synced[0])
+    }
+}
+
+extension Workspace {
+    /// Puts a shared branch that holds history every host refuses (an unsigned or unauthorized
+    /// push, a rewrite without a statement) back on the verified tip. No host followed that
+    /// history (each refused it and kept its verified tip), so nothing needs stating: the branch
+    /// simply returns to where every host is. Only the verified tip is a target here; an earlier
+    /// commit needs a statement, once the branch is restored.
+    private func restoreRefusedBranch(_ store: Store, to target: String, reason: String, refused: StoreSyncReport,
+                                      timeout: Double) throws(SFGitError) -> ResetReport {
+        let me = try identity.requirePrincipal()
+        let (from, verified) = try workflow { () throws -> (String, ObjectID) in
+            guard let lock = try StoreLock.acquire(store.lockPath, wait: 30) else { throw SFGitError(.busy, "another sync holds the lock of store \(store.name)") }
+            defer { withExtendedLifetime(lock) {} }
+            let repository = try store.openRepository()
+            guard let verified = try repository.reference(Store.verifiedRef) else {
+                throw SFGitError(.usage, "store \(store.name) has no verified history yet: join it again with sfgit clone")
+            }
+            let policy = try self.policy(repository, at: verified)
+            guard policy.roles(of: me).contains(.admin) else {
+                throw SFGitError(.usage, "\(me) is not an admin of store \(store.name): only admins restore its branch")
+            }
+            let why = refused.blocked?.reason ?? "it is refused"
+            guard let to = try? repository.resolveCommit(target), to == verified else {
+                throw SFGitError(.usage, "the remote's \(policy.branch) holds history every host refuses (\(why)); no host followed it, so it is undone by "
+                    + "putting the branch back on the verified tip: sfgit admin reset --to \(verified.short()) --reason \"…\" (then reset further back, if needed)")
+            }
+            let from = try repository.reference(Store.fetchedRef)?.hex ?? refused.blocked?.commit ?? ""
+            try repository.setReference(Store.resetRef, to: verified, message: "sfgit: restore the verified tip")
+            defer { try? repository.deleteReference(Store.resetRef) }
+            let pushed = runRemote(.push, store, refspecs: ["+\(Store.resetRef):refs/heads/\(policy.branch)"], timeout: timeout, credentials: remoteCredentials(for: store))
+            if let failure = pushed.failure ?? pushed.rejections.first.map({ "\($0)" }) {
+                throw SFGitError(.degraded, "the remote refused to put \(policy.branch) back on \(verified.short()): \(failure) \(pushed.serverMessages)")
+            }
+            return (from, verified)
+        }
+        var after = SyncOptions()
+        after.timeout = timeout
+        after.wait = 30
+        let synced = try sync(store: store.name, options: after)
+        return ResetReport(store: store.name, statement: nil, restored: true, from: from, to: verified.hex, reason: reason, sync: synced[0])
     }
 }
 
