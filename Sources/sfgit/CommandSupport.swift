@@ -60,6 +60,8 @@ struct Outcome<Payload: Encodable> {
     /// Print no text at all, whatever the exit status (`sync --quiet` while nothing needs a
     /// person); `--json` still prints the envelope.
     var silent = false
+    /// The text output already says `message`: it is not repeated on stderr.
+    var messageInText = false
 }
 
 /// The path of this executable, re-run as the child of each network step.
@@ -101,7 +103,9 @@ func perform<Payload: Encodable>(
     } else if !outcome.silent {
         if !quiet || outcome.exit != .ok { text(outcome.data) }
         for warning in outcome.warnings { printError("warning: \(warning.message)") }
-        if let message = outcome.message, outcome.exit != .ok, !outcome.warnings.contains(where: { $0.message == message }) { printError("sfgit \(command): \(message)") }
+        if let message = outcome.message, outcome.exit != .ok, !outcome.messageInText, !outcome.warnings.contains(where: { $0.message == message }) {
+            printError("sfgit \(command): \(message)")
+        }
     }
     if outcome.exit != .ok { throw ExitCode(outcome.exit.rawValue) }
 }

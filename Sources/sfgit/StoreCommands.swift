@@ -128,7 +128,9 @@ struct SyncCommand: ParsableCommand {
             let message = reports.compactMap { report in report.blocked.map { "\(report.store): \($0.reason)" } }.first
                 ?? (exit == .busy ? "another sync holds the lock" : warnings.first?.1)
             let silent = quiet && !reports.contains { $0.speaksWhenQuiet(alertAfter: alertAfter) }
-            return Outcome(data: SyncData(stores: reports), exit: exit, warnings: warnings, message: message, silent: silent)
+            // The text names a blocked store's reason already; stderr does not repeat it.
+            return Outcome(data: SyncData(stores: reports), exit: exit, warnings: warnings, message: message, silent: silent,
+                           messageInText: reports.contains { $0.blocked != nil })
         }, text: { data in data.stores.forEach(Self.printText) })
     }
 
@@ -145,6 +147,9 @@ struct SyncCommand: ParsableCommand {
         if report.pushed > 0 { parts.append("pushed \(report.pushed)") }
         if report.pending > 0 { parts.append("\(report.pending) pending") }
         printOut(parts.joined(separator: ", "))
+        if let reset = report.phases.first(where: { $0.name == "reset" && $0.status == "ok" }), let message = reset.message {
+            printOut("  RESET: \(safe(message))")
+        }
         if let blocked = report.blocked { printOut("  BLOCKED at \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
     }
 }

@@ -224,6 +224,10 @@ struct ResetTests {
         #expect(reset.0.exitCode == 0, "\(reset.0.stdout) \(reset.0.stderr)")
         let statement = try #require(Self.data(reset.1)["statement"] as? String)
         #expect(try Self.git(federation, ["log", "-1", "--format=%B", statement]).contains("Sfgit-Reset-Removes: \(path)"))
+        // A host that follows the reset says so in its text, not only in the JSON phases.
+        let followed = try federation.run(server, ["sync"])
+        #expect(followed.exitCode == 0, "\(followed.stdout) \(followed.stderr)")
+        #expect(followed.stdout.contains("RESET: followed \(admin.principal)'s reset statement \(statement.prefix(12))"), "\(followed.stdout)")
 
         // The proposal branch still holds it: listed as removed by the reset, never merged again.
         let listed = try federation.json(admin, ["review", "list"])
@@ -294,7 +298,13 @@ struct ResetTests {
         _ = try ProcessRunner.run("git", ["clone", "-q", federation.remotePath, work], environment: git.environment)
         let unsigned = try git.unsignedCommit("not signed")
         try git.run(["push", "-q", "origin", "HEAD:main"])
-        #expect(try federation.run(laptop, ["sync"]).exitCode == 5)
+        // Blocked: the reason is printed once (cron mails stdout and stderr alike), --quiet or not.
+        for quiet in [[], ["--quiet"]] {
+            let blocked = try federation.run(laptop, ["sync"] + quiet)
+            #expect(blocked.exitCode == 5)
+            #expect(blocked.stdout.contains("BLOCKED at \(unsigned.prefix(12))"), "\(blocked.stdout)")
+            #expect(!blocked.stderr.contains("unsigned"), "the reason again on stderr: \(blocked.stderr)")
+        }
         #expect(try federation.run(laptop, ["status"]).exitCode == 5)
 
         // Only the verified tip is a target while the branch holds refused history.
