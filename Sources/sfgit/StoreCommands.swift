@@ -32,7 +32,7 @@ struct InitCommand: ParsableCommand {
             printOut("introduction: \(safe(report.introduction.commit))")
             printOut("signer:       \(safe(report.introduction.signer))")
             printOut("Others join with:")
-            printOut("  sfgit clone \(safe(report.remote)) --introduction \(safe(report.introduction.commit)) --signer \(safe(report.introduction.signer))")
+            printOut("  sfgit clone \(safe(report.remote)) --introduction \(safe(report.introduction.commit)) --signer \(safe(report.introduction.signer)) --store \(safe(report.store))")
         })
     }
 }

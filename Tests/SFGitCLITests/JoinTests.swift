@@ -23,6 +23,13 @@ struct JoinTests {
         #expect(!Self.configText(server).contains("name: shared"))
         #expect(!FileManager.default.fileExists(atPath: server.home + "/stores/shared"))
 
+        // Not a fingerprint at all: a usage error before any network step.
+        let garbage = try federation.run(server, ["clone", federation.remoteURL, "--introduction", federation.introduction,
+                                                  "--signer", "SHA256:garbage", "--store", "shared"])
+        #expect(garbage.exitCode == 2, "\(garbage.stdout)\(garbage.stderr)")
+        #expect(garbage.stderr.contains("is not a key fingerprint"), "\(garbage.stderr)")
+        #expect(!Self.configText(server).contains("name: shared"))
+
         let wrongIntroduction = try federation.json(server, ["clone", federation.remoteURL, "--introduction", String(repeating: "a", count: 40),
                                                               "--signer", federation.signer, "--store", "shared"])
         #expect(wrongIntroduction.0.exitCode != 0)
@@ -58,6 +65,14 @@ struct JoinTests {
         #expect(result.exitCode == 3)
         #expect(result.stderr.contains("git init --bare --initial-branch=main \(missing)"), "\(result.stderr)")
         #expect(result.stderr.contains("nothing was created"))
+        #expect(result.stderr.contains("there is no repository at \(missing)"), "\(result.stderr)")
+        // A plain path says the same; an ssh URL's hint keeps its port.
+        let plain = try federation.run(federation.admin, ["init", "--remote", missing, "--store", "shared"])
+        #expect(plain.exitCode == 3)
+        #expect(plain.stderr.contains("there is no repository at \(missing)") && !plain.stderr.contains("unsupported URL protocol"), "\(plain.stderr)")
+        let ssh = try federation.run(federation.admin, ["init", "--remote", "ssh://git@127.0.0.1:1/srv/x.git", "--store", "shared", "--timeout", "10s"])
+        #expect(ssh.exitCode == 3)
+        #expect(ssh.stderr.contains("ssh -p 1 git@127.0.0.1 git init --bare --initial-branch=main /srv/x.git"), "\(ssh.stderr)")
         #expect(!FileManager.default.fileExists(atPath: federation.admin.home + "/stores/shared"))
         #expect(!Self.configText(federation.admin).contains("name: shared"))
         // Following the advice works.

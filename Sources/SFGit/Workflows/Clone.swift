@@ -21,7 +21,12 @@ extension Workspace {
         let storeName = name ?? Self.defaultStoreName(remote)
         guard StoreConfig.isValidName(storeName) else { throw SFGitError(.usage, "'\(storeName)' is not a valid store name; pass --store NAME") }
         guard ObjectID(hex: introduction) != nil else { throw SFGitError(.usage, "--introduction '\(introduction)' is not a full commit id (40 hex digits)") }
-        guard signer.hasPrefix("SHA256:") else { throw SFGitError(.usage, "--signer '\(signer)' is not a SHA256: fingerprint") }
+        // SHA256: and the 43 characters of unpadded base64 that ssh-keygen -lf prints.
+        let digest = signer.dropFirst("SHA256:".count)
+        guard signer.hasPrefix("SHA256:"), digest.count == 43,
+              digest.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") }) else {
+            throw SFGitError(.usage, "--signer '\(signer)' is not a key fingerprint (SHA256: and 43 characters, as ssh-keygen -lf prints it)")
+        }
         var config = self.config
         guard !config.stores.contains(where: { $0.name == storeName }) else {
             throw SFGitError(.usage, "a store named \(storeName) already exists in \(home.configPath)")
@@ -52,7 +57,7 @@ extension Workspace {
             try? FileManager.default.removeItem(atPath: directory)
             let why = report.blocked?.reason ?? report.warnings.first?.message ?? "the introduction was not found"
             let status: ExitStatus = report.result == .degraded && report.blocked == nil ? .degraded : .untrusted
-            throw SFGitError(status, "did not join \(remote): \(why); the introduction \(introduction) signed by \(signer) could not be verified, so nothing was registered (check the pin given out of band, and that the remote is reachable)")
+            throw SFGitError(status, "did not join \(remote): \(why); the introduction \(introduction), pinned to the key \(signer), could not be verified, so nothing was registered (check the pin given out of band, and that the remote is reachable)")
         }
         return CloneReport(store: storeName, remote: remote, sync: report)
     }

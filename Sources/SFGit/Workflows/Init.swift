@@ -47,7 +47,10 @@ extension Workspace {
             let probe = runRemote(.fetch, draft, refspecs: ["+refs/heads/\(branch):\(Store.fetchedRef)"], timeout: timeout, credentials: credentials)
             if let failure = probe.failure {
                 try? FileManager.default.removeItem(atPath: directory)
-                throw SFGitError(.degraded, "cannot reach \(remote): \(failure); nothing was created. \(Self.howToCreate(remote, branch: branch))")
+                // A local path that does not exist: say that, not the transport's words for it.
+                let local = remote.hasPrefix("file://") ? String(remote.dropFirst("file://".count)) : remote
+                let why = local.hasPrefix("/") && !FileManager.default.fileExists(atPath: local) ? "there is no repository at \(local)" : failure
+                throw SFGitError(.degraded, "cannot reach \(remote): \(why); nothing was created. \(Self.howToCreate(remote, branch: branch))")
             }
             if try repository.reference(Store.fetchedRef) != nil {
                 try? FileManager.default.removeItem(atPath: directory)
@@ -96,7 +99,7 @@ extension Workspace {
             return "Create the empty repository first: git init --bare --initial-branch=\(branch) \(path)"
         }
         if let components = URLComponents(string: remote), components.scheme == "ssh", let host = components.host {
-            return "Create the empty repository first, on the server: ssh \(components.user.map { "\($0)@" } ?? "")\(host) git init --bare --initial-branch=\(branch) \(components.path.hasPrefix("/~") ? String(components.path.dropFirst()) : components.path) (or an empty repository on your forge)"
+            return "Create the empty repository first, on the server: ssh \(components.port.map { "-p \($0) " } ?? "")\(components.user.map { "\($0)@" } ?? "")\(host) git init --bare --initial-branch=\(branch) \(components.path.hasPrefix("/~") ? String(components.path.dropFirst()) : components.path) (or an empty repository on your forge)"
         }
         return "Create an empty repository there first (git init --bare on the server, or an empty repository on your forge), then run sfgit init again."
     }
