@@ -115,6 +115,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // The facade's workflows and internals, in process (the binary-level stories are SFGitCLITests).
+        .testTarget(
+            name: "SFGitTests",
+            dependencies: ["SFGit", "SFGitRepository", "SFGitTestSupport", "sfgit"]
+        ),
         .testTarget(
             name: "SFGitCLITests",
             dependencies: ["SFGit", "SFGitTrust", "SFGitMemory", "SFGitIndex", "SFGitRepository", "SFGitTestSupport", "sfgit"]

@@ -175,7 +175,7 @@ struct Outbox {
 
     /// Why a pending memory cannot be published because the shared branch holds `current` at
     /// its path; nil when that is the memory itself, accepted as `principal`'s.
-    private static func unpublishable(_ path: String, blob: ObjectID, principal: String, current: TreeEntry,
+    static func unpublishable(_ path: String, blob: ObjectID, principal: String, current: TreeEntry,
                                       shared: (String) throws -> SharedFile?) throws -> String? {
         guard current.id == blob else {
             return "the shared branch holds another file at \(path)"
