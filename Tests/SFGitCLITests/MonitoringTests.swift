@@ -199,4 +199,14 @@ struct MonitoringTests {
             #expect(verified.stderr.isEmpty, "\(variant): \(verified.stderr)")
         }
     }
+
+    @Test("status, like sync and recall, is a usage error on a home with no store: a monitoring check never reads 'nothing to report' there")
+    func statusWithoutStores() throws {
+        let home = try TemporaryDirectory(prefix: "sfgit-no-store")
+        for command in [["status"], ["status", "-q"], ["sync"], ["recall", "x"], ["reindex"], ["breakers"]] {
+            let result = try PackagePaths.runSFGit(command, environment: ["SFGIT_HOME": home.url("home")])
+            #expect(result.exitCode == 2, "\(command): \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.contains("no store yet"), "\(command): \(result.stderr)")
+        }
+    }
 }

@@ -191,6 +191,14 @@ struct RevocationAcrossHostsTests {
         #expect(counts["revoked"] as? Int == 2)
         let text = try federation.run(server, ["status"]).stdout
         #expect(text.contains("revoked 2 (not served; --include-revoked)"), "\(text)")
+        // Revoking again changes nothing: said so, nothing signed.
+        let again = try federation.json(federation.admin, ["trust", "revoke", "me@laptop"])
+        #expect(again.0.exitCode == 0, "\(again.0.stdout) \(again.0.stderr)")
+        #expect((again.1["data"] as? [String: Any])?["state"] as? String == "unchanged")
+        // The revoked host itself is told, once it has synced, not only "no roles".
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        let who = try federation.run(laptop, ["whoami"]).stdout
+        #expect(who.contains("this key is REVOKED after \(since.prefix(12))"), "\(who)")
         let listed = try federation.run(server, ["trust", "list"]).stdout
         #expect(listed.contains("me@laptop  []") && listed.contains("REVOKED SHA256:") && listed.contains("after \(since.prefix(12))"), "\(listed)")
         let shown = try federation.run(server, ["recall", "finding", "--include-revoked"]).stdout

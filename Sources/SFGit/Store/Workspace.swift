@@ -55,16 +55,23 @@ public struct Workspace: Sendable {
         return config.stores.map { Store(config: $0, home: home) }
     }
 
-    /// The one store a write goes to: the named one, or the only one.
-    public func store(named name: String?) throws(SFGitError) -> Store {
-        let all = try stores(named: name)
-        guard let first = all.first else {
+    /// The stores a read or a sync acts on, as `stores(named:)`; a home with none is a usage
+    /// error saying how to get one, never an empty answer that looks like "nothing to report".
+    func chosenStores(named name: String?) throws(SFGitError) -> [Store] {
+        let stores = try stores(named: name)
+        if stores.isEmpty {
             throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
         }
+        return stores
+    }
+
+    /// The one store a write goes to: the named one, or the only one.
+    public func store(named name: String?) throws(SFGitError) -> Store {
+        let all = try chosenStores(named: name)
         guard all.count == 1 else {
             throw SFGitError(.usage, "several stores (\(all.map(\.name).joined(separator: ", "))): choose one with --store NAME")
         }
-        return first
+        return all[0]
     }
 
     /// The signer for this identity's key.

@@ -52,10 +52,7 @@ extension Workspace {
         _ query: FleetQuery, store name: String?, consumerPolicy: Bool,
         read: (MemoryIndex, FleetQuery) throws -> FleetView<Row>, tag: (inout Row, String) -> Void
     ) throws(SFGitError) -> FleetAnswer<Row> {
-        let stores = try self.stores(named: name)
-        if stores.isEmpty {
-            throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
-        }
+        let stores = try chosenStores(named: name)
         var answer = FleetAnswer<Row>(rows: [], warnings: [], degraded: false, settings: [:])
         var omissions: [String: RecallOmission] = [:]
         var notes: [SyncWarning] = []

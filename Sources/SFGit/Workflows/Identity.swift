@@ -132,6 +132,9 @@ extension Workspace {
                     let tree = try repository.commit(verified).treeID
                     if let principal, let policy = try repository.policy(inTree: tree) {
                         entry.roles = policy.roles(of: principal).sorted().map(\.rawValue)
+                        if let fingerprint, let revocation = policy.revocation(of: fingerprint) {
+                            entry.note = "this key is REVOKED" + (revocation.since.map { " after \(String($0.prefix(12)))" } ?? "") + ": its later commits are refused"
+                        }
                     }
                     if let principal, let fingerprint, let file = try repository.entry(at: ".sfgit/allowed_signers", inTree: tree) {
                         let signers = try AllowedSigners.parse(try repository.blob(file.id))

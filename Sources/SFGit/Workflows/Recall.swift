@@ -21,10 +21,7 @@ extension Workspace {
     /// now (another process is rebuilding it) is named in the warnings: "can't tell" is never
     /// an empty "ok".
     public func recall(_ query: RecallQuery, store name: String?, consumerPolicy: Bool = true) throws(SFGitError) -> RecallAnswer {
-        let stores = try self.stores(named: name)
-        if stores.isEmpty {
-            throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
-        }
+        let stores = try chosenStores(named: name)
         // Each store answers its first offset + limit (its own order); the merge orders them again.
         var perStore = query
         if stores.count > 1 {

@@ -7,7 +7,7 @@ import SFGitTrust
 extension Workspace {
     /// Rebuilds each chosen store's cache from its verified tip (the cache is disposable).
     public func reindex(store name: String?, wait: Double = 30) throws(SFGitError) -> [StoreStatus] {
-        for store in try stores(named: name) {
+        for store in try chosenStores(named: name) {
             let progress = self.progress
             guard let lock = try StoreLock.acquire(store.lockPath, wait: wait, waiting: { progress?.emit("\(store.name): waiting for a sync to finish (sync.lock)") }) else {
                 throw SFGitError(.busy, "a sync holds \(store.lockPath); try again, or pass --wait")

@@ -83,7 +83,7 @@ extension Workspace {
     /// The state of each chosen store, with what needs a person once no sync has succeeded for
     /// `alertAfter` seconds.
     public func status(store name: String?, alertAfter: Double = Monitoring.defaultAlertAfter) throws(SFGitError) -> [StoreStatus] {
-        try stores(named: name).map { (store) throws(SFGitError) in
+        try chosenStores(named: name).map { (store) throws(SFGitError) in
             try workflow("store \(store.name)") {
                 let repository = try store.openRepository()
                 let state = store.loadState()

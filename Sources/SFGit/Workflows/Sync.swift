@@ -116,10 +116,7 @@ extension Workspace {
     /// Syncs each store: lock → fetch → verify → index → replay the outbox → push (or propose)
     /// → confirm the push is visible → report. One store's failure never stops the others.
     public func sync(store name: String?, options: SyncOptions) throws(SFGitError) -> [StoreSyncReport] {
-        let stores = try self.stores(named: name)
-        if stores.isEmpty {
-            throw SFGitError(.usage, "no store yet in \(home.path): create one with sfgit init or join one with sfgit clone")
-        }
+        let stores = try chosenStores(named: name)
         let reports = stores.map { store in
             var run = SyncRun(workspace: self, store: store, options: options)
             return run.execute()

@@ -157,6 +157,8 @@ extension Workspace {
         }
         return try changeTrust(store: name, message: "trust revoke \(principal)" + (point.map { " since \($0)" } ?? ""), principal: principal) { policy, signers throws(SFGitError) in
             let keys = signers.entries.filter { $0.principal == principal }.map(\.key.fingerprint)
+            // Revoked already: nothing left to change, so nothing is signed ("unchanged").
+            if keys.isEmpty, policy.revoked.contains(where: { $0.principal == principal }) { return }
             guard !keys.isEmpty else { throw SFGitError(.notFound, "\(principal) has no key in the store's allowed_signers") }
             policy.principals.removeAll { $0.name == principal }
             signers.entries.removeAll { $0.principal == principal }
