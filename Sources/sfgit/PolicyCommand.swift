@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SFGit
-import SFGitMemory
 
 /// `sfgit policy show|set|unset`: the store's signed policy (admin commits, published by the next sync).
 struct PolicyCommand: ParsableCommand {

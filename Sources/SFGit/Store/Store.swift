@@ -65,7 +65,7 @@ public struct Store: Sendable {
     }
 
     /// Opens the bare repository, creating it when missing.
-    public func openRepository() throws(SFGitError) -> Repository {
+    func openRepository() throws(SFGitError) -> Repository {
         try makeDirectory()
         do {
             if FileManager.default.fileExists(atPath: repositoryPath + "/HEAD") { return try Repository.open(repositoryPath) }
@@ -78,7 +78,7 @@ public struct Store: Sendable {
     }
 
     /// Opens the cache (recreated empty when missing, corrupt or of another version).
-    public func openIndex() throws(SFGitError) -> MemoryIndex {
+    func openIndex() throws(SFGitError) -> MemoryIndex {
         try makeDirectory()
         do {
             return try MemoryIndex(path: cachePath)

@@ -9,44 +9,44 @@ import SFGitTrust
 /// tree diff, parses only the added files, and applies everything in one transaction. Nothing
 /// that did not pass verification is ever indexed.
 /// docs/ARCHITECTURE.md § Data flow of one sync (verify + index).
-public struct StoreIndexer {
+struct StoreIndexer {
     /// The store's repository.
-    public let repository: Repository
+    let repository: Repository
     /// The store's pinned introduction.
-    public let introduction: Introduction
+    let introduction: Introduction
     /// The cache.
-    public let index: MemoryIndex
+    let index: MemoryIndex
     /// The clock for first-seen times and rate limits (injectable for tests).
-    public var now: () -> Double = { Date().timeIntervalSince1970 }
+    var now: () -> Double = { Date().timeIntervalSince1970 }
     /// Told how many memories a fresh cache has verified and handed to its writer so far.
-    public var progress: ProgressSink?
+    var progress: ProgressSink?
 
     /// Creates an indexer.
-    public init(repository: Repository, introduction: Introduction, index: MemoryIndex) {
+    init(repository: Repository, introduction: Introduction, index: MemoryIndex) {
         self.repository = repository
         self.introduction = introduction
         self.index = index
     }
 
     /// What one update did.
-    public struct Update: Sendable {
+    struct Update: Sendable {
         /// The commit the cache now reflects.
-        public var indexedCommit: ObjectID?
+        var indexedCommit: ObjectID?
         /// Memories added to the cache.
-        public var added: Int
+        var added: Int
         /// Paths removed from the cache.
-        public var removed: Int
+        var removed: Int
         /// Files quarantined in this update.
-        public var quarantined: Int
+        var quarantined: Int
         /// The verifier's first refused commit, when history could not be fully verified.
-        public var blocked: CommitOutcome?
+        var blocked: CommitOutcome?
         /// Whether a fresh cache was written while verifying (its verified tree held exactly the
         /// memories handed over), rather than after it.
-        public var writtenWhileVerifying = false
+        var writtenWhileVerifying = false
     }
 
     /// Indexes up to `tip`; stops at the newest authentic commit if verification refuses one.
-    public func update(to tip: ObjectID) throws -> Update {
+    func update(to tip: ObjectID) throws -> Update {
         let indexed = try index.state(Self.indexedCommitKey).flatMap { ObjectID(hex: $0) }
         guard let start = indexed.flatMap({ repository.contains($0) ? $0 : nil }) else {
             return try rebuild(to: tip)
@@ -273,14 +273,14 @@ public struct StoreIndexer {
     static let parsedMemoriesKept = 16_384
 
     /// The store-state key of the commit the cache reflects.
-    public static let indexedCommitKey = "indexed_commit"
+    static let indexedCommitKey = "indexed_commit"
     /// The store-state keys of the indexed commit's position on the first-parent chain and of the
     /// history clock there.
-    public static let historyPositionKey = "history_position"
+    static let historyPositionKey = "history_position"
     /// The store-state key of the history clock at the indexed commit.
-    public static let historyClockKey = "history_clock"
+    static let historyClockKey = "history_clock"
     /// The store-state key of the keys the indexed commit's policy revokes (comma-separated).
-    public static let revokedKeysKey = "revoked_keys"
+    static let revokedKeysKey = "revoked_keys"
 }
 
 /// A bounded queue from the verifying thread to the cache's writer thread. The producer waits
