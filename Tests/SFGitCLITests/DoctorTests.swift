@@ -20,7 +20,7 @@ struct DoctorTests {
         return path
     }
 
-    @Test("a sound set-up: every check ok (the agent a warning under cron's empty SSH_AUTH_SOCK), exit 0")
+    @Test("a sound set-up: every check ok (no agent needed for an unencrypted key file, as under cron), exit 0; a failed fetch within --alert-after is a warning, not ok")
     func sound() throws {
         let federation = try Federation()
         try federation.initialise()
@@ -30,10 +30,20 @@ struct DoctorTests {
         for name in ["config", "identity", "signing key", "store shared: sync", "store shared: cache"] {
             #expect(checks[name]?["status"] as? String == "ok", "\(name): \(String(describing: checks[name]))")
         }
-        #expect(checks["ssh-agent"]?["status"] as? String == "warning")
+        #expect(checks["ssh-agent"]?["status"] as? String == "ok", "\(String(describing: checks["ssh-agent"]))")
+        #expect((checks["ssh-agent"]?["detail"] as? String)?.contains("none needed") == true)
         #expect((checks["signing key"]?["detail"] as? String)?.contains(federation.signer) == true)
         let text = try federation.run(federation.admin, ["doctor"])
         #expect(text.stdout.contains("ok    store shared: sync: last successful sync"), "\(text.stdout)")
+
+        // The remote goes away: within --alert-after status is still 0, but doctor does not say ok.
+        try FileManager.default.moveItem(atPath: federation.remotePath, toPath: federation.remotePath + ".away")
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 3)
+        let (failing, failed) = try federation.json(federation.admin, ["doctor"])
+        #expect(failing.exitCode == 0, "\(failing.stdout)")
+        let sync = Self.checks(failed)["store shared: sync"]
+        #expect(sync?["status"] as? String == "warning", "\(String(describing: sync))")
+        #expect((sync?["detail"] as? String)?.contains("the last fetch FAILED") == true, "\(String(describing: sync))")
     }
 
     @Test("an encrypted key without an agent: doctor and remember exit 2 with the fix, not INTERNAL")

@@ -69,7 +69,10 @@ public enum Doctor {
             add("signing key", "fail", "no signing key", fix: "sfgit config set identity.key ~/.ssh/sfgit_ed25519", exit: .usage)
         }
         let agent = Workspace.probeAgent(environment)
-        if agentSocket == nil {
+        let unencryptedKeyFile = workspace.identity.key.map { !$0.hasSuffix(".pub") && FileManager.default.isReadableFile(atPath: $0) && !KeyCheck.isEncrypted($0) } ?? false
+        if agentSocket == nil, unencryptedKeyFile {
+            add("ssh-agent", "ok", "none (SSH_AUTH_SOCK is not set) and none needed: the signing key is an unencrypted file")
+        } else if agentSocket == nil {
             add("ssh-agent", "warning", "SSH_AUTH_SOCK is not set (as under cron and systemd): only an unencrypted key file can sign and fetch",
                 fix: "nothing, if the key is an unencrypted file; else run from a session with an agent")
         } else {
@@ -81,7 +84,11 @@ public enum Doctor {
         let statuses = (try? workspace.status(store: nil)) ?? []
         for status in statuses {
             let name = "store \(status.store)"
-            if status.attention.isEmpty {
+            if status.attention.isEmpty, let error = status.lastFetchError {
+                // Not yet past --alert-after (status would say STALE then), but not "ok" either.
+                add("\(name): sync", "warning", "the last fetch FAILED (\(error)); last successful sync \(status.lastSuccessAt ?? "never"), \(status.pending) pending",
+                    fix: fixFor("FETCH_FAILED"))
+            } else if status.attention.isEmpty {
                 add("\(name): sync", "ok", "last successful sync \(status.lastSuccessAt ?? "never"), \(status.pending) pending")
             }
             for item in status.attention {
@@ -120,7 +127,8 @@ public enum Doctor {
 
     static func fixFor(_ code: String) -> String {
         switch code {
-        case "BLOCKED": return "read the reason (sfgit status); the refused history is kept under refs/sfgit/quarantine/ for forensics"
+        case "BLOCKED": return "read the reason (sfgit status); the refused history is kept under refs/sfgit/quarantine/ for forensics. "
+            + "A push every host refuses is undone by an admin: sfgit admin reset --to <the verified tip> --reason \"…\""
         case "OUTBOX_CONFLICT", "PARKED": return "as the message says; then delete the ref it names"
         default: return "sfgit sync -v, and read the fetch or push error"
         }
