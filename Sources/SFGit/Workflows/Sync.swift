@@ -190,30 +190,59 @@ struct SyncRun {
         }
     }
 
+    /// The phases under the lock, top to bottom. A push that lost the race to another host's
+    /// starts again from the fetch (at most `pushAttempts` attempts, one fetch each, with jitter).
     private mutating func runLocked() throws -> StoreSyncReport {
         let repository = try store.openRepository()
         store.removeStaleLocks()
         let index = try store.openIndex()
         let signer = try? workspace.signer()
 
-        // Local phases first: the cache reflects the verified tip even when the network is down.
+        // Local catch-up: the cache reflects the verified tip even when the network is down.
         if let verified = try repository.reference(Store.verifiedRef) {
             try indexTo(verified, repository, index)
         }
-        var fetched = FetchOutcome.fetchFailed
-        if options.offline {
-            phase("fetch", "skipped", since: Date(), "--offline")
-        } else {
-            fetched = try fetchAndVerify(repository, index)
-            if fetched == .untrusted { return finish(.untrusted) }
-        }
         var result: SyncResult?
-        if let verified = try repository.reference(Store.verifiedRef) {
+        attempts: for attempt in 1...max(1, options.pushAttempts) {
+            // fetch → verify + index what arrived (refused history ends the sync).
+            var fetched = FetchOutcome.fetchFailed
+            if options.offline {
+                phase("fetch", "skipped", since: Date(), "--offline")
+            } else {
+                fetched = try fetchAndVerify(repository, index)
+                if fetched == .untrusted, attempt == 1 { return finish(.untrusted) }
+                if fetched == .untrusted { result = .untrusted; break }  // refused while retrying: still report what is pending
+                if fetched == .fetchFailed, attempt > 1 { break }
+            }
             // The verified tip's policy names the shared branch and the mode (a pending trust
             // change in the outbox counts only once it is published and verified).
+            guard let verified = try repository.reference(Store.verifiedRef) else { break }
             let policy = try self.policy(repository, at: verified)
-            result = try publish(repository, index, signer: signer, policy: policy, canPush: fetched == .verified)
+            // replay → self-check.
+            let replayed: (tip: ObjectID, commits: Int)
+            switch try replayOutbox(repository, index, verified: verified, policy: policy, signer: signer) {
+            case .nothing: break attempts
+            case .stop(let outcome): result = outcome; break attempts
+            case .ready(let tip, let commits): replayed = (tip, commits)
+            }
+            // publish → confirm.
+            guard fetched == .verified, !options.noPush else {
+                phase("push", "skipped", since: Date(), options.offline ? "--offline" : options.noPush ? "--no-push" : "the fetch failed")
+                break
+            }
+            switch push(replayed.tip, commits: replayed.commits, policy: policy, lastAttempt: attempt >= options.pushAttempts) {
+            case .pushed:
+                // A proposal is confirmed by the reviewer's merge, not here.
+                if policy.mode != .review { result = try confirm(replayed.tip, repository, index) }
+                break attempts
+            case .failed:
+                break attempts
+            case .lostRace:
+                // Take their commits (verified) on the next attempt, then replay on top.
+                usleep(useconds_t.random(in: 20_000...120_000) * useconds_t(attempt))
+            }
         }
+        // Report: this host's pending memories (indexed at tier self), and what is held.
         let verified = try repository.reference(Store.verifiedRef)
         try OwnMemories.index(repository, index, verified: verified, principal: workspace.identity.principal, key: signer?.publicKey.fingerprint)
         let outbox = Outbox(repository: repository)
@@ -403,94 +432,105 @@ struct SyncRun {
         return update
     }
 
+    /// What replaying the outbox came to.
+    private enum ReplayOutcome {
+        /// Nothing of this host's is pending.
+        case nothing
+        /// The sync ends with this result (a conflict, a proposal or commit peers would refuse).
+        case stop(SyncResult)
+        /// The pending commits, replayed and checked, end at `tip`.
+        case ready(tip: ObjectID, commits: Int)
+    }
+
     /// Replays the outbox onto the verified tip (in review mode: appends it to this writer's
-    /// proposal branch, which only fast-forwards), checks it with the verifier, pushes it and
-    /// confirms the remote shows it. Returns a non-ok result, or nil.
-    private mutating func publish(_ repository: Repository, _ index: MemoryIndex, signer: (any CommitSigner)?, policy: Policy, canPush: Bool) throws -> SyncResult? {
+    /// proposal branch, which only fast-forwards), each commit re-signed as the principal that
+    /// wrote it (`remember --key` records its key), never as whoever runs this sync; then checks
+    /// the result with the verifier peers run.
+    private mutating func replayOutbox(_ repository: Repository, _ index: MemoryIndex, verified: ObjectID, policy: Policy,
+                                       signer: (any CommitSigner)?) throws -> ReplayOutcome {
+        let started = Date()
         let outbox = Outbox(repository: repository)
         let review = policy.mode == .review
         let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
-        let shared = Self.sharedFiles(index)
-        // Each pending commit is re-signed as the principal that wrote it (`remember --key`
-        // records its key), never as whoever runs this sync.
         let signers: (String) throws -> (any CommitSigner)? = { writer in
             if writer == principal, let signer { return signer }
             return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
         }
-        for attempt in 1...max(1, options.pushAttempts) {
-            guard let verified = try repository.reference(Store.verifiedRef) else { return nil }
-            var started = Date()
-            try outbox.settle(verified: verified)
-            var proposal: ObjectID?
-            if review {
-                switch try proposalTip(repository, verified: verified, principal: principal) {
-                case .usable(let tip): proposal = tip
-                case .refused(let why):
-                    phase("replay", "failed", since: started, why)
-                    report.warnings.append(SyncWarning(code: "PROPOSAL_REFUSED", message: why))
-                    return .conflict
-                }
-            }
-            let tip: ObjectID, count: Int
-            // Reset statements since this host's pending work began: what they removed stays out.
-            let pendingBase = try outbox.pending(verified: verified).first.flatMap { try repository.commit($0).parentIDs.first }
-            let removed = pendingBase == nil ? [:] : try ResetStatement.removedMemories(in: repository, verified: verified, since: pendingBase)
-            switch try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: shared, signers: signers,
-                                     removed: removed, dropped: { dropped($0, by: $1, repository) }) {
-            case .empty:
-                return nil
-            case .conflict(let why):
-                let parked = try outbox.park()
+        try outbox.settle(verified: verified)
+        var proposal: ObjectID?
+        if review {
+            switch try proposalTip(repository, verified: verified, principal: principal) {
+            case .usable(let tip): proposal = tip
+            case .refused(let why):
                 phase("replay", "failed", since: started, why)
-                report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
-                return .conflict
-            case .ready(let readyTip, let commits):
-                tip = readyTip
-                count = commits
-            }
-            // Publish only what every peer will accept. A proposal is checked from where it
-            // leaves the verified history, without the shared branch's review rule.
-            let from = review ? try repository.mergeBase(tip, verified) : verified
-            let selfCheck = try Verifier(repository: repository, introduction: try store.introduction(),
-                                         options: .init(enforceReviewMode: !review)).verify(from: from, to: tip)
-            if let refused = selfCheck.blocked {
-                phase("replay", "failed", since: started, refused.reason)
-                report.warnings.append(SyncWarning(code: "OUTBOX_REFUSED", message: "this host's pending commit \(refused.commit.short()) would be refused by peers (\(refused.status.rawValue): \(refused.reason)); it stays in the outbox"))
-                return .conflict
-            }
-            phase("replay", "ok", since: started)
-            guard canPush, !options.noPush else {
-                phase("push", "skipped", since: Date(), options.offline ? "--offline" : options.noPush ? "--no-push" : "the fetch failed")
-                return nil
-            }
-            started = Date()
-            // Never a force push: the shared branch and proposal branches only fast-forward.
-            let target = review ? "\(Store.outboxRef):refs/heads/sfgit/proposals/\(principal)" : "\(Store.outboxRef):refs/heads/\(policy.branch)"
-            let response = runRemote(.push, refspecs: [target])
-            if response.succeeded {
-                state.lastPushAt = isoNow()
-                state.lastPushError = nil
-                phase("push", "ok", since: started, review ? "proposed on sfgit/proposals/\(principal)" : nil)
-                report.pushed += count
-                return review ? nil : try confirm(tip, repository, index)
-            }
-            let failure = response.failure ?? "push refused"
-            let server = response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)
-            state.lastPushError = failure + (server.isEmpty ? "" : " (\(server))")
-            phase("push", "failed", since: started, state.lastPushError)
-            guard response.lostRace, attempt < options.pushAttempts else {
-                report.warnings.append(SyncWarning(code: response.timedOut ? "PUSH_TIMEOUT" : "PUSH_FAILED", message: state.lastPushError ?? failure))
-                return nil
-            }
-            // Take their commits (verified), then replay on top and try again.
-            usleep(useconds_t.random(in: 20_000...120_000) * useconds_t(attempt))
-            switch try fetchAndVerify(repository, index) {
-            case .verified: continue
-            case .fetchFailed: return nil
-            case .untrusted: return .untrusted
+                report.warnings.append(SyncWarning(code: "PROPOSAL_REFUSED", message: why))
+                return .stop(.conflict)
             }
         }
-        return nil
+        // Reset statements since this host's pending work began: what they removed stays out.
+        let pendingBase = try outbox.pending(verified: verified).first.flatMap { try repository.commit($0).parentIDs.first }
+        let removed = pendingBase == nil ? [:] : try ResetStatement.removedMemories(in: repository, verified: verified, since: pendingBase)
+        let tip: ObjectID, count: Int
+        switch try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: Self.sharedFiles(index),
+                                 signers: signers, removed: removed, dropped: { dropped($0, by: $1, repository) }) {
+        case .empty:
+            return .nothing
+        case .conflict(let why):
+            let parked = try outbox.park()
+            phase("replay", "failed", since: started, why)
+            report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
+            return .stop(.conflict)
+        case .ready(let readyTip, let commits):
+            tip = readyTip
+            count = commits
+        }
+        // Publish only what every peer will accept. A proposal is checked from where it
+        // leaves the verified history, without the shared branch's review rule.
+        let from = review ? try repository.mergeBase(tip, verified) : verified
+        let selfCheck = try Verifier(repository: repository, introduction: try store.introduction(),
+                                     options: .init(enforceReviewMode: !review)).verify(from: from, to: tip)
+        if let refused = selfCheck.blocked {
+            phase("replay", "failed", since: started, refused.reason)
+            report.warnings.append(SyncWarning(code: "OUTBOX_REFUSED", message: "this host's pending commit \(refused.commit.short()) would be refused by peers (\(refused.status.rawValue): \(refused.reason)); it stays in the outbox"))
+            return .stop(.conflict)
+        }
+        phase("replay", "ok", since: started)
+        return .ready(tip: tip, commits: count)
+    }
+
+    /// What one push came to.
+    private enum PushOutcome {
+        case pushed
+        /// Another host's push landed first: fetch, replay and push again.
+        case lostRace
+        /// Refused or unreachable; a warning says why.
+        case failed
+    }
+
+    /// Pushes the replayed outbox: to the shared branch, or in review mode to this writer's
+    /// proposal branch. Never a force push: both only fast-forward.
+    private mutating func push(_ tip: ObjectID, commits: Int, policy: Policy, lastAttempt: Bool) -> PushOutcome {
+        let started = Date()
+        let review = policy.mode == .review
+        let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
+        let target = review ? "\(Store.outboxRef):refs/heads/sfgit/proposals/\(principal)" : "\(Store.outboxRef):refs/heads/\(policy.branch)"
+        let response = runRemote(.push, refspecs: [target])
+        if response.succeeded {
+            state.lastPushAt = isoNow()
+            state.lastPushError = nil
+            phase("push", "ok", since: started, review ? "proposed on sfgit/proposals/\(principal)" : nil)
+            report.pushed += commits
+            return .pushed
+        }
+        let failure = response.failure ?? "push refused"
+        let server = response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)
+        state.lastPushError = failure + (server.isEmpty ? "" : " (\(server))")
+        phase("push", "failed", since: started, state.lastPushError)
+        guard response.lostRace, !lastAttempt else {
+            report.warnings.append(SyncWarning(code: response.timedOut ? "PUSH_TIMEOUT" : "PUSH_FAILED", message: state.lastPushError ?? failure))
+            return .failed
+        }
+        return .lostRace
     }
 
     /// What the shared branch holds at a path, as the cache (at the verified tip) saw it.
