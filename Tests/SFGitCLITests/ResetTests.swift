@@ -257,6 +257,43 @@ struct ResetTests {
         #expect(try Self.titles(federation, server, "kimi").isEmpty)
     }
 
+    @Test("review mode, on the writer's host: a proposal branch holding a memory a reset removed is refused with the fix (status says so), the removed memory is no longer served there, and once the branch is deleted the next sync proposes the rest afresh")
+    func writersProposalAfterReset() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let admin = federation.admin
+        let laptop = try federation.join("me@laptop")
+        let server = try federation.join("srv@server")
+        #expect(try federation.run(admin, ["policy", "set", "mode", "review"]).exitCode == 0)
+        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
+        let before = try federation.remoteTip()
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "WRONG note about kimi"]).exitCode == 0)
+        #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
+        #expect(try federation.run(admin, ["review", "merge", "me@laptop", "--push"]).exitCode == 0)
+        #expect(try federation.run(admin, ["admin", "reset", "--to", before, "--reason", "the note was wrong"]).exitCode == 0)
+
+        // The writer syncs past the reset with a new, good memory pending.
+        #expect(try federation.run(laptop, ["remember", "note", "--title", "good note about kimi"]).exitCode == 0)
+        let refused = try federation.json(laptop, ["sync"])
+        #expect(refused.0.exitCode == 6, "\(refused.0.stdout) \(refused.0.stderr)")
+        let message = (refused.1["warnings"] as? [[String: Any]])?.first { $0["code"] as? String == "PROPOSAL_REFUSED" }?["message"] as? String ?? ""
+        #expect(message.contains("removed from the store") && message.contains("git push origin --delete sfgit/proposals/me@laptop"), "\(refused.0.stdout)")
+        let status = try federation.run(laptop, ["status"])
+        #expect(status.exitCode == 6, "\(status.stdout)")
+        #expect(status.stdout.contains("PROPOSAL_REFUSED"), "\(status.stdout)")
+        #expect(try Self.titles(federation, laptop, "kimi") == ["good note about kimi"])
+
+        // The branch is deleted on the forge: the good memory is proposed afresh, the wrong one dropped.
+        _ = try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "branch", "-D", "sfgit/proposals/me@laptop"])
+        let afresh = try federation.json(laptop, ["sync"])
+        #expect(afresh.0.exitCode == 3, "\(afresh.0.stdout) \(afresh.0.stderr)")
+        #expect(Self.warningCodes(afresh.1).contains("RESET_REMOVED"), "\(afresh.0.stdout)")
+        #expect(try federation.run(laptop, ["status"]).exitCode == 0)
+        #expect(try federation.run(admin, ["review", "merge", "me@laptop", "--push"]).exitCode == 0)
+        #expect(try federation.run(server, ["sync"]).exitCode == 0)
+        #expect(try Self.titles(federation, server, "kimi") == ["good note about kimi"])
+    }
+
     @Test("a writer's commit dressed as a reset statement (Removes lines, an admin named as author) removes nothing: the victim's pending memory is still published")
     func forgedRemovesIgnored() throws {
         let federation = try Federation()

@@ -143,6 +143,9 @@ public struct SyncState: Sendable, Codable, Hashable {
     public var lastSuccessAt: String?
     /// The last sync's phases and their times (for `status --prometheus`).
     public var lastPhases: [StoreSyncReport.Phase]?
+    /// Why this writer's proposal branch cannot take its pending memories, while it cannot
+    /// (`status` shows it until a sync proposes again).
+    public var proposalRefused: String?
 
     /// Creates an empty state.
     public init() {}
@@ -150,7 +153,7 @@ public struct SyncState: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case lastFetchAt = "last_fetch_at", lastFetchError = "last_fetch_error", fetchedTip = "fetched_tip", blocked
         case lastPushAt = "last_push_at", lastPushError = "last_push_error", refusedHistory = "refused_history"
-        case lastSuccessAt = "last_success_at", lastPhases = "last_phases"
+        case lastSuccessAt = "last_success_at", lastPhases = "last_phases", proposalRefused = "proposal_refused"
     }
 }
 

@@ -100,6 +100,9 @@ extension Workspace {
         for conflict in conflicts {
             items.append(Attention(code: "OUTBOX_CONFLICT", message: "\(store.name): \(conflict.path) is held on \(Store.heldPrefix)\(conflict.commit) and not published: \(conflict.reason); write the memory again, then delete the held ref (git --git-dir \(store.repositoryPath) update-ref -d \(Store.heldPrefix)\(conflict.commit))", status: .conflict))
         }
+        if let refused = state.proposalRefused {
+            items.append(Attention(code: "PROPOSAL_REFUSED", message: "\(store.name): \(refused)", status: .conflict))
+        }
         for ref in parked {
             items.append(Attention(code: "PARKED", message: "\(store.name): a pending change no longer applies and is parked on \(ref); redo it if still wanted, then delete the ref (git --git-dir \(store.repositoryPath) update-ref -d \(ref))", status: .conflict))
         }

@@ -141,6 +141,8 @@ struct SyncRun {
     /// The pack files the object store held before the last fetch.
     private var packsBeforeFetch: Set<String> = []
     private let logger = Logger(label: "sfgit.sync")
+    /// This host's pending memories the last replay dropped (removed by an admin's reset).
+    private var droppedPaths: [String] = []
 
     /// What a fetch and the verification of what it brought came to.
     private enum FetchOutcome {
@@ -365,15 +367,12 @@ struct SyncRun {
     /// is safe to repeat, should the sync die between them.
     private mutating func acceptReset(_ statement: ResetStatement, _ repository: Repository, _ index: MemoryIndex, since started: Date) throws {
         let outbox = Outbox(repository: repository)
-        let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
-        let signer = try? workspace.signer()
-        let signers: (String) throws -> (any CommitSigner)? = { writer in
-            if writer == principal, let signer { return signer }
-            return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
-        }
+        let signers = replaySigners(outbox, signer: try? workspace.signer())
         let removed = try ResetStatement.removedMemories(in: repository, verified: statement.commit, since: statement.to)
-        switch try outbox.replay(onto: statement.to, excluding: [statement.replaced], shared: Self.sharedFiles(index), signers: signers,
-                                 removed: removed, dropped: { dropped($0, by: $1, repository) }) {
+        let replayed = try outbox.replay(onto: statement.to, excluding: [statement.replaced], shared: Self.sharedFiles(index), signers: signers,
+                                         removed: removed, dropped: { dropped($0, by: $1, repository) })
+        try forgetDropped(index)
+        switch replayed {
         case .conflict(let why):
             let parked = try outbox.park()
             report.warnings.append(SyncWarning(code: "CONFLICT", message: "\(why); the outbox is parked on \(parked ?? "?") for a human"))
@@ -396,8 +395,9 @@ struct SyncRun {
     }
 
     /// Warns that one of this host's pending memories, published once and removed by an admin's
-    /// reset statement, left the outbox rather than coming back.
+    /// reset statement, left the outbox rather than coming back; the cache forgets it too.
     private mutating func dropped(_ path: String, by statement: ObjectID, _ repository: Repository) {
+        droppedPaths.append(path)
         let admin = (try? repository.commit(statement).author.name) ?? "an admin"
         let id = path.split(separator: "/").last.map { String($0.dropLast(5)) } ?? path
         report.warnings.append(SyncWarning(code: "RESET_REMOVED", message: "memory \(id) was published and then removed by \(admin)'s reset statement \(statement.short()); "
@@ -432,6 +432,16 @@ struct SyncRun {
         return update
     }
 
+    /// The key each pending commit is re-signed with on replay: the principal that wrote it
+    /// (`remember --key` records its key), never whoever runs this sync.
+    private func replaySigners(_ outbox: Outbox, signer: (any CommitSigner)?) -> (String) throws -> (any CommitSigner)? {
+        let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
+        return { writer in
+            if writer == principal, let signer { return signer }
+            return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
+        }
+    }
+
     /// What replaying the outbox came to.
     private enum ReplayOutcome {
         /// Nothing of this host's is pending.
@@ -452,10 +462,7 @@ struct SyncRun {
         let outbox = Outbox(repository: repository)
         let review = policy.mode == .review
         let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
-        let signers: (String) throws -> (any CommitSigner)? = { writer in
-            if writer == principal, let signer { return signer }
-            return try outbox.recordedKey(for: writer).flatMap { try? SigningKey.load($0) }
-        }
+        let signers = replaySigners(outbox, signer: signer)
         try outbox.settle(verified: verified)
         var proposal: ObjectID?
         if review {
@@ -464,15 +471,19 @@ struct SyncRun {
             case .refused(let why):
                 phase("replay", "failed", since: started, why)
                 report.warnings.append(SyncWarning(code: "PROPOSAL_REFUSED", message: why))
+                state.proposalRefused = why
                 return .stop(.conflict)
             }
         }
+        state.proposalRefused = nil
         // Reset statements since this host's pending work began: what they removed stays out.
         let pendingBase = try outbox.pending(verified: verified).first.flatMap { try repository.commit($0).parentIDs.first }
         let removed = pendingBase == nil ? [:] : try ResetStatement.removedMemories(in: repository, verified: verified, since: pendingBase)
         let tip: ObjectID, count: Int
-        switch try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: Self.sharedFiles(index),
-                                 signers: signers, removed: removed, dropped: { dropped($0, by: $1, repository) }) {
+        let replayed = try outbox.replay(onto: proposal ?? verified, excluding: [verified] + (proposal.map { [$0] } ?? []), shared: Self.sharedFiles(index),
+                                         signers: signers, removed: removed, dropped: { dropped($0, by: $1, repository) })
+        try forgetDropped(index)
+        switch replayed {
         case .empty:
             return .nothing
         case .conflict(let why):
@@ -561,9 +572,37 @@ struct SyncRun {
             return .refused("the proposal branch sfgit/proposals/\(principal) holds commit \(refused.commit.short()), which peers refuse (\(refused.status.rawValue): \(refused.reason)); the outbox is kept, nothing is force-pushed")
         }
         if let foreign = check.outcomes.first(where: { $0.principal != principal }) {
-            return .refused("the proposal branch sfgit/proposals/\(principal) holds commit \(foreign.commit.short()) signed by \(foreign.principal ?? "?"); the outbox is kept, nothing is force-pushed")
+            return .refused("the proposal branch sfgit/proposals/\(principal) holds commit \(foreign.commit.short()) signed by \(foreign.principal ?? "?"); the outbox is kept, nothing is force-pushed. "
+                + Self.deleteProposalFix(principal))
+        }
+        // A memory an admin's reset removed can never be merged: nothing appended to this
+        // branch could be either.
+        let base = try repository.mergeBase(tip, verified)
+        let removed = try ResetStatement.removedMemories(in: repository, verified: verified, since: base)
+        if !removed.isEmpty, let baseTree = try base.map({ (id) throws(GitError) in try repository.commit(id).treeID }) {
+            for change in try repository.diffTrees(baseTree, try repository.commit(tip).treeID) where change.kind == .added {
+                guard let statement = removed[change.path] else { continue }
+                return .refused("the proposal branch sfgit/proposals/\(principal) holds \(change.path), which the reset statement \(statement.short()) removed from the store, "
+                    + "so nothing proposed on it can be merged; the outbox is kept, nothing is force-pushed. " + Self.deleteProposalFix(principal))
+            }
         }
         return .usable(tip)
+    }
+
+    /// Removes from the cache the own (tier `self`) rows of memories the replay dropped, which
+    /// would otherwise be served here until a reindex.
+    private mutating func forgetDropped(_ index: MemoryIndex) throws {
+        guard !droppedPaths.isEmpty else { return }
+        var batch = IndexBatch()
+        batch.removedPaths = droppedPaths
+        try index.apply(batch)
+        droppedPaths = []
+    }
+
+    /// The way out of a proposal branch that cannot take more commits: it only fast-forwards, so
+    /// it is deleted on the forge, and the next sync proposes the pending memories afresh.
+    static func deleteProposalFix(_ principal: String) -> String {
+        "Delete that branch on the forge (git push origin --delete sfgit/proposals/\(principal), by someone the forge lets); the next sync proposes this host's pending memories afresh"
     }
 
     /// After a push, fetches again and checks the pushed commit is really on the branch (a
