@@ -583,7 +583,11 @@ public final class MemoryIndex: Sendable {
         try database.read { db in
             var byKind: [String: Int] = [:], byTier: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM memory GROUP BY kind") { byKind[row["kind"]] = row["n"] }
-            for row in try Row.fetchAll(db, sql: "SELECT tier, count(*) AS n FROM memory GROUP BY tier") { byTier[row["tier"]] = row["n"] }
+            // A memory signed by a revoked key after its revocation counts under `revoked`, not the
+            // tier it arrived at: the tiers add up to the whole cache, and none is counted twice.
+            for row in try Row.fetchAll(db, sql: "SELECT CASE WHEN revoked = 1 THEN 'revoked' ELSE tier END AS shown, count(*) AS n FROM memory GROUP BY shown") {
+                byTier[row["shown"]] = row["n"]
+            }
             let deferred = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE deferred = 1") ?? 0
             let quarantined = try Int.fetchOne(db, sql: "SELECT count(*) FROM quarantine") ?? 0
             let revoked = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory WHERE revoked = 1") ?? 0

@@ -25,8 +25,12 @@ struct IdentityOptions: ParsableArguments {
 
 /// `--timeout`: the deadline of each network step.
 struct TimeoutOption: ParsableArguments {
-    @Option(help: "Deadline of each network step (120s, 2m).", transform: flagValue())
+    @Option(help: "Deadline of each network step (120s, 2m; more than 0).", transform: flagValue())
     var timeout = TimeSpan(argumentText: "120s")!
+
+    func validate() throws {
+        if timeout.seconds <= 0 { throw ValidationError("--timeout \(timeout) leaves no time for the network step: give a duration above 0 (120s, 2m)") }
+    }
 
     /// The deadline in seconds.
     var seconds: Double { timeout.seconds }

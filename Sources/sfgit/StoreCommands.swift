@@ -191,7 +191,8 @@ struct StatusCommand: ParsableCommand {
             let stores = try openWorkspace().status(store: storeOption.store, alertAfter: alertAfter)
             if let prometheus { try PrometheusTextfile.write(PrometheusTextfile.render(stores), to: prometheus) }
             let attention = stores.flatMap(\.attention)
-            return Outcome(data: StatusData(stores: stores), exit: Monitoring.exitStatus(attention), message: attention.first?.message)
+            // The text's ATTENTION lines say it already; stderr does not repeat it.
+            return Outcome(data: StatusData(stores: stores), exit: Monitoring.exitStatus(attention), message: attention.first?.message, messageInText: true)
         }, text: { data in
             for store in data.stores where !output.verbosity.quiet || store.needsAttention {
                 printOut("\(safe(store.store)) (\(safe(store.remote)))")
@@ -204,7 +205,8 @@ struct StatusCommand: ParsableCommand {
                 printOut("  last success:  \(safe(store.lastSuccessAt ?? "never"))")
                 for item in store.attention { printOut("  ATTENTION:     \(item.code) (exit \(item.exitCode)): \(safe(item.message))") }
                 if let error = store.lastPushError { printOut("  last push:     FAILED: \(safe(error))") }
-                if let blocked = store.blocked { printOut("  BLOCKED:       \(safe(String(blocked.commit.prefix(12)))): \(safe(blocked.reason))") }
+                // The ATTENTION line gives a block's reason; this line only says where.
+                if let blocked = store.blocked { printOut("  BLOCKED:       at \(safe(String(blocked.commit.prefix(12)))) (see ATTENTION)") }
                 for parked in store.parked { printOut("  parked:        \(safe(parked)) (needs a human)") }
                 if !store.consumerPolicy.isEmpty { printOut("  trust filter:  \(safe(store.consumerPolicy.summary)) (config.yaml; applies to every recall)") }
                 for conflict in store.outboxConflicts {

@@ -42,8 +42,9 @@ struct FlagErrorTests {
         (["recall", "--tier", "gold"], "'gold' is invalid for '--tier <tier>': expected one of self, authenticated, reviewed"),
         (["breakers", "--tier", "gold"], "'gold' is invalid for '--tier <tier>': expected one of self, authenticated, reviewed"),
         (["benchmarks", "--max-age", "0"], "'0' is invalid for '--max-age <max-age>': expected a duration (30d, 12h, 90m)"),
-        (["sync", "--wait", "soon"], "'soon' is invalid for '--wait <wait>': expected a duration (120s, 2m, 0)"),
-        (["sync", "--timeout", "5x"], "'5x' is invalid for '--timeout <timeout>': expected a duration (120s, 2m, 0)"),
+        (["sync", "--wait", "soon"], "'soon' is invalid for '--wait <wait>': expected a duration (120s, 2m, 6h, 2d, or 0)"),
+        (["sync", "--timeout", "5x"], "'5x' is invalid for '--timeout <timeout>': expected a duration (120s, 2m, 6h, 2d, or 0)"),
+        (["sync", "--timeout", "0"], "--timeout 0 leaves no time for the network step"),
         (["review", "list", "--wait", "x"], "'x' is invalid for '--wait <wait>': expected a duration"),
         (["trust", "add", "ana@desk", "ana.pub", "--role", "owner"], "'owner' is invalid for '--role <role>': expected one of write, review, admin"),
     ]

@@ -342,7 +342,10 @@ struct ResetTests {
             #expect(blocked.stdout.contains("BLOCKED at \(unsigned.prefix(12))"), "\(blocked.stdout)")
             #expect(!blocked.stderr.contains("unsigned"), "the reason again on stderr: \(blocked.stderr)")
         }
-        #expect(try federation.run(laptop, ["status"]).exitCode == 5)
+        let status = try federation.run(laptop, ["status"])
+        #expect(status.exitCode == 5)
+        #expect(status.stdout.components(separatedBy: "is unsigned").count == 2, "the reason once: \(status.stdout)")
+        #expect(!status.stderr.contains("unsigned"), "\(status.stderr)")
 
         // Only the verified tip is a target while the branch holds refused history.
         let wrongTarget = try federation.run(federation.admin, ["admin", "reset", "--to", "HEAD~1", "--reason", "undo the unsigned push"])

@@ -189,6 +189,8 @@ struct RevocationAcrossHostsTests {
         #expect(revoked.compactMap { $0["title"] as? String } == ["a finding after the leak"])
         let counts = try #require(((try federation.json(server, ["status"]).1["data"] as? [String: Any])?["stores"] as? [[String: Any]])?.first?["counts"] as? [String: Any])
         #expect(counts["revoked"] as? Int == 2)
+        // Counted once: under revoked, not also under the tier they arrived at.
+        #expect((counts["by_tier"] as? [String: Int]) == ["authenticated": 1, "revoked": 2], "\(counts)")
         let text = try federation.run(server, ["status"]).stdout
         #expect(text.contains("revoked 2 (not served; --include-revoked)"), "\(text)")
         // Revoking again changes nothing: said so, nothing signed.

@@ -35,7 +35,7 @@ public struct TimeSpan: ArgumentValue, Hashable, CustomStringConvertible {
         description = text
     }
 
-    public static let expectation = "a duration (120s, 2m, 0)"
+    public static let expectation = "a duration (120s, 2m, 6h, 2d, or 0)"
 }
 
 /// An age limit: a duration with its unit, above zero (`30d`, `12h`, `90m`). `--max-age` and the
