@@ -155,6 +155,7 @@ struct StoreCommand: ParsableCommand {
             try perform("store list", output, { () throws(SFGitError) in
                 Outcome(data: try openWorkspace().storeList())
             }, text: { stores in
+                if stores.isEmpty { printOut("no stores yet: create one with sfgit init or join one with sfgit clone") }
                 for store in stores {
                     printOut("\(safe(store.name))  \(safe(store.remote))  verified \(safe(store.verifiedTip.map { String($0.prefix(12)) } ?? "none")), \(store.pending) pending")
                     printOut("    introduction \(safe(store.introduction)) signed by \(safe(store.signer))")

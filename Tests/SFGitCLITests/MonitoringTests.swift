@@ -208,5 +208,9 @@ struct MonitoringTests {
             #expect(result.exitCode == 2, "\(command): \(result.stdout) \(result.stderr)")
             #expect(result.stderr.contains("no store yet"), "\(command): \(result.stderr)")
         }
+        // Listing is not an error, but it says so rather than printing nothing.
+        let listed = try PackagePaths.runSFGit(["store", "list"], environment: ["SFGIT_HOME": home.url("home")])
+        #expect(listed.exitCode == 0)
+        #expect(listed.stdout.contains("no stores yet"), "\(listed.stdout)")
     }
 }

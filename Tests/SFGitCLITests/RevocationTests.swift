@@ -201,6 +201,8 @@ struct RevocationAcrossHostsTests {
         #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
         let who = try federation.run(laptop, ["whoami"]).stdout
         #expect(who.contains("this key is REVOKED after \(since.prefix(12))"), "\(who)")
+        let afterRevocation = try federation.run(laptop, ["remember", "note", "--title", "written after the revocation"])
+        #expect(afterRevocation.stderr.contains("me@laptop's key is revoked in store shared"), "\(afterRevocation.stderr)")
         let listed = try federation.run(server, ["trust", "list"]).stdout
         #expect(listed.contains("me@laptop  []") && listed.contains("REVOKED SHA256:") && listed.contains("after \(since.prefix(12))"), "\(listed)")
         let shown = try federation.run(server, ["recall", "finding", "--include-revoked"]).stdout

@@ -94,7 +94,9 @@ extension Workspace {
             throw SFGitError(.invalid, "resets_at \(resets) is already past: the breaker would be stale as written")
         }
         var warnings = parsed.warnings.map(\.message)
-        if !policy.roles(of: principal).contains(.write) && !policy.roles(of: principal).contains(.admin) {
+        if policy.revoked.contains(where: { $0.principal == principal }) {
+            warnings.append("\(principal)'s key is revoked in store \(store.name): peers refuse its new commits, so this memory stays in the outbox; an admin must grant a new key (sfgit trust add with another key)")
+        } else if !policy.roles(of: principal).contains(.write) && !policy.roles(of: principal).contains(.admin) {
             warnings.append("\(principal) is not a writer in store \(store.name) yet: the memory stays in the outbox until an admin runs sfgit trust add")
         }
 
