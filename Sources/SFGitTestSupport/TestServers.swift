@@ -183,16 +183,25 @@ public final class EndlessAdvertisementServer: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let script = directory + "/endless_refs.py"
         try Self.program.write(toFile: script, atomically: true, encoding: .utf8)
-        port = try freeLoopbackPort()
-        process = try ProcessRunner.spawn(try ProcessRunner.which("python3"), [script, String(port), String(seconds)], log: directory + "/endless_refs.log")
+        // The server binds port 0 and writes the port the kernel gave it: no other test's server
+        // can take it between a free-port probe and the bind.
+        let portFile = directory + "/port"
+        process = try ProcessRunner.spawn(try ProcessRunner.which("python3"), [script, portFile, String(seconds)], log: directory + "/endless_refs.log")
+        var written: UInt16?
+        for _ in 0..<600 where written == nil {  // bounded: 30 s for python to start on a loaded machine
+            written = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { UInt16($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if written == nil { usleep(50_000) }
+        }
+        guard let written else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "the endless-advertisement server did not start"]) }
+        port = written
         try waitForPort(port)
     }
 
     deinit { process.stop() }
 
     static let program = #"""
-        import socket, sys, threading, time
-        port, seconds = int(sys.argv[1]), float(sys.argv[2])
+        import os, socket, sys, threading, time
+        port_file, seconds = sys.argv[1], float(sys.argv[2])
         end = time.time() + seconds
 
         def pkt(data):
@@ -224,8 +233,11 @@ public final class EndlessAdvertisementServer: @unchecked Sendable {
 
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", port))
+        listener.bind(("127.0.0.1", 0))
         listener.listen(16)
+        with open(port_file + ".tmp", "w") as f:
+            f.write(str(listener.getsockname()[1]))
+        os.rename(port_file + ".tmp", port_file)
         while time.time() < end:
             listener.settimeout(max(0.1, end - time.time()))
             try:

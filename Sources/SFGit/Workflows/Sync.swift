@@ -464,6 +464,11 @@ struct SyncRun {
         let principal = (try? workspace.identity.requirePrincipal()) ?? "unknown"
         let signers = replaySigners(outbox, signer: signer)
         try outbox.settle(verified: verified)
+        // Nothing pending: nothing to replay, and no proposal branch to judge.
+        guard try !outbox.pending(verified: verified).isEmpty else {
+            state.proposalRefused = nil
+            return .nothing
+        }
         var proposal: ObjectID?
         if review {
             switch try proposalTip(repository, verified: verified, principal: principal) {
