@@ -196,20 +196,25 @@ struct ResetTests {
         #expect(try Self.titles(federation, server, "kimi") == ["kept about kimi"])
     }
 
+    /// A review-mode store with a writer (the laptop) and a server, and the tip before any memory.
+    static func reviewModeStore() throws -> (Federation, laptop: Federation.Member, server: Federation.Member, before: String) {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let server = try federation.join("srv@server")
+        #expect(try federation.run(federation.admin, ["policy", "set", "mode", "review"]).exitCode == 0)
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
+        return (federation, laptop, server, try federation.remoteTip())
+    }
+
     static func warningCodes(_ envelope: [String: Any]) -> [String] {
         (envelope["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
     }
 
     @Test("a memory a reset removed stays removed: review merge refuses the proposal that held it, and the writer's host, which never saw it merged, drops it from its outbox (RESET_REMOVED) instead of publishing it again")
     func resetRemovedStaysRemoved() throws {
-        let federation = try Federation()
-        try federation.initialise()
+        let (federation, laptop, server, before) = try Self.reviewModeStore()
         let admin = federation.admin
-        let laptop = try federation.join("me@laptop")
-        let server = try federation.join("srv@server")
-        #expect(try federation.run(admin, ["policy", "set", "mode", "review"]).exitCode == 0)
-        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
-        let before = try federation.remoteTip()
 
         // The writer proposes; an admin merges on another host; the writer's host never syncs meanwhile.
         let wrong = try federation.json(laptop, ["remember", "anti-pattern", "--title", "wrong advice about kimi", "--field", "instead=nothing"])
@@ -259,14 +264,8 @@ struct ResetTests {
 
     @Test("review mode, on the writer's host: a proposal branch holding a memory a reset removed is refused with the fix (status says so), the removed memory is no longer served there, and once the branch is deleted the next sync proposes the rest afresh")
     func writersProposalAfterReset() throws {
-        let federation = try Federation()
-        try federation.initialise()
+        let (federation, laptop, server, before) = try Self.reviewModeStore()
         let admin = federation.admin
-        let laptop = try federation.join("me@laptop")
-        let server = try federation.join("srv@server")
-        #expect(try federation.run(admin, ["policy", "set", "mode", "review"]).exitCode == 0)
-        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
-        let before = try federation.remoteTip()
         #expect(try federation.run(laptop, ["remember", "note", "--title", "WRONG note about kimi"]).exitCode == 0)
         #expect(try federation.run(laptop, ["sync"]).exitCode == 0)
         #expect(try federation.run(admin, ["review", "merge", "me@laptop", "--push"]).exitCode == 0)

@@ -65,6 +65,19 @@ public struct Workspace: Sendable {
         return stores
     }
 
+    /// The directory a new store named `name` (init, clone) will live in: the name must be free
+    /// in config.yaml and the directory absent, so that joining never overwrites anything.
+    func newStoreDirectory(_ name: String) throws(SFGitError) -> String {
+        guard !config.stores.contains(where: { $0.name == name }) else {
+            throw SFGitError(.usage, "a store named \(name) already exists in \(home.configPath)")
+        }
+        let directory = home.storeDirectory(name)
+        if FileManager.default.fileExists(atPath: directory) {
+            throw SFGitError(.usage, "\(directory) already exists; remove it or choose another --store")
+        }
+        return directory
+    }
+
     /// The one store a write goes to: the named one, or the only one.
     public func store(named name: String?) throws(SFGitError) -> Store {
         let all = try chosenStores(named: name)

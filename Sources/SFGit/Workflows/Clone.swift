@@ -28,13 +28,7 @@ extension Workspace {
             throw SFGitError(.usage, "--signer '\(signer)' is not a key fingerprint (SHA256: and 43 characters, as ssh-keygen -lf prints it)")
         }
         var config = self.config
-        guard !config.stores.contains(where: { $0.name == storeName }) else {
-            throw SFGitError(.usage, "a store named \(storeName) already exists in \(home.configPath)")
-        }
-        let directory = home.storeDirectory(storeName)
-        if FileManager.default.fileExists(atPath: directory) {
-            throw SFGitError(.usage, "\(directory) already exists; remove it or choose another --store")
-        }
+        let directory = try newStoreDirectory(storeName)
         let before = self.config
         config.stores.append(StoreConfig(name: storeName, remote: remote, introduction: introduction.lowercased(), signer: signer))
         if config.identity == Identity() { config.identity = identity }

@@ -31,13 +31,7 @@ extension Workspace {
         let storeName = name ?? Self.defaultStoreName(remote)
         guard StoreConfig.isValidName(storeName) else { throw SFGitError(.usage, "'\(storeName)' is not a valid store name; pass --store NAME") }
         var config = self.config
-        guard !config.stores.contains(where: { $0.name == storeName }) else {
-            throw SFGitError(.usage, "a store named \(storeName) already exists in \(home.configPath)")
-        }
-        let directory = home.storeDirectory(storeName)
-        if FileManager.default.fileExists(atPath: directory) {
-            throw SFGitError(.usage, "\(directory) already exists; remove it or choose another --store")
-        }
+        let directory = try newStoreDirectory(storeName)
         return try workflow {
             let draftConfig = StoreConfig(name: storeName, remote: remote, introduction: String(repeating: "0", count: 40), signer: signer.publicKey.fingerprint)
             let draft = Store(config: draftConfig, home: home)
