@@ -381,8 +381,10 @@ public final class MemoryIndex: Sendable {
         try database.writeWithoutTransaction { db in
             // A cold load is a rebuild of a disposable cache: a crash midway only means rebuilding
             // again, so it skips the syncs that protect incremental updates.
-            if reset { try db.execute(sql: "PRAGMA synchronous = OFF") }
-            defer { if reset { try? db.execute(sql: "PRAGMA synchronous = NORMAL") } }
+            // Its page cache is kept small too: every page a rebuild writes is dirty and would
+            // stay in memory up to the cache's size, which is sized for queries.
+            if reset { try db.execute(sql: "PRAGMA synchronous = OFF; PRAGMA cache_size = -8192") }
+            defer { if reset { try? db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768") } }
             try db.inTransaction {
                 let schedule = QuotaSchedule()
                 try loadInTransaction(batch, reset: reset, streaming: streaming, schedule: schedule, next: next, db)
@@ -404,12 +406,15 @@ public final class MemoryIndex: Sendable {
             try db.execute(sql: "DELETE FROM memory; DELETE FROM quarantine; DELETE FROM store_state;")
             try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('delete-all')")
         }
-        if reset { try db.execute(sql: "INSERT INTO memory_fts(memory_fts, rank) VALUES('hashsize', \(Self.bulkHashSize))") }
         for path in batch.removedPaths { try Self.delete(path: path, db) }
         // A large batch (a cold index) fills the full-text index in one pass afterwards, unless
         // memories stream in while another thread verifies: then each goes in as it comes, in the
-        // time the writer would otherwise wait.
+        // time the writer would otherwise wait, so FTS5's smaller default buffer costs nothing.
         let bulk = !streaming && (reset || batch.upserts.count >= 2_000)
+        if reset {
+            let hashSize = bulk ? Self.bulkHashSize : Self.defaultHashSize
+            try db.execute(sql: "INSERT INTO memory_fts(memory_fts, rank) VALUES('hashsize', \(hashSize))")
+        }
         func add(_ record: IndexedMemory) throws {
             if !reset { try Self.delete(path: record.path, db) }
             // Two authentic branches can each add the same id under different kinds; the first
@@ -431,9 +436,12 @@ public final class MemoryIndex: Sendable {
     }
 
     /// The bytes of pending full-text terms a cold fill buffers. FTS5 flushes them to a new
-    /// segment every `hashsize` bytes (1 MB by default); at 16 MB the one-pass fill of 100,000
-    /// memories takes ≈ 1.9 s instead of ≈ 3.2 s, for ≈ 10–17 MB more resident memory.
-    static let bulkHashSize = 16 << 20
+    /// segment every `hashsize` bytes (1 MB by default), and its buffer takes several times that
+    /// in memory: at 4 MB the one-pass fill of 100,000 memories (a reindex) stays fast while a
+    /// sync's peak memory keeps within its bound.
+    static let bulkHashSize = 4 << 20
+    /// FTS5's own default, for a fill that streams in while verification runs.
+    static let defaultHashSize = 1 << 20
 
     /// Records a batch's quarantined files, reviewed paths and store state.
     private func record(_ batch: IndexBatch, _ db: Database) throws {

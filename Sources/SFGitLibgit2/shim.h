@@ -37,6 +37,12 @@ static inline int sfgit_opts_set_cache_object_limit(git_object_t type, size_t si
 static inline int sfgit_opts_set_cache_max_size(ssize_t size) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, size);
 }
+static inline int sfgit_opts_set_mwindow_size(size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, size);
+}
+static inline int sfgit_opts_set_mwindow_mapped_limit(size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, size);
+}
 #include <sys/prctl.h>
 #include <signal.h>
 /* prctl is variadic too: a network step run in a child process dies with its parent. */

@@ -80,8 +80,15 @@ enum Libgit2 {
         // larger, and re-inflating its delta chain for every commit dominated verification.
         _ = sfgit_opts_set_cache_object_limit(GIT_OBJECT_TREE, 4 << 20)
         _ = sfgit_opts_set_cache_object_limit(GIT_OBJECT_COMMIT, 64 << 10)
-        // Each tree is needed again only by the next commit's diff: a small cache keeps memory flat.
-        _ = sfgit_opts_set_cache_max_size(96 << 20)
+        // Each tree is needed again only by the next commit's diff, and the repository holds its
+        // recent trees itself (`RecentTrees`). This cache counts raw object bytes while a parsed
+        // tree takes about twice that: kept small, a 100,000-memory clone stays under its bound.
+        _ = sfgit_opts_set_cache_max_size(4 << 20)
+        // Pack files are read through mapped windows (1 GiB each by default): every page a clone
+        // touches stays resident until the window closes. Small windows under a small total let
+        // libgit2 unmap the least recently used, so a big pack costs a bounded share of memory.
+        _ = sfgit_opts_set_mwindow_size(8 << 20)
+        _ = sfgit_opts_set_mwindow_mapped_limit(32 << 20)
         return true
     }()
 

@@ -699,11 +699,12 @@ public final class Repository {
 /// a few hundred KB, so the capacity stays small.
 ///
 /// Held trees are bounded by count and by their entries together: a remote can send many trees
-/// each just under the tree cap, and 128 of those would be gigabytes. A normal store's 128 month
-/// directories hold ≈ 100,000 entries; a tree too big for the budget alone is not held.
+/// each just under the tree cap, and 128 of those would be gigabytes. 131,072 entries (≈ 12 MB
+/// parsed) hold the changed directories of a few commits of a 100,000-memory store; a tree too
+/// big for a quarter of the budget is not held.
 private struct RecentTrees {
     private static let capacity = 128
-    private static let maxEntries = 512 * 1024
+    private static let maxEntries = 128 * 1024
     private var handles: [ObjectID: (tree: OpaquePointer, used: UInt64, entries: Int)] = [:]
     private var clock: UInt64 = 0
     private var entries = 0

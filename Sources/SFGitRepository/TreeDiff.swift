@@ -35,6 +35,18 @@ extension Repository {
     /// The same diff, counting the trees it had to read (for tests of its pruning).
     func diffTrees(_ old: ObjectID?, _ new: ObjectID?, visitedTrees: inout Int) throws(GitError) -> [TreeChange] {
         var changes: [TreeChange] = []
+        try forEachTreeChange(old, new, visitedTrees: &visitedTrees) { changes.append($0) }
+        return changes
+    }
+
+    /// The same diff, each change handed to `body` as the walk finds it (in git's path order),
+    /// so that a caller going through a whole store's tree never holds all of its changes.
+    public func forEachTreeChange(_ old: ObjectID?, _ new: ObjectID?, _ body: (TreeChange) -> Void) throws(GitError) {
+        var visited = 0
+        try forEachTreeChange(old, new, visitedTrees: &visited, body)
+    }
+
+    private func forEachTreeChange(_ old: ObjectID?, _ new: ObjectID?, visitedTrees: inout Int, _ changes: (TreeChange) -> Void) throws(GitError) {
         visitedTrees += (old == nil ? 0 : 1) + (new == nil ? 0 : 1)
         let oldTree = try old.map { (id) throws(GitError) in try lookupTree(id) }
         defer { if let oldTree { git_tree_free(oldTree) } }
@@ -43,11 +55,10 @@ extension Repository {
         if let newTree, let problem = Self.canonicalProblem(newTree) {
             throw GitError.malformed("diffTrees", "tree \(new!.short()) (the root) is not canonical: \(problem)")
         }
-        try diff(oldTree, newTree, prefix: "", into: &changes, visited: &visitedTrees)
-        return changes
+        try diff(oldTree, newTree, prefix: "", into: changes, visited: &visitedTrees)
     }
 
-    private func diff(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange], visited: inout Int) throws(GitError) {
+    private func diff(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: (TreeChange) -> Void, visited: inout Int) throws(GitError) {
         let oldCount = old.map { git_tree_entrycount($0) } ?? 0
         let newCount = new.map { git_tree_entrycount($0) } ?? 0
         var i = 0, j = 0
@@ -60,18 +71,18 @@ extension Repository {
                 i += 1; j += 1
                 if git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)) == 1,
                    git_tree_entry_filemode_raw(a) == git_tree_entry_filemode_raw(b) { continue }
-                try compare(a, b, prefix: prefix, into: &changes, visited: &visited)
+                try compare(a, b, prefix: prefix, into: changes, visited: &visited)
             } else if order < 0 {
                 i += 1
-                try compare(a, nil, prefix: prefix, into: &changes, visited: &visited)
+                try compare(a, nil, prefix: prefix, into: changes, visited: &visited)
             } else {
                 j += 1
-                try compare(nil, b, prefix: prefix, into: &changes, visited: &visited)
+                try compare(nil, b, prefix: prefix, into: changes, visited: &visited)
             }
         }
     }
 
-    private func compare(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: inout [TreeChange], visited: inout Int) throws(GitError) {
+    private func compare(_ old: OpaquePointer?, _ new: OpaquePointer?, prefix: String, into changes: (TreeChange) -> Void, visited: inout Int) throws(GitError) {
         let oldEntry = old.map(Self.copyEntry)
         let newEntry = new.map(Self.copyEntry)
         let path = prefix + (newEntry ?? oldEntry)!.name
@@ -86,12 +97,12 @@ extension Repository {
                 throw GitError.malformed("diffTrees", "tree \(path)/ is not canonical: \(problem)")
             }
             visited += (oldSubtree == nil ? 0 : 1) + (newSubtree == nil ? 0 : 1)
-            try diff(oldSubtree, newSubtree, prefix: path + "/", into: &changes, visited: &visited)
+            try diff(oldSubtree, newSubtree, prefix: path + "/", into: changes, visited: &visited)
         }
         switch (oldIsTree ? nil : oldEntry, newIsTree ? nil : newEntry) {
-        case (nil, let added?): changes.append(TreeChange(kind: .added, path: path, old: nil, new: added))
-        case (let deleted?, nil): changes.append(TreeChange(kind: .deleted, path: path, old: deleted, new: nil))
-        case (let before?, let after?): changes.append(TreeChange(kind: .modified, path: path, old: before, new: after))
+        case (nil, let added?): changes(TreeChange(kind: .added, path: path, old: nil, new: added))
+        case (let deleted?, nil): changes(TreeChange(kind: .deleted, path: path, old: deleted, new: nil))
+        case (let before?, let after?): changes(TreeChange(kind: .modified, path: path, old: before, new: after))
         case (nil, nil): break
         }
     }

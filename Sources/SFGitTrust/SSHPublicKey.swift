@@ -75,6 +75,7 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
         guard reader.isAtEnd else { throw .malformed("trailing bytes") }
         self.algorithm = algorithm
         self.blob = blob
+        fingerprint = "SHA256:" + Data(SHA256.hash(data: blob)).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
 
     /// Parses `TYPE BASE64 [COMMENT]` as in a `.pub` file or an allowed_signers line's key part.
@@ -87,10 +88,8 @@ public struct SSHPublicKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `SHA256:` and the unpadded base64 of the blob's SHA-256, exactly as `ssh-keygen -l` prints it.
-    public var fingerprint: String {
-        let digest = Data(SHA256.hash(data: blob)).base64EncodedString()
-        return "SHA256:" + digest.replacingOccurrences(of: "=", with: "")
-    }
+    /// Computed once: every memory a key signed carries it, sharing this one string.
+    public let fingerprint: String
 
     /// `TYPE BASE64`, the form used in `.pub` files and allowed_signers.
     public var openSSH: String { "\(algorithm.rawValue) \(Data(blob).base64EncodedString())" }

@@ -117,7 +117,36 @@ public struct AcceptedMemory: Sendable, Hashable {
     /// Its signer's daily quota in the policy of the parents of the commit that added it.
     public var quotaPerDay: Int = Policy.defaultQuotaPerDay
     /// The parsed memory, when the verifier was asked to keep it (`Options.keepParsedMemories`).
-    public var memory: Memory?
+    public var memory: Memory? {
+        get { parsed?.memory }
+        set { parsed = newValue.map(ParsedMemory.init) }
+    }
+    /// Held by reference: a parsed memory is several hundred bytes, and a clone of a large store
+    /// keeps an accepted entry per memory (copied into the indexer's plan) with none kept parsed.
+    private var parsed: ParsedMemory?
+
+    /// Creates an accepted memory.
+    public init(path: String, blob: ObjectID, commit: ObjectID, principal: String, key: String, reviewed: Bool,
+                mayWithdrawAny: Bool = false, arrival: Arrival? = nil, quotaPerDay: Int = Policy.defaultQuotaPerDay, memory: Memory? = nil) {
+        self.path = path
+        self.blob = blob
+        self.commit = commit
+        self.principal = principal
+        self.key = key
+        self.reviewed = reviewed
+        self.mayWithdrawAny = mayWithdrawAny
+        self.arrival = arrival
+        self.quotaPerDay = quotaPerDay
+        self.memory = memory
+    }
+}
+
+/// An immutable box for a parsed memory, compared by value.
+private final class ParsedMemory: Sendable, Hashable {
+    let memory: Memory
+    init(_ memory: Memory) { self.memory = memory }
+    static func == (lhs: ParsedMemory, rhs: ParsedMemory) -> Bool { lhs.memory == rhs.memory }
+    func hash(into hasher: inout Hasher) { hasher.combine(memory) }
 }
 
 /// Where a memory entered the checked branch: the commit of the tip's first-parent chain whose

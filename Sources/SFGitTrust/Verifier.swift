@@ -110,13 +110,14 @@ public struct Verifier {
         // files of the commits already read on the other cores; pass 3 judges each commit here
         // as soon as its checks are back (the judge needs only its ancestors).
         let checker = PipelinedChecker(count: order.count, workers: max(0, options.parallelism - 1))
-        var facts: [CommitFacts] = []
+        var facts: [CommitFacts?] = []
         facts.reserveCapacity(order.count)
         var outcomes: [CommitOutcome] = []
         outcomes.reserveCapacity(order.count)
         func judgeNext(_ checks: [Checked]) throws(GitError) {
             for check in checks {
-                let fact = facts[outcomes.count]
+                let fact = facts[outcomes.count]!
+                facts[outcomes.count] = nil  // judged: a whole history's changes never pile up here
                 let outcome = try judge.decide(fact, check: check)
                 outcomes.append(outcome)
                 if !outcome.isGood {
@@ -373,10 +374,16 @@ private final class PipelinedChecker: @unchecked Sendable {
         lock.lock()
         pending.append((submitted, facts))
         submitted += 1
-        let ready = pending.count >= batch
+        let backlog = pending.count
         lock.unlock()
-        if ready && workers > 0 { wakeUp.lock(); wakeUp.signal(); wakeUp.unlock() }
+        if backlog >= batch && workers > 0 { wakeUp.lock(); wakeUp.signal(); wakeUp.unlock() }
+        // Reading runs ahead of checking: past this backlog the reader checks a batch itself, so
+        // the blobs read and not yet checked stay bounded whatever the size of the history.
+        if backlog >= Self.backlogLimit, let work = take(waitForMore: false) { check(work) }
     }
+
+    /// Commits read and waiting to be checked, past which the reader helps.
+    private static let backlogLimit = 128
 
     /// Takes up to a batch of work; nil when there is none (and, if waiting, none will come).
     private func take(waitForMore: Bool) -> [(index: Int, facts: Verifier.CommitFacts)]? {
@@ -398,12 +405,14 @@ private final class PipelinedChecker: @unchecked Sendable {
     }
 
     private func drain(waitForMore: Bool) {
-        while let work = take(waitForMore: waitForMore) {
-            let checked = work.map { ($0.index, Verifier.check($0.facts)) }
-            lock.lock()
-            for (index, result) in checked { results[index] = result }
-            lock.unlock()
-        }
+        while let work = take(waitForMore: waitForMore) { check(work) }
+    }
+
+    private func check(_ work: [(index: Int, facts: Verifier.CommitFacts)]) {
+        let checked = work.map { ($0.index, Verifier.check($0.facts)) }
+        lock.lock()
+        for (index, result) in checked { results[index] = result }
+        lock.unlock()
     }
 
     /// The results from `start` on that are ready, in order, up to the first one still being

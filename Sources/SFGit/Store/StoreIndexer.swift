@@ -103,13 +103,16 @@ struct StoreIndexer {
             defer { handOff.writerDidStop() }
             try index.rebuild(next: handOff.next, closing: handOff.closing)
         }
-        var handedOver: [String: HandedOver] = [:]
+        // In the order handed over, which is the order of acceptance: the plan's additions come
+        // in that order too, so the two compare entry by entry.
+        var handedOver: [HandedOver] = []
+        var handedOverPaths: Set<String> = []
         let result: VerificationResult
         let progress = self.progress
         do {
             result = try Verifier(repository: repository, introduction: introduction).verify(from: nil, to: tip) { accepted in
-                guard handedOver[accepted.path] == nil, let memory = accepted.memory else { return }
-                handedOver[accepted.path] = HandedOver(blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed, arrival: accepted.arrival)
+                guard let memory = accepted.memory, handedOverPaths.insert(accepted.path).inserted else { return }
+                handedOver.append(HandedOver(path: accepted.path, blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed, arrival: accepted.arrival))
                 handOff.push(Self.record(memory, accepted, base: HistoryBase(), firstSeen: seen))
                 progress?.emit("verified and indexed \(handedOver.count) memor\(handedOver.count == 1 ? "y" : "ies")")
             }
@@ -119,15 +122,17 @@ struct StoreIndexer {
             throw error
         }
         let plan = try plan(result, from: nil, base: HistoryBase(), now: seen)
+        handedOverPaths = []
         let streamed = plan.map { plan in
-            plan.additions.count == handedOver.count && plan.additions.allSatisfy { addition in
-                handedOver[addition.path].map {
-                    $0.blob == addition.blob && $0.commit == addition.accepted.commit && $0.arrival == addition.accepted.arrival
-                } ?? false
+            plan.additions.count == handedOver.count && zip(plan.additions, handedOver).allSatisfy { addition, handed in
+                handed.path == addition.path && handed.blob == addition.blob && handed.commit == addition.commit && handed.arrival == addition.arrival
             }
         } ?? false
         var closing = plan?.batch
-        closing?.reviewedPaths = plan?.additions.filter { $0.accepted.reviewed && handedOver[$0.path]?.reviewed == false }.map(\.path) ?? []
+        if streamed, let plan {
+            // A reviewer's merge later in the history made these reviewed after they were handed over.
+            closing?.reviewedPaths = zip(plan.additions, handedOver).filter { $0.reviewed && !$1.reviewed }.map(\.0.path)
+        }
         handOff.close(with: streamed ? closing : nil)
         let written = writer.join()
         if streamed {
@@ -145,6 +150,7 @@ struct StoreIndexer {
 
     /// What one accepted memory file hands to the writer, kept to check against the verified tree.
     private struct HandedOver {
+        var path: String
         var blob: ObjectID
         var commit: ObjectID
         var reviewed: Bool
@@ -156,7 +162,8 @@ struct StoreIndexer {
     private struct Plan {
         var tip: ObjectID
         var tree: ObjectID
-        var additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)]
+        /// The memories to add, in the order they were accepted (parents first).
+        var additions: [AcceptedMemory]
         var batch: IndexBatch
         var base: HistoryBase
 
@@ -172,35 +179,38 @@ struct StoreIndexer {
         guard let verifiedTip = result.verifiedTip, verifiedTip != start else { return nil }
         let oldTree = try start.map { (id) throws(GitError) in try repository.commit(id).treeID }
         let newTree = try repository.commit(verifiedTip).treeID
-        let changes = try repository.diffTrees(oldTree, newTree)
-
         // The first acceptance of a path is its provenance; its position orders the additions
         // (parents first), whichever way they are written.
-        var provenance: [String: (order: Int, accepted: AcceptedMemory)] = [:]
+        // Positions, not copies: a clone of a large store accepts a hundred thousand memories.
+        var provenance: [String: Int] = [:]
+        provenance.reserveCapacity(result.accepted.count)
         for (order, accepted) in result.accepted.enumerated() where provenance[accepted.path] == nil {
-            provenance[accepted.path] = (order, accepted)
+            provenance[accepted.path] = order
         }
         let quarantinedPaths = Dictionary(result.quarantined.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var batch = IndexBatch()
-        var additions: [(order: Int, path: String, blob: ObjectID, accepted: AcceptedMemory)] = []
-        for change in changes where change.path.hasPrefix("memories/") {
+        var additionOrder: [Int] = []
+        // Walked, not collected: for a fresh cache the diff is the whole store.
+        try repository.forEachTreeChange(oldTree, newTree) { change in
+            guard change.path.hasPrefix("memories/") else { return }
             switch change.kind {
             case .deleted, .modified:
                 // Authentic history never edits or deletes memories; mirror the tree regardless.
                 batch.removedPaths.append(change.path)
-                if change.kind == .deleted { continue }
+                if change.kind == .deleted { return }
             case .added:
                 break
             }
-            guard let entry = change.new else { continue }
-            if let known = provenance[change.path], known.accepted.blob == entry.id {
-                additions.append((known.order, change.path, entry.id, known.accepted))
+            guard let entry = change.new else { return }
+            if let order = provenance[change.path], result.accepted[order].blob == entry.id {
+                additionOrder.append(order)
             } else if let held = quarantinedPaths[change.path] {
                 batch.quarantined.append(QuarantinedFile(
                     path: held.path, blob: held.blob.hex, reason: held.reason.rawValue, detail: held.detail, commit: held.commit.hex))
             }
         }
-        additions.sort { $0.order < $1.order }
+        provenance = [:]
+        let additions = additionOrder.sorted().map { result.accepted[$0] }
         batch.state[Self.indexedCommitKey] = verifiedTip.hex
         // Who the verified tip's policy lists: recall marks everyone else's memories retired.
         if let policy = try? repository.policy(inTree: newTree) {
@@ -225,7 +235,7 @@ struct StoreIndexer {
                 for revocation in policy.revoked {
                     var vouched: [String: Bool] = [:]
                     let indexed = start == nil ? [] : try index.signed(byKey: revocation.key)
-                    let added = additions.filter { $0.accepted.key == revocation.key }.map { (path: $0.path, commit: $0.accepted.commit.hex) }
+                    let added = additions.filter { $0.key == revocation.key }.map { (path: $0.path, commit: $0.commit.hex) }
                     for (path, commit) in indexed + added {
                         var keep = vouched[commit] ?? false
                         if vouched[commit] == nil, let id = ObjectID(hex: commit) { keep = try revocation.vouches(for: id, in: repository) }
@@ -243,20 +253,20 @@ struct StoreIndexer {
             batch.state[Self.historyClockKey] = String(clock)
             batch.historyClock = Double(clock)
         }
-        return Plan(tip: verifiedTip, tree: newTree, additions: additions.map { ($0.path, $0.blob, $0.accepted) }, batch: batch, base: base)
+        return Plan(tip: verifiedTip, tree: newTree, additions: additions, batch: batch, base: base)
     }
 
     /// The memories to add, parsed one at a time inside the index's transaction (a whole store
     /// never sits in memory), unless the verifier handed them back parsed.
-    private func parsing(_ additions: [(path: String, blob: ObjectID, accepted: AcceptedMemory)], base: HistoryBase, firstSeen seen: Double) -> () throws -> IndexedMemory? {
+    private func parsing(_ additions: [AcceptedMemory], base: HistoryBase, firstSeen seen: Double) -> () throws -> IndexedMemory? {
         let parser = MemoryParser.sizeJudged
         var position = 0
         return { [repository] in
             guard position < additions.count else { return nil }
             let addition = additions[position]
             position += 1
-            let memory = try addition.accepted.memory ?? parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
-            return Self.record(memory, addition.accepted, base: base, firstSeen: seen)
+            let memory = try addition.memory ?? parser.parse(try repository.blob(addition.blob), storePath: addition.path).memory
+            return Self.record(memory, addition, base: base, firstSeen: seen)
         }
     }
 
