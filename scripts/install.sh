@@ -21,8 +21,11 @@ manual=$(mktemp -d)
 trap 'rm -rf "$manual"' EXIT
 "$GENERATE_MANUAL" "$root/bin/sfgit" --output-directory "$manual"
 # generate-manual passes the help's paragraphs through as plain text: a blank line between them
-# becomes a paragraph break (.Pp), where man would warn about an empty input line.
-sed -e 's/^$/.Pp/' "$manual/sfgit.1" > "$manual/sfgit.1.fixed"
+# becomes a paragraph break (.Pp), where man would warn about an empty input line. It also lists
+# hidden subcommands: the internal `_remote` step (from its `.It Em _remote` entry up to the next
+# subcommand's) is not for people.
+sed -e 's/^$/.Pp/' "$manual/sfgit.1" \
+  | awk '/^\.It Em _remote$/ { hidden = 1; next } hidden && /^\.It Em / { hidden = 0 } !hidden' > "$manual/sfgit.1.fixed"
 install -m 0644 "$manual/sfgit.1.fixed" "$root/share/man/man1/sfgit.1"
 
 "$root/bin/sfgit" completion bash > "$root/share/bash-completion/completions/sfgit"

@@ -47,5 +47,5 @@ enum Examples {
     static let reviewMerge = block("sfgit review merge ana@desk                 # make and check the merge only",
                                    "sfgit review merge ana@desk --push --expect-tip f9345f418c7d")
     static let adminReset = block("sfgit admin reset --to 5d2caff1caba --reason \"the merged anti-pattern was wrong\"")
-    static let config = block("sfgit config get identity.key", "sfgit config set identity.key ~/.ssh/sfgit_ed25519")
+    static let config = block("sfgit config get identity.key", "sfgit config set identity.key ~/.ssh/sfgit_ed25519", "sfgit config set default_store shared")
 }

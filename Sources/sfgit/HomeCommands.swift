@@ -6,7 +6,7 @@ import SFGit
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
-        abstract: "Read or set this home's identity in config.yaml.",
+        abstract: "Read or set this home's identity, default store and consumer policies in config.yaml.",
         discussion: "Keys: \(allKeyNames).\n\n" + Examples.config,
         subcommands: [Get.self, Set.self])
 
@@ -42,6 +42,7 @@ struct ConfigCommand: ParsableCommand {
                   sfgit config set identity.host build-07
                   sfgit config set identity.key ~/.ssh/sfgit_ed25519
                   sfgit config set stores.shared.trust.min_tier reviewed
+                  sfgit config set default_store shared    # where writes go when there are several stores
                 """)
 
         @Argument(help: ArgumentHelp("The key.", discussion: allKeyNames))

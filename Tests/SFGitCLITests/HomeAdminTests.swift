@@ -131,6 +131,43 @@ struct HomeAdminTests {
         try federation.clone(laptop)
     }
 
+    @Test("default_store: with several stores a write needs --store or the default; the default must be a store and leaves with it")
+    func defaultStore() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let admin = federation.admin
+        let second = federation.scratch.url("second.git")
+        _ = try ProcessRunner.run("git", ["init", "-q", "--bare", "--initial-branch=main", second])
+        let made = try federation.run(admin, ["init", "--remote", "file://" + second, "--store", "second"])
+        #expect(made.exitCode == 0, "\(made.stderr)")
+
+        let ambiguous = try federation.run(admin, ["remember", "note", "--title", "where does this go"])
+        #expect(ambiguous.exitCode == 2)
+        #expect(ambiguous.stderr.contains("several stores (shared, second)") && ambiguous.stderr.contains("sfgit config set default_store NAME"), "\(ambiguous.stderr)")
+        let unknown = try federation.run(admin, ["config", "set", "default_store", "third"])
+        #expect(unknown.exitCode == 2)
+        #expect(unknown.stderr.contains("not one of this home's stores (shared, second)"), "\(unknown.stderr)")
+        #expect(try federation.run(admin, ["config", "get", "default_store"]).exitCode == 8)
+
+        #expect(try federation.run(admin, ["config", "set", "default_store", "second"]).stdout == "default_store = second\n")
+        let written = try federation.run(admin, ["remember", "note", "--title", "goes to the default"])
+        #expect(written.exitCode == 0, "\(written.stderr)")
+        #expect(try federation.recallAnswers(admin, ["goes", "--store", "second"]).count == 1)
+        #expect(try federation.recallAnswers(admin, ["goes", "--store", "shared"]).isEmpty)
+        // --store still wins over the default.
+        #expect(try federation.run(admin, ["remember", "note", "--title", "named explicitly", "--store", "shared"]).exitCode == 0)
+        #expect(try federation.recallAnswers(admin, ["explicitly", "--store", "shared"]).count == 1)
+
+        #expect(try federation.run(admin, ["store", "remove", "second", "--force"]).exitCode == 0)
+        #expect(try federation.run(admin, ["config", "get", "default_store"]).exitCode == 8)
+        // A hand-edited default that names no store is refused with the file, line and reason.
+        let config = admin.home + "/config.yaml"
+        try (String(contentsOfFile: config, encoding: .utf8) + "default_store: gone\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let broken = try federation.run(admin, ["status"])
+        #expect(broken.exitCode == 2)
+        #expect(broken.stderr.contains("config.yaml:") && broken.stderr.contains("default_store names gone, which is not one of the stores"), "\(broken.stderr)")
+    }
+
     @Test("verify --store checks the store's own repository with the pin config.yaml holds")
     func verifyStore() throws {
         let federation = try Federation()

@@ -134,6 +134,8 @@ public struct Config: Sendable, Hashable {
     public var identity: Identity
     /// The stores, in the order they were added.
     public var stores: [StoreConfig]
+    /// The store a write goes to when there are several and no `--store` (`default_store`).
+    public var defaultStore: String?
 
     /// Creates a configuration.
     public init(identity: Identity = Identity(), stores: [StoreConfig] = []) {
@@ -196,8 +198,14 @@ public struct Config: Sendable, Hashable {
             return policy
         }
         var config = Config()
+        var defaultStoreNode: YAMLNode?
         for entry in entries {
             switch entry.key {
+            case "default_store":
+                guard let name = try text(entry.value, "default_store") else { continue }
+                guard StoreConfig.isValidName(name) else { throw problem(entry.value, "default_store '\(name)' is not a valid store name") }
+                config.defaultStore = name
+                defaultStoreNode = entry.value
             case "identity":
                 guard let fields = entry.value.mappingEntries else { throw problem(entry.value, "identity must be a mapping") }
                 for field in fields {
@@ -240,6 +248,9 @@ public struct Config: Sendable, Hashable {
                 throw problem(entry.value, "unknown field '\(entry.key)'")
             }
         }
+        if let name = config.defaultStore, let node = defaultStoreNode, !config.stores.contains(where: { $0.name == name }) {
+            throw problem(node, "default_store names \(name), which is not one of the stores")
+        }
         return config
     }
 
@@ -270,10 +281,10 @@ public struct Config: Sendable, Hashable {
             }
             return .mapping(fields)
         }
-        return try YAMLWriter().write(documents: [[
-            YAMLField(key: "identity", value: .mapping(identityFields)),
-            YAMLField(key: "stores", value: .sequence(storeValues)),
-        ]])
+        var document = [YAMLField(key: "identity", value: .mapping(identityFields))]
+        if let defaultStore { document.append(YAMLField(key: "default_store", value: .string(defaultStore))) }
+        document.append(YAMLField(key: "stores", value: .sequence(storeValues)))
+        return try YAMLWriter().write(documents: [document])
     }
 }
 

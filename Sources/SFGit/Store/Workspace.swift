@@ -78,11 +78,15 @@ public struct Workspace: Sendable {
         return directory
     }
 
-    /// The one store a write goes to: the named one, or the only one.
+    /// The one store a write goes to: the named one, the only one, or `default_store`.
     public func store(named name: String?) throws(SFGitError) -> Store {
         let all = try chosenStores(named: name)
+        if all.count > 1, name == nil, let preferred = config.defaultStore, let store = all.first(where: { $0.name == preferred }) {
+            return store
+        }
         guard all.count == 1 else {
-            throw SFGitError(.usage, "several stores (\(all.map(\.name).joined(separator: ", "))): choose one with --store NAME")
+            throw SFGitError(.usage, "several stores (\(all.map(\.name).joined(separator: ", "))): choose one with --store NAME, "
+                + "or set the one writes go to with sfgit config set default_store NAME")
         }
         return all[0]
     }

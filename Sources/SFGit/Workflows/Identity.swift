@@ -50,13 +50,15 @@ public struct WhoAmI: Sendable, Codable {
     }
 }
 
-/// The keys `sfgit config get|set` knows: the identity in `config.yaml`.
+/// The keys `sfgit config get|set` knows: the identity in `config.yaml`, and the default store.
 public enum ConfigKey: String, CaseIterable, Sendable {
     case author = "identity.author"
     case host = "identity.host"
     case key = "identity.key"
     case instance = "identity.instance"
     case agent = "identity.agent"
+    /// The store a write goes to when there are several and no `--store`.
+    case defaultStore = "default_store"
 
     /// The keys, for messages.
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -72,6 +74,7 @@ extension Workspace {
         case .key: return config.identity.key
         case .instance: return config.identity.instance
         case .agent: return config.identity.agent
+        case .defaultStore: return config.defaultStore
         }
     }
 
@@ -99,6 +102,11 @@ extension Workspace {
             guard !value.isEmpty, !value.contains(where: { $0.isNewline }) else {
                 throw SFGitError(.usage, "\(key.rawValue) must be one non-empty line")
             }
+        case .defaultStore:
+            guard config.stores.contains(where: { $0.name == value }) else {
+                let names = config.stores.map(\.name)
+                throw SFGitError(.usage, "default_store '\(value)' is not one of this home's stores (\(names.isEmpty ? "none yet" : names.joined(separator: ", ")))")
+            }
         }
         switch key {
         case .author: config.identity.author = stored
@@ -106,6 +114,7 @@ extension Workspace {
         case .key: config.identity.key = stored
         case .instance: config.identity.instance = stored
         case .agent: config.identity.agent = stored
+        case .defaultStore: config.defaultStore = stored
         }
         try home.saveConfig(config)
         return stored

@@ -83,6 +83,7 @@ extension Workspace {
             }
             var config = self.config
             config.stores.removeAll { $0.name == store.name }
+            if config.defaultStore == store.name { config.defaultStore = nil }
             try home.saveConfig(config)
             do { try FileManager.default.removeItem(atPath: store.directory) } catch {
                 throw SFGitError(.internalError, "removed \(store.name) from \(home.configPath), but cannot delete \(store.directory): \(error.localizedDescription)")
