@@ -288,6 +288,26 @@ extension Repository {
         return (session.rejections, session.serverMessages)
     }
 
+    /// Connects to `url` as a fetch would (credentials, host key, the same transports), reads the
+    /// references it advertises and disconnects: nothing is downloaded or written. Returns their
+    /// names. Like `fetch`, bounded by `deadline` only for `LocalGitTransport` remotes.
+    public func advertisedReferences(url: String, credentials: RemoteCredentials, deadline: Date? = nil) throws(GitError) -> [String] {
+        let session = RemoteSession(credentials: credentials, url: url, deadline: deadline)
+        let remote = try anonymousRemote(url)
+        defer { git_remote_free(remote) }
+        var callbacks = git_remote_callbacks()
+        try check(git_remote_init_callbacks(&callbacks, UInt32(GIT_REMOTE_CALLBACKS_VERSION)), "git_remote_init_callbacks")
+        Self.install(&callbacks, session)
+        let result = withExtendedLifetime(session) { session.connect { git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nil, nil) } }
+        if result < 0, session.localGit?.timedOut == true { throw lastError(GIT_EUSER.rawValue, "git_remote_connect(\(url))") }
+        do { try check(result, "git_remote_connect(\(url))") } catch { throw session.explainNegotiation(error) }
+        defer { _ = git_remote_disconnect(remote) }
+        var heads: UnsafeMutablePointer<UnsafePointer<git_remote_head>?>?
+        var count = 0
+        try check(git_remote_ls(&heads, &count, remote), "git_remote_ls(\(url))")
+        return (0..<count).compactMap { index in heads?[index].map { String(cString: $0.pointee.name) } }
+    }
+
     private func anonymousRemote(_ url: String) throws(GitError) -> OpaquePointer {
         var remote: OpaquePointer?
         try check(git_remote_create_anonymous(&remote, pointer, url), "git_remote_create_anonymous(\(url))")

@@ -20,27 +20,34 @@ struct DoctorTests {
         return path
     }
 
-    @Test("a sound set-up: every check ok (no agent needed for an unencrypted key file, as under cron), exit 0; a failed fetch within --alert-after is a warning, not ok")
+    @Test("a sound set-up: every check ok (no agent needed for an unencrypted key file, as under cron), exit 0; a remote gone away fails the reachability check (exit 3), and the failed fetch is a warning")
     func sound() throws {
         let federation = try Federation()
         try federation.initialise()
         let (result, envelope) = try federation.json(federation.admin, ["doctor"])
         #expect(result.exitCode == 0, "\(result.stdout)")
         let checks = Self.checks(envelope)
-        for name in ["config", "identity", "signing key", "store shared: sync", "store shared: cache"] {
+        for name in ["config", "identity", "signing key", "store shared: sync", "store shared: cache", "store shared: remote"] {
             #expect(checks[name]?["status"] as? String == "ok", "\(name): \(String(describing: checks[name]))")
         }
         #expect(checks["ssh-agent"]?["status"] as? String == "ok", "\(String(describing: checks["ssh-agent"]))")
         #expect((checks["ssh-agent"]?["detail"] as? String)?.contains("none needed") == true)
         #expect((checks["signing key"]?["detail"] as? String)?.contains(federation.signer) == true)
+        #expect((checks["store shared: remote"]?["detail"] as? String)?.contains("\(federation.remoteURL) answers in") == true, "\(String(describing: checks["store shared: remote"]))")
         let text = try federation.run(federation.admin, ["doctor"])
         #expect(text.stdout.contains("ok    store shared: sync: last successful sync"), "\(text.stdout)")
 
-        // The remote goes away: within --alert-after status is still 0, but doctor does not say ok.
+        // The remote goes away: within --alert-after status is still 0, but doctor does not say ok:
+        // the remote cannot be reached now (3, with the fix), and the last fetch failed.
         try FileManager.default.moveItem(atPath: federation.remotePath, toPath: federation.remotePath + ".away")
         #expect(try federation.run(federation.admin, ["sync"]).exitCode == 3)
+        #expect(try federation.run(federation.admin, ["status"]).exitCode == 0)
         let (failing, failed) = try federation.json(federation.admin, ["doctor"])
-        #expect(failing.exitCode == 0, "\(failing.stdout)")
+        #expect(failing.exitCode == 3, "\(failing.stdout)")
+        let remote = Self.checks(failed)["store shared: remote"]
+        #expect(remote?["status"] as? String == "fail", "\(String(describing: remote))")
+        #expect((remote?["detail"] as? String)?.contains("\(federation.remoteURL) cannot be reached") == true, "\(String(describing: remote))")
+        #expect((remote?["fix"] as? String)?.contains("git ls-remote \(federation.remoteURL)") == true, "\(String(describing: remote))")
         let sync = Self.checks(failed)["store shared: sync"]
         #expect(sync?["status"] as? String == "warning", "\(String(describing: sync))")
         #expect((sync?["detail"] as? String)?.contains("the last fetch FAILED") == true, "\(String(describing: sync))")

@@ -5,8 +5,8 @@ import SFGitRepository
 /// killed at its deadline: libgit2 1.5 has no network timeout, and a server that accepts a
 /// connection and never answers would hang it forever.
 public struct RemoteRequest: Sendable, Codable {
-    /// Fetch or push.
-    public enum Operation: String, Sendable, Codable { case fetch, push }
+    /// Fetch or push; or probe: connect, read the advertised references, write nothing (`doctor`).
+    public enum Operation: String, Sendable, Codable { case fetch, push, probe }
 
     /// What to do.
     public var operation: Operation
@@ -44,6 +44,8 @@ public struct RemoteResponse: Sendable, Codable {
     public var rejections: [PushRejection]
     /// What the server printed (hook output, refusal reasons), capped.
     public var serverMessages: String
+    /// How many references the server advertised (a probe).
+    public var advertisedReferences: Int = 0
 
     /// Creates a response.
     public init(failure: String? = nil, timedOut: Bool = false, nonFastForward: Bool = false, rejections: [PushRejection] = [], serverMessages: String = "") {
@@ -144,6 +146,10 @@ public enum RemoteStep {
             case .fetch:
                 try repository.fetch(url: request.url, refspecs: request.refspecs, credentials: credentials, deadline: deadline)
                 return RemoteResponse()
+            case .probe:
+                var response = RemoteResponse()
+                response.advertisedReferences = try repository.advertisedReferences(url: request.url, credentials: credentials, deadline: deadline).count
+                return response
             case .push:
                 let (rejections, messages) = try repository.push(url: request.url, refspecs: request.refspecs, credentials: credentials)
                 return RemoteResponse(
@@ -170,7 +176,7 @@ public enum RemoteTransport: Sendable {
         switch self {
         case .inProcess:
             return RemoteStep.perform(request)
-        case .childProcess where request.operation == .fetch && LocalGitTransport.serves(request.url):
+        case .childProcess where request.operation != .push && LocalGitTransport.serves(request.url):
             // A local fetch talks to a git upload-pack child that can be killed at the deadline
             // from here: no second sfgit process to start (≈ 15 ms of a no-op sync).
             let response = RemoteStep.perform(request, deadline: Date().addingTimeInterval(timeout))
@@ -181,7 +187,7 @@ public enum RemoteTransport: Sendable {
     }
 
     private static func timedOut(_ request: RemoteRequest, _ timeout: Double) -> RemoteResponse {
-        let what = request.operation == .fetch ? "fetch from" : "push to"
+        let what = request.operation == .push ? "push to" : request.operation == .fetch ? "fetch from" : "connection to"
         return RemoteResponse(failure: "\(what) \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
     }
 

@@ -109,6 +109,18 @@ public enum Doctor {
             if let hostKey = HostKeyCheck.check(remote: status.remote, environment: environment) {
                 add("\(name): host key", hostKey.ok ? "ok" : "fail", hostKey.detail, fix: hostKey.fix, exit: .degraded)
             }
+            // Reachable: connect as a fetch would and read the advertised references, nothing more.
+            if let store = try? workspace.stores(named: status.store).first, FileManager.default.fileExists(atPath: store.repositoryPath + "/HEAD") {
+                let started = Date()
+                let probe = workspace.runRemote(.probe, store, refspecs: [], timeout: reachabilityTimeout, credentials: workspace.remoteCredentials(for: store))
+                let milliseconds = Int(Date().timeIntervalSince(started) * 1000)
+                if let failure = probe.failure {
+                    add("\(name): remote", "fail", "\(status.remote) cannot be reached: \(failure)",
+                        fix: "check the URL, the network and the credentials (git ls-remote \(status.remote)); sfgit sync -v shows the same error", exit: .degraded)
+                } else {
+                    add("\(name): remote", "ok", "\(status.remote) answers in \(milliseconds) ms (\(probe.advertisedReferences) reference\(probe.advertisedReferences == 1 ? "" : "s") advertised)")
+                }
+            }
             if let age = status.cacheAgeSeconds {
                 add("\(name): cache", "ok", "\(status.counts.byKind.values.reduce(0, +)) memories at \(status.cacheCommit.map { String($0.prefix(12)) } ?? "none"), updated \(Monitoring.describe(seconds: Double(age))) ago")
             } else {
@@ -124,6 +136,9 @@ public enum Doctor {
         let attention = failures.map { Attention(code: $0.name, message: $0.detail, status: ExitStatus(rawValue: $0.exitCode) ?? .degraded) }
         return (checks, Monitoring.exitStatus(attention))
     }
+
+    /// How long the reachability check waits for the remote (seconds).
+    static let reachabilityTimeout: Double = 10
 
     static func fixFor(_ code: String) -> String {
         switch code {
