@@ -313,6 +313,17 @@ extension MemoryIndex {
     }
 
     /// One memory by id or unambiguous id prefix (case-insensitive).
+    /// The ids that start with `prefix` (any case), newest first, at most `limit`: what shell
+    /// completion offers for `show`, `retract` and `--supersedes`.
+    public func ids(withPrefix prefix: String, limit: Int) throws -> [String] {
+        let prefix = prefix.uppercased()
+        guard prefix.allSatisfy({ $0.isLetter || $0.isNumber }) else { return [] }
+        return try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM memory WHERE id >= ? AND id < ? ORDER BY id DESC LIMIT ?",
+                                arguments: [prefix, prefix + "\u{7F}", limit])
+        }
+    }
+
     public func show(_ idOrPrefix: String, now: Double) throws -> ShowResult {
         let prefix = idOrPrefix.uppercased()
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber }) else { return .notFound }

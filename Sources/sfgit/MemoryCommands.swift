@@ -31,7 +31,8 @@ struct RememberCommand: ParsableCommand {
     @Option(help: "When it stops being served: a duration (30d; 12h; 1m is one minute) or a date (2026-12-31); never in the past.")
     var expires: String?
 
-    @Option(name: .customLong("supersedes"), help: "An id this memory replaces (repeatable).")
+    @Option(name: .customLong("supersedes"), help: "An id this memory replaces (repeatable).",
+            completion: .custom { _, _, prefix in ShellCompletion.memoryIDs(prefix: prefix) })
     var supersedes: [String] = []
 
     @Option(help: "Why it replaces the memories it supersedes (written as the body field 'reason'; required to supersede another signer's memory).")
@@ -83,7 +84,7 @@ struct RetractCommand: ParsableCommand {
         commandName: "retract", abstract: "Withdraw a memory with a retraction memory naming it.",
         discussion: Examples.retract)
 
-    @Argument(help: "The memory's id (or an unambiguous prefix).")
+    @Argument(help: "The memory's id (or an unambiguous prefix).", completion: .custom { _, _, prefix in ShellCompletion.memoryIDs(prefix: prefix) })
     var id: String
 
     @Option(help: "Why it is withdrawn.")
@@ -233,7 +234,7 @@ struct ShowCommand: ParsableCommand {
         commandName: "show", abstract: "One memory by id or unambiguous prefix: fields, provenance, links.",
         discussion: Examples.show)
 
-    @Argument(help: "The id or an unambiguous prefix.")
+    @Argument(help: "The id or an unambiguous prefix.", completion: .custom { _, _, prefix in ShellCompletion.memoryIDs(prefix: prefix) })
     var id: String
 
     @OptionGroup var storeOption: StoreOption

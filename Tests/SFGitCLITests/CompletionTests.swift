@@ -44,6 +44,28 @@ struct CompletionTests {
         #expect(stores == ["shared"], "\(stores)")
     }
 
+    @Test("ids complete for show, retract and --supersedes, from this home's cache, by prefix in any case")
+    func memoryIDs() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let binary = PackagePaths.sfgitBinary
+        let environment = federation.environment(federation.admin)
+        var ids: [String] = []
+        for title in ["first", "second"] {
+            let (result, envelope) = try federation.json(federation.admin, ["remember", "note", "--title", title])
+            try #require(result.exitCode == 0, "\(result.stderr)")
+            ids.append(try #require((envelope["data"] as? [String: Any])?["id"] as? String))
+        }
+        let all = try Self.complete([binary, "show", ""], environment: environment)
+        #expect(Set(ids).isSubset(of: Set(all)), "\(all)")
+        // The ids share their time prefix; one more character than the shared part picks one.
+        let shared = zip(ids[0], ids[1]).prefix { $0 == $1 }.count
+        let one = String(ids[1].prefix(shared + 1))
+        #expect(try Self.complete([binary, "retract", one.lowercased()], environment: environment).map { $0.uppercased() } == [ids[1]])
+        #expect(try Self.complete([binary, "remember", "note", "--supersedes", one], environment: environment) == [ids[1]])
+        #expect(try Self.complete([binary, "show", "ZZZZ"], environment: environment).isEmpty)
+    }
+
     @Test("zsh and fish scripts are generated; an unknown shell is a usage error naming the shells")
     func otherShells() throws {
         let zsh = try PackagePaths.runSFGit(["completion", "zsh"])
