@@ -63,6 +63,8 @@ private final class RemoteSession {
     let knownHosts: KnownHosts?
     /// The private known_hosts copy this connection reads, if any.
     var steering: HostKeySteering?
+    /// Told of a fetch's objects as they arrive.
+    var transferProgress: ((FetchProgress) -> Void)?
 
     init(credentials: RemoteCredentials, url: String, deadline: Date? = nil) {
         self.credentials = credentials
@@ -241,6 +243,30 @@ private let localGitTransportCallback: git_transport_cb = { out, owner, payload 
     return git_transport_smart(out, owner, UnsafeMutableRawPointer(connection.definition))
 }
 
+private let transferProgressCallback: git_indexer_progress_cb = { stats, payload in
+    guard let payload, let stats else { return 0 }
+    let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
+    let counts = stats.pointee
+    session.transferProgress?(FetchProgress(receivedObjects: Int(counts.received_objects), totalObjects: Int(counts.total_objects),
+                                            receivedBytes: Int(counts.received_bytes)))
+    return 0
+}
+
+/// How far a fetch's download has come.
+public struct FetchProgress: Sendable, Equatable {
+    /// Objects received so far.
+    public var receivedObjects: Int
+    /// Objects the server is sending.
+    public var totalObjects: Int
+    /// Bytes received so far.
+    public var receivedBytes: Int
+
+    /// `received 120/300 objects, 1.2 MiB`.
+    public var description: String {
+        "received \(receivedObjects)/\(totalObjects) objects, " + String(format: "%.1f MiB", Double(receivedBytes) / 1_048_576)
+    }
+}
+
 private let sidebandCallback: git_transport_message_cb = { text, length, payload in
     guard let payload, let text, length > 0 else { return 0 }
     let session = Unmanaged<RemoteSession>.fromOpaque(payload).takeUnretainedValue()
@@ -254,8 +280,11 @@ extension Repository {
     /// Fetches `refspecs` from `url` (an anonymous remote: nothing is written to the config).
     /// libgit2 1.5 has no network timeout: `deadline` bounds only fetches that
     /// `LocalGitTransport.serves`; callers bound the others from outside.
-    public func fetch(url: String, refspecs: [String], credentials: RemoteCredentials, deadline: Date? = nil) throws(GitError) {
+    /// `progress` is told of the objects as they arrive (often: a caller shows only some).
+    public func fetch(url: String, refspecs: [String], credentials: RemoteCredentials, deadline: Date? = nil,
+                      progress: ((FetchProgress) -> Void)? = nil) throws(GitError) {
         let session = RemoteSession(credentials: credentials, url: url, deadline: deadline)
+        session.transferProgress = progress
         let remote = try anonymousRemote(url)
         defer { git_remote_free(remote) }
         var options = git_fetch_options()
@@ -263,6 +292,7 @@ extension Repository {
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
         options.update_fetchhead = 0
         Self.install(&options.callbacks, session)
+        if progress != nil { options.callbacks.transfer_progress = transferProgressCallback }
         let result = withStringArray(refspecs) { array in
             withExtendedLifetime(session) { session.connect { git_remote_fetch(remote, &array, &options, "sfgit: fetch") } }
         }

@@ -20,6 +20,8 @@ public struct RemoteRequest: Sendable, Codable {
     public var sshKeyPath: String?
     /// HTTP user name (the password travels in the child's environment, never in its arguments).
     public var httpUsername: String?
+    /// Whether a child process reports a fetch's progress on its stderr (`RemoteStep.progressPrefix`).
+    public var reportProgress: Bool?
 
     /// Creates a request.
     public init(operation: Operation, repository: String, url: String, refspecs: [String], sshKeyPath: String? = nil, httpUsername: String? = nil) {
@@ -101,6 +103,25 @@ public enum RemoteStep {
         return NetworkChildProcess.dieWithParent(parent)
     }
 
+    /// What starts a progress line on a network child's stderr (anything else there is ignored).
+    static let progressPrefix = "sfgit-progress: "
+
+    /// A fetch's progress as lines, at most ten a second, a line never twice, the last one
+    /// (every object received) always.
+    static func throttled(_ emit: @escaping (String) -> Void) -> (FetchProgress) -> Void {
+        var lastTime = 0.0
+        var lastLine = ""
+        return { progress in
+            let now = Date().timeIntervalSince1970
+            let done = progress.totalObjects > 0 && progress.receivedObjects == progress.totalObjects
+            let line = progress.description
+            guard line != lastLine, done || now - lastTime >= 0.1 else { return }
+            lastTime = now
+            lastLine = line
+            emit(line)
+        }
+    }
+
     /// The environment variable naming the parent of a network step.
     static let parentVariable = "SFGIT_NETWORK_PARENT"
 
@@ -125,7 +146,9 @@ public enum RemoteStep {
             limit = current  // already tighter
         }
         _ = setrlimit(Int32(RLIMIT_DATA.rawValue), &limit)
-        var response = perform(request, alone: true)
+        let progress: ((String) -> Void)? = request.reportProgress == true
+            ? { FileHandle.standardError.write(Data((progressPrefix + $0 + "\n").utf8)) } : nil
+        var response = perform(request, alone: true, progress: progress)
         if let failure = response.failure, failure.localizedCaseInsensitiveContains("out of memory") {
             response.failure = "\(failure): \(memoryCapMessage)"
         }
@@ -136,7 +159,8 @@ public enum RemoteStep {
     /// `file://` remote) heeds `deadline`; anything else runs however long it takes.
     /// `alone`: this process does nothing else (the `sfgit _remote` child), so an SSH connection
     /// may read a known_hosts copy with the host's strongest key first (see `RemoteCredentials`).
-    public static func perform(_ request: RemoteRequest, deadline: Date? = nil, alone: Bool = false) -> RemoteResponse {
+    /// `progress` gets a line on a fetch's objects at most ten times a second.
+    public static func perform(_ request: RemoteRequest, deadline: Date? = nil, alone: Bool = false, progress: ((String) -> Void)? = nil) -> RemoteResponse {
         let credentials = RemoteCredentials(
             sshKeyPath: request.sshKeyPath, useAgent: true, httpUsername: request.httpUsername,
             httpPassword: ProcessInfo.processInfo.environment[httpPasswordVariable], steerHostKeys: alone)
@@ -144,7 +168,8 @@ public enum RemoteStep {
             let repository = try Repository.open(request.repository)
             switch request.operation {
             case .fetch:
-                try repository.fetch(url: request.url, refspecs: request.refspecs, credentials: credentials, deadline: deadline)
+                try repository.fetch(url: request.url, refspecs: request.refspecs, credentials: credentials, deadline: deadline,
+                                     progress: progress.map(throttled))
                 return RemoteResponse()
             case .probe:
                 var response = RemoteResponse()
@@ -171,18 +196,21 @@ public enum RemoteTransport: Sendable {
     /// upload-pack child is killed from this process.
     case childProcess(executable: String)
 
-    /// Runs a step, bounded by `timeout` seconds when in a child process.
-    public func run(_ request: RemoteRequest, timeout: Double, httpPassword: String?) -> RemoteResponse {
+    /// Runs a step, bounded by `timeout` seconds when in a child process; `progress` gets lines
+    /// on a fetch's objects as they arrive.
+    public func run(_ request: RemoteRequest, timeout: Double, httpPassword: String?, progress: (@Sendable (String) -> Void)? = nil) -> RemoteResponse {
         switch self {
         case .inProcess:
-            return RemoteStep.perform(request)
+            return RemoteStep.perform(request, progress: progress)
         case .childProcess where request.operation != .push && LocalGitTransport.serves(request.url):
             // A local fetch talks to a git upload-pack child that can be killed at the deadline
             // from here: no second sfgit process to start (≈ 15 ms of a no-op sync).
-            let response = RemoteStep.perform(request, deadline: Date().addingTimeInterval(timeout))
+            let response = RemoteStep.perform(request, deadline: Date().addingTimeInterval(timeout), progress: progress)
             return response.timedOut ? Self.timedOut(request, timeout) : response
         case .childProcess(let executable):
-            return Self.runChild(executable, request, timeout: timeout, httpPassword: httpPassword)
+            var request = request
+            request.reportProgress = progress != nil && request.operation == .fetch
+            return Self.runChild(executable, request, timeout: timeout, httpPassword: httpPassword, progress: progress)
         }
     }
 
@@ -191,7 +219,8 @@ public enum RemoteTransport: Sendable {
         return RemoteResponse(failure: "\(what) \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
     }
 
-    private static func runChild(_ executable: String, _ request: RemoteRequest, timeout: Double, httpPassword: String?) -> RemoteResponse {
+    private static func runChild(_ executable: String, _ request: RemoteRequest, timeout: Double, httpPassword: String?,
+                                 progress: (@Sendable (String) -> Void)?) -> RemoteResponse {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["_remote"]
@@ -202,7 +231,6 @@ public enum RemoteTransport: Sendable {
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
         let collected = CollectedOutput()
         let reader = DispatchGroup()
         reader.enter()
@@ -210,13 +238,25 @@ public enum RemoteTransport: Sendable {
             collected.set(output.fileHandleForReading.readDataToEndOfFile())
             reader.leave()
         }
+        // Progress lines come on the child's stderr, read as they arrive until it closes.
+        let errors = request.reportProgress == true ? Pipe() : nil
+        process.standardError = errors ?? FileHandle.nullDevice
+        if let errors, let progress {
+            reader.enter()
+            DispatchQueue.global().async {
+                Self.forwardProgress(from: errors.fileHandleForReading, to: progress)
+                reader.leave()
+            }
+        }
         do {
             try process.run()
         } catch {
             try? output.fileHandleForWriting.close()
+            try? errors?.fileHandleForWriting.close()
             return RemoteResponse(failure: "cannot start \(executable) for the network step: \(error)")
         }
         try? output.fileHandleForWriting.close()
+        try? errors?.fileHandleForWriting.close()
         if let body = try? JSONEncoder().encode(request) { input.fileHandleForWriting.write(body) }
         try? input.fileHandleForWriting.close()
 
@@ -242,6 +282,23 @@ public enum RemoteTransport: Sendable {
                 : "the network step ended with status \(process.terminationStatus) and no result")
         }
         return response
+    }
+}
+
+extension RemoteTransport {
+    /// Hands each `RemoteStep.progressPrefix` line read from `handle` to `progress`, until the
+    /// writer closes it.
+    static func forwardProgress(from handle: FileHandle, to progress: @Sendable (String) -> Void) {
+        var pending = Data()
+        while case let chunk = handle.availableData, !chunk.isEmpty {
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...newline)
+                if line.hasPrefix(RemoteStep.progressPrefix) { progress(String(line.dropFirst(RemoteStep.progressPrefix.count))) }
+            }
+            if pending.count > 65_536 { pending.removeAll() }  // no newline: not ours
+        }
     }
 }
 

@@ -130,7 +130,10 @@ public struct Workspace: Sendable {
                    credentials: RemoteCredentialSet) -> RemoteResponse {
         let request = RemoteRequest(operation: operation, repository: store.repositoryPath, url: store.config.remote, refspecs: refspecs,
                                     sshKeyPath: credentials.sshKey, httpUsername: credentials.httpUsername)
-        return transport.run(request, timeout: timeout, httpPassword: credentials.httpPassword)
+        // A fetch's objects as they arrive, on a terminal (`progress` is set only there).
+        let name = store.name
+        let fetchProgress = operation == .fetch ? progress.map { sink in { @Sendable (line: String) in sink.emit("\(name): \(line)") } } : nil
+        return transport.run(request, timeout: timeout, httpPassword: credentials.httpPassword, progress: fetchProgress)
     }
 
     /// The policy of a commit's tree.
