@@ -7,6 +7,7 @@ struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Store recovery for admins.",
+        discussion: Examples.adminReset,
         subcommands: [Reset.self])
 
     struct Reset: ParsableCommand {

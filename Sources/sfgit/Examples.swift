@@ -46,6 +46,14 @@ enum Examples {
     static let reviewShow = block("sfgit review show ana@desk")
     static let reviewMerge = block("sfgit review merge ana@desk                 # make and check the merge only",
                                    "sfgit review merge ana@desk --push --expect-tip f9345f418c7d")
+    // Group pages: one line per subcommand, the subcommand's own page has more.
+    static let trustGroup = block("sfgit trust list", "sfgit trust add ana@desk ana.pub --role write", "sfgit trust remove ana@desk",
+                                  "sfgit trust revoke ana@desk --since 5d2caff1caba")
+    static let policyGroup = block("sfgit policy show", "sfgit policy set mode review", "sfgit policy unset quota --principal ana@desk")
+    static let reviewGroup = block("sfgit review list", "sfgit review show ana@desk", "sfgit review merge ana@desk --push")
+    static let hookGroup = block("sfgit hook install --harness claude --scope user", "sfgit hook uninstall --harness claude --scope user",
+                                 "echo '{}' | sfgit hook session-start")
+    static let storeGroup = block("sfgit store list", "sfgit store remove old-store")
     static let adminReset = block("sfgit admin reset --to 5d2caff1caba --reason \"the merged anti-pattern was wrong\"")
     static let config = block("sfgit config get identity.key", "sfgit config set identity.key ~/.ssh/sfgit_ed25519", "sfgit config set default_store shared")
 }

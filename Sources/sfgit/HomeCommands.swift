@@ -144,7 +144,7 @@ struct WhoamiCommand: ParsableCommand {
 /// `sfgit store list|remove`.
 struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "store", abstract: "List this home's stores, or forget one.", subcommands: [List.self, Remove.self])
+        commandName: "store", abstract: "List this home's stores, or forget one.", discussion: Examples.storeGroup, subcommands: [List.self, Remove.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Each store: name, remote, pin, verified tip, pending outbox.",

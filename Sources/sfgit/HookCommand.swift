@@ -7,6 +7,7 @@ struct HookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hook",
         abstract: "Wire sfgit into Claude Code, Cursor or Hermes, and the session-start hook they run.",
+        discussion: Examples.hookGroup,
         subcommands: [HookInstallCommand.self, HookUninstallCommand.self, SessionStartCommand.self])
 }
 

@@ -7,6 +7,7 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Show or change a store's policy: mode, quotas, limits, half-lives (admin commits, published by the next sync).",
+        discussion: Examples.policyGroup,
         subcommands: [Show.self, SetValue.self, Unset.self])
 
     struct Show: ParsableCommand {

@@ -7,6 +7,7 @@ struct ReviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "review",
         abstract: "List, show and merge writers' proposal branches (sfgit/proposals/PRINCIPAL) with an SSH-signed merge commit.",
+        discussion: Examples.reviewGroup,
         subcommands: [List.self, Show.self, Merge.self])
 
     /// `--offline`, `--timeout`, `--wait` of the review commands.

@@ -7,6 +7,7 @@ struct TrustCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trust",
         abstract: "List, add or remove the principals and keys a store trusts (admin commits, published by the next sync).",
+        discussion: Examples.trustGroup,
         subcommands: [List.self, Add.self, Remove.self, Revoke.self])
 
     struct List: ParsableCommand {

@@ -58,10 +58,10 @@ struct FlagErrorTests {
         #expect(!FileManager.default.fileExists(atPath: home.url("home")), "\(arguments) made a home before refusing")
     }
 
-    /// Every command a person runs.
-    static let documented = VerbosityTests.commands
+    /// Every command a person runs, and the groups' own pages.
+    static let documented = VerbosityTests.commands + [["trust"], ["policy"], ["review"], ["admin"], ["hook"], ["config"], ["store"]]
 
-    @Test("every subcommand's help ends its description with EXAMPLES of itself", arguments: documented)
+    @Test("every subcommand's help, and every group's, ends its description with EXAMPLES of itself", arguments: documented)
     func examples(_ command: [String]) throws {
         let help = try PackagePaths.runSFGit(command + ["--help"])
         #expect(help.exitCode == 0)
