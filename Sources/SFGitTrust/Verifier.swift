@@ -24,16 +24,22 @@ public struct Verifier {
         /// an indexer need not parse them again; bounded because a clone of a large store would
         /// otherwise hold every memory at once.
         public var keepParsedMemories: Int = 0
+        /// Stop at the first refused commit of the tip's first-parent chain: nothing after it in
+        /// history order can reach the verified tip, and a remote could otherwise make a sync
+        /// read and judge any number of junk commits on top (a sync sets this; `verify`, which
+        /// reports every commit, does not).
+        public var stopAtRefusedChainCommit = false
 
         /// The verifying host's clock, in seconds since the epoch: a commit dated later than
         /// this plus `allowedClockSkew` is refused as `future-dated` until its time has come.
         public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
         /// The defaults: review mode enforced, two threads, nothing kept parsed.
-        public init(enforceReviewMode: Bool = true, parallelism: Int = 2, keepParsedMemories: Int = 0) {
+        public init(enforceReviewMode: Bool = true, parallelism: Int = 2, keepParsedMemories: Int = 0, stopAtRefusedChainCommit: Bool = false) {
             self.enforceReviewMode = enforceReviewMode
             self.parallelism = parallelism
             self.keepParsedMemories = keepParsedMemories
+            self.stopAtRefusedChainCommit = stopAtRefusedChainCommit
         }
     }
 
@@ -114,19 +120,23 @@ public struct Verifier {
         facts.reserveCapacity(order.count)
         var outcomes: [CommitOutcome] = []
         outcomes.reserveCapacity(order.count)
+        var stopped = false
         func judgeNext(_ checks: [Checked]) throws(GitError) {
-            for check in checks {
+            for check in checks where !stopped {
                 let fact = facts[outcomes.count]!
                 facts[outcomes.count] = nil  // judged: a whole history's changes never pile up here
                 let outcome = try judge.decide(fact, check: check)
                 outcomes.append(outcome)
                 if !outcome.isGood {
                     logger.debug("commit refused", metadata: ["commit": "\(fact.id)", "status": "\(outcome.status.rawValue)", "reason": "\(outcome.reason)"])
+                    // Every later commit of the chain descends from this one, and every ancestor
+                    // of the chain's good part came before it: the verified tip is decided.
+                    if options.stopAtRefusedChainCommit, history.index(of: fact.id) != nil { stopped = true }
                 }
             }
         }
         var added = 0
-        for id in order {
+        for id in order where !stopped {
             var fact: CommitFacts
             do {
                 fact = try readFacts(id, judge: &judge)
@@ -149,7 +159,11 @@ public struct Verifier {
             facts.append(fact)
             try judgeNext(checker.takeReady(from: outcomes.count))
         }
-        try judgeNext(checker.finish(from: outcomes.count))
+        if stopped {
+            checker.abandon()
+        } else {
+            try judgeNext(checker.finish(from: outcomes.count))
+        }
 
         // Good commits have only good ancestors, so the newest good one on the chain is the tip…
         var tip = chain.last { judge.good.contains($0) } ?? verifiedTip
@@ -428,6 +442,16 @@ private final class PipelinedChecker: @unchecked Sendable {
             index += 1
         }
         return ready
+    }
+
+    /// Closes the queue, drops what is left unchecked and waits for the workers.
+    func abandon() {
+        lock.lock()
+        closed = true
+        pending.removeAll()
+        lock.unlock()
+        wakeUp.lock(); wakeUp.broadcast(); wakeUp.unlock()
+        group.wait()
     }
 
     /// Closes the queue, helps with what is left, waits for the workers, and returns the

@@ -72,6 +72,28 @@ struct AttackTests {
         #expect(result.accepted.isEmpty)
     }
 
+    @Test("junk commits piled on top: a sync's verification stops at the first refused chain commit, with the same verified tip and accepted memories")
+    func junkOnTopStopsEarly() throws {
+        let (store, base) = try Self.storeWithWriter()
+        try store.addMemory(by: "sf@mikki-bunker")
+        let good = try store.commit(as: "sf@mikki-bunker", "a memory")
+        let firstJunk = try store.commitUnsigned("junk 0")
+        for index in 1..<40 { _ = try store.commitUnsigned("junk \(index)") }
+        let everything = try verify(store, from: base)
+        #expect(everything.outcomes.count == 41)  // `verify` reports every commit
+
+        let repository = try Repository.open(store.gitDirectory)
+        let introduction = Introduction(commit: ObjectID(hex: store.introduction)!, signer: store.introductionSigner)
+        let stopping = try Verifier(repository: repository, introduction: introduction, options: .init(stopAtRefusedChainCommit: true))
+            .verify(from: ObjectID(hex: base)!, to: try repository.resolveCommit("HEAD"))
+        #expect(stopping.outcomes.count == 2, "\(stopping.outcomes.map(\.status))")
+        #expect(stopping.blocked?.commit.hex == firstJunk)
+        #expect(stopping.blocked?.status == .unsigned)
+        #expect(stopping.verifiedTip?.hex == good)
+        #expect(stopping.verifiedTip == everything.verifiedTip)
+        #expect(stopping.accepted.map(\.path) == everything.accepted.map(\.path) && stopping.accepted.count == 1)
+    }
+
     @Test("unknown key")
     func unknownKey() throws {
         let (store, base) = try Self.storeWithWriter()

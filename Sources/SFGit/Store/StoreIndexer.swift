@@ -52,7 +52,7 @@ struct StoreIndexer {
             return try rebuild(to: tip)
         }
         // The verifier parses every added file anyway: it hands back up to this many parsed.
-        let options = Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept)
+        let options = Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept, stopAtRefusedChainCommit: true)
         let result = try Verifier(repository: repository, introduction: introduction, options: options).verify(from: start, to: tip)
         // A merge that took another branch as its first parent changed where everything on the
         // old chain arrived: the rate limits' schedule is computed again from the introduction.
@@ -110,7 +110,7 @@ struct StoreIndexer {
         let result: VerificationResult
         let progress = self.progress
         do {
-            result = try Verifier(repository: repository, introduction: introduction).verify(from: nil, to: tip) { accepted in
+            result = try Verifier(repository: repository, introduction: introduction, options: .init(stopAtRefusedChainCommit: true)).verify(from: nil, to: tip) { accepted in
                 guard let memory = accepted.memory, handedOverPaths.insert(accepted.path).inserted else { return }
                 handedOver.append(HandedOver(path: accepted.path, blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed, arrival: accepted.arrival))
                 handOff.push(Self.record(memory, accepted, base: HistoryBase(), firstSeen: seen))
