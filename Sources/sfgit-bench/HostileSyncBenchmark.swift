@@ -128,5 +128,18 @@ enum HostileSyncBenchmark {
             .split(separator: "\n").count
         row("25 refused 1 MB pushes, slowest", worst, String(format: "mean %.2f s; %d kept; objects +%.1f MB", total / 25, kept, Double(try diskBytes() - before) / 1e6))
         _ = try ProcessRunner.run("git", ["--git-dir", store.remote, "update-ref", "refs/heads/main", store.tip.hex])
+
+        // Unsigned commits piled on the verified tip (a few MB packed): refused at the first one.
+        let junkCount = count * 2
+        var stream = ""
+        for index in 0..<junkCount {
+            let message = "junk \(index)\n"
+            stream += "commit refs/heads/main\nmark :\(index + 1)\ncommitter x <x@x> \(1_767_225_600 + index) +0000\ndata \(message.utf8.count)\n\(message)"
+            stream += index == 0 ? "from \(store.tip.hex)\n\n" : "from :\(index)\n\n"
+        }
+        _ = try ProcessRunner.run("git", ["--git-dir", store.remote, "fast-import", "--quiet", "--force"], stdin: Data(stream.utf8))
+        let junk = try measured(["sync", "--json"], reader("file-reader"))
+        row("\(junkCount / 1000)k unsigned commits on top", junk, "refused at the first one")
+        _ = try ProcessRunner.run("git", ["--git-dir", store.remote, "update-ref", "refs/heads/main", store.tip.hex])
     }
 }

@@ -45,10 +45,10 @@ struct RateLimitTests {
             (try Self.commit(store, 1, by: "calm@y", at: "2026-02-04T00:00:00Z"), 0),
         ]
         for (index, (commit, expected)) in checkpoints.enumerated() {
-            _ = try everySync.update(to: commit)
-            if index % 2 == 1 { _ = try sometimes.update(to: commit) }
+            _ = try VerifiedIndexing.update(everySync, to: commit)
+            if index % 2 == 1 { _ = try VerifiedIndexing.update(sometimes, to: commit) }
             let fresh = try StoreIndexerTests.indexer(store, cache: dir.url("fresh\(index).sqlite"))
-            _ = try fresh.update(to: commit)
+            _ = try VerifiedIndexing.update(fresh, to: commit)
             #expect(try Self.deferred(everySync) == expected, "at checkpoint \(index)")
             #expect(try fresh.index.snapshot() == everySync.index.snapshot(), "at checkpoint \(index)")
             if index % 2 == 1 { #expect(try sometimes.index.snapshot() == everySync.index.snapshot(), "at checkpoint \(index)") }
@@ -67,7 +67,7 @@ struct RateLimitTests {
         }
         let dir = try TemporaryDirectory()
         let indexer = try StoreIndexerTests.indexer(store, cache: dir.url("c.sqlite"))
-        _ = try indexer.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(indexer, to: try StoreIndexerTests.head(store))
         #expect(try Self.deferred(indexer) == 4)  // two served at 2026-03-01, two a day after, two the day after that
         let usage = try indexer.index.quotaUsage(signer: "flood@x", perDay: 2, clock: Timestamp("2026-03-01T00:00:00Z")!.secondsSinceEpoch)
         #expect(usage.used == 6 && usage.left == 0 && usage.deferred == 4)
@@ -88,7 +88,7 @@ struct RateLimitTests {
                            "merge", "-q", "--no-ff", "-S", "-m", "merge the flooder's branch", "stale"])
         let dir = try TemporaryDirectory()
         let indexer = try StoreIndexerTests.indexer(store, cache: dir.url("c.sqlite"))
-        let update = try indexer.update(to: try StoreIndexerTests.head(store))
+        let update = try VerifiedIndexing.update(indexer, to: try StoreIndexerTests.head(store))
         #expect(update.blocked == nil)
         #expect(try Self.deferred(indexer) == 4)
     }

@@ -35,12 +35,12 @@ struct StoreIndexerTests {
         let dir = try TemporaryDirectory()
         let incremental = try Self.indexer(store, cache: dir.url("inc.sqlite"))
         var added = 0
-        for checkpoint in checkpoints { added += try incremental.update(to: checkpoint).added }
+        for checkpoint in checkpoints { added += try VerifiedIndexing.update(incremental, to: checkpoint).added }
         #expect(added == 10)
-        #expect(try incremental.update(to: checkpoints.last!).added == 0)  // nothing new
+        #expect(try VerifiedIndexing.update(incremental, to: checkpoints.last!).added == 0)  // nothing new
 
         let full = try Self.indexer(store, cache: dir.url("full.sqlite"))
-        #expect(try full.update(to: checkpoints.last!).added == 10)
+        #expect(try VerifiedIndexing.update(full, to: checkpoints.last!).added == 10)
         #expect(try incremental.index.snapshot() == full.index.snapshot())
         #expect(try incremental.index.state(StoreIndexer.indexedCommitKey) == checkpoints.last!.hex)
 
@@ -52,7 +52,7 @@ struct StoreIndexerTests {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dir.url("inc.sqlite") + suffix) }
         let rebuilt = try Self.indexer(store, cache: dir.url("inc.sqlite"))
         #expect(rebuilt.index.isFresh)
-        _ = try rebuilt.update(to: checkpoints.last!)
+        _ = try VerifiedIndexing.update(rebuilt, to: checkpoints.last!)
         #expect(try rebuilt.index.recall(query) == before)
         #expect(before.count == 10)
         #expect(before.allSatisfy { $0.signer == "sf@mikki-bunker" && $0.tier == .authenticated && $0.key == store.keys["sf@mikki-bunker"]!.fingerprint })
@@ -70,7 +70,7 @@ struct StoreIndexerTests {
         try store.commitUnsigned()
         let dir = try TemporaryDirectory()
         let indexer = try Self.indexer(store, cache: dir.url("c.sqlite"))
-        let update = try indexer.update(to: try Self.head(store))
+        let update = try VerifiedIndexing.update(indexer, to: try Self.head(store))
         #expect(update.blocked?.status == .unsigned)
         #expect(update.indexedCommit?.hex == good)
         #expect(update.added == 1)
@@ -89,7 +89,7 @@ struct StoreIndexerTests {
         let shared = try store.commit(as: "sf@mikki-bunker")
         let dir = try TemporaryDirectory()
         let early = try Self.indexer(store, cache: dir.url("early.sqlite"))
-        let fresh = try early.update(to: try Self.head(store))
+        let fresh = try VerifiedIndexing.update(early, to: try Self.head(store))
         #expect(fresh.writtenWhileVerifying)
         #expect(fresh.added == 1)
 
@@ -102,7 +102,7 @@ struct StoreIndexerTests {
         try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys["sf@mikki-bunker"]!.privatePath)",
                            "merge", "-q", "--no-ff", "-S", "-m", "merge", "side"])
         let late = try Self.indexer(store, cache: dir.url("late.sqlite"))
-        let refused = try late.update(to: try Self.head(store))
+        let refused = try VerifiedIndexing.update(late, to: try Self.head(store))
         #expect(refused.blocked?.status == .unauthorized)
         #expect(refused.indexedCommit?.hex == shared)
         #expect(!refused.writtenWhileVerifying)
@@ -110,7 +110,7 @@ struct StoreIndexerTests {
         let titles = try late.index.recall(RecallQuery(text: "branch", now: 1_780_000_000)).map(\.title)
         #expect(titles == ["on the shared branch"])
         // The cache indexed before the merge arrived, brought up to the same tip, holds the same rows.
-        let incremental = try early.update(to: try Self.head(store))
+        let incremental = try VerifiedIndexing.update(early, to: try Self.head(store))
         #expect(incremental.added == 0 && !incremental.writtenWhileVerifying)
         #expect(try early.index.snapshot() == late.index.snapshot())
     }
@@ -129,7 +129,7 @@ struct StoreIndexerTests {
                            "merge", "-q", "--no-ff", "-S", "-m", "merge", "proposal"])
         let dir = try TemporaryDirectory()
         let indexer = try Self.indexer(store, cache: dir.url("c.sqlite"))
-        let update = try indexer.update(to: try Self.head(store))
+        let update = try VerifiedIndexing.update(indexer, to: try Self.head(store))
         #expect(update.added == 1)
         // Handed to the writer unreviewed, when its commit was judged; the merge raised it after.
         #expect(update.writtenWhileVerifying)
@@ -210,15 +210,15 @@ struct IndexerQuotaTests {
         let first = try store.commit(as: "sf@mikki-bunker")
         let dir = try TemporaryDirectory()
         let indexer = try StoreIndexerTests.indexer(store, cache: dir.url("c.sqlite"))
-        _ = try indexer.update(to: ObjectID(hex: first)!)
+        _ = try VerifiedIndexing.update(indexer, to: ObjectID(hex: first)!)
         #expect(try indexer.index.counts().deferred == 1)  // the past is scheduled like the present
 
         for _ in 0..<4 { try store.addMemory(by: "sf@mikki-bunker") }
         try store.commit(as: "sf@mikki-bunker")
-        _ = try indexer.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(indexer, to: try StoreIndexerTests.head(store))
         #expect(try indexer.index.counts().deferred == 5)  // 2 a day on one history clock
         let fresh = try StoreIndexerTests.indexer(store, cache: dir.url("fresh.sqlite"))
-        _ = try fresh.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(fresh, to: try StoreIndexerTests.head(store))
         #expect(try fresh.index.snapshot() == indexer.index.snapshot())
     }
 }

@@ -50,7 +50,7 @@ struct WithdrawalAuthorityTests {
     /// A fresh cache of the store's head (what a reindex or a fresh clone serves).
     static func rebuilt(_ store: StoreBuilder, _ dir: TemporaryDirectory, _ name: String) throws -> StoreIndexer {
         let indexer = try StoreIndexerTests.indexer(store, cache: dir.url(name))
-        _ = try indexer.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(indexer, to: try StoreIndexerTests.head(store))
         return indexer
     }
 
@@ -64,13 +64,13 @@ struct WithdrawalAuthorityTests {
         try store.commit(as: "w@one")
         let dir = try TemporaryDirectory()
         let incremental = try StoreIndexerTests.indexer(store, cache: dir.url("inc.sqlite"))
-        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(incremental, to: try StoreIndexerTests.head(store))
 
         let retraction = try Self.retraction(store, by: "admin@hq", of: retracted)
         try store.commit(as: "admin@hq")
         let correction = try Self.superseding(store, by: "admin@hq", [superseded], title: "the corrected finding")
         try store.commit(as: "admin@hq")
-        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(incremental, to: try StoreIndexerTests.head(store))
 
         for indexer in [incremental, try Self.rebuilt(store, dir, "full.sqlite")] {
             let gone = try Self.shown(indexer, retracted)
@@ -116,14 +116,14 @@ struct WithdrawalAuthorityTests {
         try store.commit(as: "w@two")
         let dir = try TemporaryDirectory()
         let incremental = try StoreIndexerTests.indexer(store, cache: dir.url("inc.sqlite"))
-        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(incremental, to: try StoreIndexerTests.head(store))
         #expect(try !Self.shown(incremental, victim).retracted)
         #expect(try Self.shown(incremental, victim2).supersededBy.isEmpty)
 
         // Promoted later: the old withdrawals were judged by the policy of their commit's parent.
         try store.setRoles("w@two", ["write", "review"])
         try store.commit(as: "admin@hq")
-        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(incremental, to: try StoreIndexerTests.head(store))
         for indexer in [incremental, try Self.rebuilt(store, dir, "full.sqlite")] {
             #expect(try !Self.shown(indexer, victim).retracted)
             #expect(try Self.shown(indexer, victim2).supersededBy.isEmpty)
@@ -157,7 +157,7 @@ struct WithdrawalAuthorityTests {
         try store.commit(as: "w@one")
         let dir = try TemporaryDirectory()
         let incremental = try StoreIndexerTests.indexer(store, cache: dir.url("inc.sqlite"))
-        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(incremental, to: try StoreIndexerTests.head(store))
         #expect(try Self.shown(incremental, original).supersededBy == [correction.description])
 
         let retraction = try Self.retraction(store, by: "w@one", of: correction)
@@ -165,7 +165,7 @@ struct WithdrawalAuthorityTests {
         // A retraction of that retraction (by an admin, even) changes nothing.
         _ = try Self.retraction(store, by: "admin@hq", of: retraction)
         try store.commit(as: "admin@hq")
-        _ = try incremental.update(to: try StoreIndexerTests.head(store))
+        _ = try VerifiedIndexing.update(incremental, to: try StoreIndexerTests.head(store))
         for indexer in [incremental, try Self.rebuilt(store, dir, "full.sqlite")] {
             let restored = try Self.shown(indexer, original)
             #expect(restored.supersededBy.isEmpty && !restored.retracted && restored.withdrawals.isEmpty)

@@ -64,7 +64,7 @@ extension Workspace {
             var indexer = StoreIndexer(repository: repository, introduction: try store.introduction(), index: index)
             let name = store.name
             indexer.progress = progress.map { sink in ProgressSink { sink.emit("\(name): \($0)") } }
-            _ = try indexer.update(to: verified)
+            _ = try VerifiedIndexing.update(indexer, to: verified)
         }
         if let principal = identity.principal {
             try OwnMemories.index(repository, index, verified: verified, principal: principal, key: (try? signer())?.publicKey.fingerprint)

@@ -4,11 +4,13 @@ import SFGitMemory
 import SFGitRepository
 import SFGitTrust
 
-/// Brings the cache up to a verified tip: verifies the commits since the indexed one (all of
-/// them for a fresh cache), diffs the indexed tree against the verified tree with the O(changed)
-/// tree diff, parses only the added files, and applies everything in one transaction. Nothing
-/// that did not pass verification is ever indexed.
-/// docs/ARCHITECTURE.md § Data flow of one sync (verify + index).
+/// Brings the cache up to what a verification accepted: says where the verification starts
+/// (after the indexed commit; the introduction for a fresh cache), then diffs the indexed tree
+/// against the verified tree with the O(changed) tree diff, parses only the added files, and
+/// applies everything in one transaction. It does not verify: the caller runs the verifier
+/// between `begin` and `finish` (`VerifiedIndexing`). Nothing that did not pass verification is
+/// ever indexed.
+/// docs/ARCHITECTURE.md § Data flow of one sync (verify, then index).
 struct StoreIndexer {
     /// The store's repository.
     let repository: Repository
@@ -45,26 +47,67 @@ struct StoreIndexer {
         var writtenWhileVerifying = false
     }
 
-    /// Indexes up to `tip`; stops at the newest authentic commit if verification refuses one.
-    func update(to tip: ObjectID) throws -> Update {
+    /// One verification's way into the cache: `begin` says where it starts and what it hands
+    /// over while it runs, the caller runs the verifier, and `finish` writes what it verified
+    /// (`VerifiedIndexing` puts the three together). The indexer never verifies by itself.
+    final class Pass {
+        /// The commit verification starts from: the indexed one, or nil (the introduction) for a
+        /// fresh cache.
+        let start: ObjectID?
+        /// The options the verifier runs with.
+        let options: Verifier.Options
+        /// For a fresh cache: the writer thread the accepted memories stream to.
+        fileprivate let stream: FreshCacheStream?
+
+        fileprivate init(start: ObjectID?, options: Verifier.Options, stream: FreshCacheStream?) {
+            self.start = start
+            self.options = options
+            self.stream = stream
+        }
+
+        /// For a fresh cache, what the verifier tells of each accepted memory as soon as its
+        /// commit is judged: it goes, parsed, to the cache's writer.
+        var sink: ((AcceptedMemory) -> Void)? { stream.map { stream in { stream.hand($0) } } }
+
+        /// Ends a pass whose verification failed: a fresh cache's writer rolls back.
+        func abandon() { stream?.abandon() }
+    }
+
+    /// What `finish` came to.
+    enum Finish {
+        /// The cache reflects the verified tip.
+        case indexed(Update)
+        /// A merge took another branch as its first parent, which changed where everything on
+        /// the old chain arrived: the rate limits' schedule must be computed again, from a
+        /// verification of the whole history (`begin(fromIntroduction: true)`).
+        case verifyFromIntroduction
+    }
+
+    /// Where a verification for this cache starts: after the indexed commit, or from the
+    /// introduction for a fresh cache (none indexed, it is gone, or `fromIntroduction`), whose
+    /// writer thread then starts and takes the accepted memories while verification runs.
+    func begin(fromIntroduction: Bool = false) throws -> Pass {
         let indexed = try index.state(Self.indexedCommitKey).flatMap { ObjectID(hex: $0) }
-        guard let start = indexed.flatMap({ repository.contains($0) ? $0 : nil }) else {
-            return try rebuild(to: tip)
+        if !fromIntroduction, let start = indexed, repository.contains(start) {
+            // The verifier parses every added file anyway: it hands back up to this many parsed.
+            return Pass(start: start, options: Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept, stopAtRefusedChainCommit: true), stream: nil)
         }
-        // The verifier parses every added file anyway: it hands back up to this many parsed.
-        let options = Verifier.Options(keepParsedMemories: Self.parsedMemoriesKept, stopAtRefusedChainCommit: true)
-        let result = try Verifier(repository: repository, introduction: introduction, options: options).verify(from: start, to: tip)
-        // A merge that took another branch as its first parent changed where everything on the
-        // old chain arrived: the rate limits' schedule is computed again from the introduction.
-        if result.verifiedTip != start, !result.chainFromVerifiedTip {
-            return try rebuild(to: tip)
-        }
+        return Pass(start: nil, options: Verifier.Options(stopAtRefusedChainCommit: true),
+                    stream: FreshCacheStream(index: index, firstSeen: now(), progress: progress))
+    }
+
+    /// Writes what `result`, the verification of `pass`, verified; stops at the newest authentic
+    /// commit if verification refused one.
+    func finish(_ pass: Pass, _ result: VerificationResult) throws -> Finish {
+        if let stream = pass.stream { return .indexed(try finishFresh(stream, result)) }
+        guard let start = pass.start else { preconditionFailure("an incremental pass starts at the indexed commit") }
+        if result.verifiedTip != start, !result.chainFromVerifiedTip { return .verifyFromIntroduction }
         let seen = now()
         guard let plan = try plan(result, from: start, base: try HistoryBase(index), now: seen) else {
-            return Update(indexedCommit: start, added: 0, removed: 0, quarantined: 0, blocked: result.blocked)
+            return .indexed(Update(indexedCommit: start, added: 0, removed: 0, quarantined: 0, blocked: result.blocked))
         }
         try index.load(plan.batch, reset: false, next: parsing(plan.additions, base: plan.base, firstSeen: seen))
-        return plan.update(result)
+        return .indexed(plan.update(result))
     }
 
     /// Where the indexed commit stands on the history clock: its position on the first-parent
@@ -88,41 +131,18 @@ struct StoreIndexer {
         }
     }
 
-    /// A fresh cache (a clone, a rebuild) from the introduction to `tip`. Verification and the
-    /// cache's writes run at the same time: each accepted memory goes, parsed, to a writer thread
-    /// as soon as its commit is judged. When the verified tree holds exactly what was handed over
-    /// (any authentic history; not a good side branch whose merge was refused), that transaction
-    /// commits; otherwise it rolls back and the plan is applied the ordinary way. Either way the
-    /// rows are the same. The rate limits' schedule is the one every host computes (the history
-    /// clock): the past's releases lie in the past, and only what its chain has not reached yet
-    /// is deferred.
-    private func rebuild(to tip: ObjectID) throws -> Update {
-        let seen = now()
-        let handOff = MemoryHandOff(capacity: 512)
-        let writer = WriterThread { [index] in
-            defer { handOff.writerDidStop() }
-            try index.rebuild(next: handOff.next, closing: handOff.closing)
-        }
-        // In the order handed over, which is the order of acceptance: the plan's additions come
-        // in that order too, so the two compare entry by entry.
-        var handedOver: [HandedOver] = []
-        var handedOverPaths: Set<String> = []
-        let result: VerificationResult
-        let progress = self.progress
-        do {
-            result = try Verifier(repository: repository, introduction: introduction, options: .init(stopAtRefusedChainCommit: true)).verify(from: nil, to: tip) { accepted in
-                guard let memory = accepted.memory, handedOverPaths.insert(accepted.path).inserted else { return }
-                handedOver.append(HandedOver(path: accepted.path, blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed, arrival: accepted.arrival))
-                handOff.push(Self.record(memory, accepted, base: HistoryBase(), firstSeen: seen))
-                progress?.emit("verified and indexed \(handedOver.count) memor\(handedOver.count == 1 ? "y" : "ies")")
-            }
-        } catch {
-            handOff.close(with: nil)
-            _ = writer.join()
-            throw error
-        }
+    /// The end of a fresh cache (a clone, a rebuild) from the introduction: verification and
+    /// the cache's writes ran at the same time. When the verified tree holds exactly what was
+    /// handed over (any authentic history; not a good side branch whose merge was refused), the
+    /// writer's transaction commits; otherwise it rolls back and the plan is applied the ordinary
+    /// way. Either way the rows are the same. The rate limits' schedule is the one every host
+    /// computes (the history clock): the past's releases lie in the past, and only what its chain
+    /// has not reached yet is deferred.
+    private func finishFresh(_ stream: FreshCacheStream, _ result: VerificationResult) throws -> Update {
+        let seen = stream.firstSeen
         let plan = try plan(result, from: nil, base: HistoryBase(), now: seen)
-        handedOverPaths = []
+        let handedOver = stream.handedOver
+        stream.handedOver = []
         let streamed = plan.map { plan in
             plan.additions.count == handedOver.count && zip(plan.additions, handedOver).allSatisfy { addition, handed in
                 handed.path == addition.path && handed.blob == addition.blob && handed.commit == addition.commit && handed.arrival == addition.arrival
@@ -133,8 +153,7 @@ struct StoreIndexer {
             // A reviewer's merge later in the history made these reviewed after they were handed over.
             closing?.reviewedPaths = zip(plan.additions, handedOver).filter { $0.reviewed && !$1.reviewed }.map(\.0.path)
         }
-        handOff.close(with: streamed ? closing : nil)
-        let written = writer.join()
+        let written = stream.close(with: streamed ? closing : nil)
         if streamed {
             try written.get()
             var update = plan!.update(result)
@@ -149,7 +168,7 @@ struct StoreIndexer {
     }
 
     /// What one accepted memory file hands to the writer, kept to check against the verified tree.
-    private struct HandedOver {
+    fileprivate struct HandedOver {
         var path: String
         var blob: ObjectID
         var commit: ObjectID
@@ -270,7 +289,7 @@ struct StoreIndexer {
         }
     }
 
-    private static func record(_ memory: Memory, _ accepted: AcceptedMemory, base: HistoryBase, firstSeen: Double) -> IndexedMemory {
+    fileprivate static func record(_ memory: Memory, _ accepted: AcceptedMemory, base: HistoryBase, firstSeen: Double) -> IndexedMemory {
         var record = IndexedMemory(
             memory: memory, path: accepted.path, blob: accepted.blob.hex, commit: accepted.commit.hex,
             signer: accepted.principal, key: accepted.key, tier: accepted.reviewed ? .reviewed : .authenticated, firstSeen: firstSeen)
@@ -291,6 +310,48 @@ struct StoreIndexer {
     static let historyClockKey = "history_clock"
     /// The store-state key of the keys the indexed commit's policy revokes (comma-separated).
     static let revokedKeysKey = "revoked_keys"
+}
+
+/// A fresh cache written while verification runs: the writer thread's transaction, fed each
+/// accepted memory (the first of its path, parsed) in the order it was accepted, and the record
+/// of what was handed over, to compare with the verified tree at the end.
+private final class FreshCacheStream {
+    let firstSeen: Double
+    private let handOff = MemoryHandOff(capacity: 512)
+    private let writer: WriterThread
+    private let progress: ProgressSink?
+    /// In the order handed over, which is the order of acceptance: the plan's additions come in
+    /// that order too, so the two compare entry by entry.
+    var handedOver: [StoreIndexer.HandedOver] = []
+    private var handedOverPaths: Set<String> = []
+
+    init(index: MemoryIndex, firstSeen: Double, progress: ProgressSink?) {
+        self.firstSeen = firstSeen
+        self.progress = progress
+        let handOff = self.handOff
+        writer = WriterThread { [index] in
+            defer { handOff.writerDidStop() }
+            try index.rebuild(next: handOff.next, closing: handOff.closing)
+        }
+    }
+
+    /// Hands an accepted memory to the writer (waits while the writer is far behind).
+    func hand(_ accepted: AcceptedMemory) {
+        guard let memory = accepted.memory, handedOverPaths.insert(accepted.path).inserted else { return }
+        handedOver.append(StoreIndexer.HandedOver(path: accepted.path, blob: accepted.blob, commit: accepted.commit, reviewed: accepted.reviewed, arrival: accepted.arrival))
+        handOff.push(StoreIndexer.record(memory, accepted, base: StoreIndexer.HistoryBase(), firstSeen: firstSeen))
+        progress?.emit("verified and indexed \(handedOver.count) memor\(handedOver.count == 1 ? "y" : "ies")")
+    }
+
+    /// No more memories: the writer commits with `batch` (nil: rolls back); its outcome.
+    func close(with batch: IndexBatch?) -> Result<Void, any Error> {
+        handedOverPaths = []
+        handOff.close(with: batch)
+        return writer.join()
+    }
+
+    /// Verification failed: the writer rolls back.
+    func abandon() { _ = close(with: nil) }
 }
 
 /// A bounded queue from the verifying thread to the cache's writer thread. The producer waits

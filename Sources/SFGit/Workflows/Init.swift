@@ -81,7 +81,7 @@ extension Workspace {
             state.lastPushAt = isoNow()
             state.lastSuccessAt = state.lastPushAt
             store.saveState(state)
-            _ = try StoreIndexer(repository: repository, introduction: try store.introduction(), index: try store.openIndex()).update(to: introduction)
+            _ = try VerifiedIndexing.update(StoreIndexer(repository: repository, introduction: try store.introduction(), index: try store.openIndex()), to: introduction)
             return InitReport(store: storeName, remote: remote, introduction: .init(commit: introduction.hex, signer: signer.publicKey.fingerprint))
         }
     }

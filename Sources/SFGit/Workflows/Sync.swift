@@ -416,15 +416,15 @@ struct SyncRun {
         return false
     }
 
-    /// Brings the cache up to `tip` through the verifier (from the indexed commit: nothing new is
-    /// served unverified).
+    /// verify → index: brings the cache up to `tip` through the verifier (from the indexed
+    /// commit: nothing new is served unverified).
     @discardableResult
     private mutating func indexTo(_ tip: ObjectID, _ repository: Repository, _ index: MemoryIndex) throws -> StoreIndexer.Update {
         let started = Date()
         var indexer = StoreIndexer(repository: repository, introduction: try store.introduction(), index: index)
         let name = store.name
         indexer.progress = workspace.progress.map { sink in ProgressSink { sink.emit("\(name): \($0)") } }
-        let update = try indexer.update(to: tip)
+        let update = try VerifiedIndexing.update(indexer, to: tip)
         report.indexed.added += update.added
         report.indexed.removed += update.removed
         report.indexed.quarantined += update.quarantined
