@@ -429,10 +429,18 @@ public final class MemoryIndex: Sendable {
             let release = try record.tier == .own ? nil : record.arrival.map { try schedule.release(record.signer, path: record.path, $0, db) }
             try Self.insert(record, release: release, updateFullText: !bulk, db)
         }
+        var written = reset || !batch.upserts.isEmpty || !batch.removedPaths.isEmpty
         for record in batch.upserts { try add(record) }
-        while let record = try next() { try add(record) }
+        while let record = try next() {
+            try add(record)
+            written = true
+        }
         if bulk { try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('rebuild')") }
         try record(batch, db)
+        if written {
+            try db.execute(sql: "INSERT OR REPLACE INTO store_state(key, value) VALUES (?, ?)",
+                           arguments: [Self.updatedAtKey, String(Date().timeIntervalSince1970)])
+        }
     }
 
     /// The bytes of pending full-text terms a cold fill buffers. FTS5 flushes them to a new

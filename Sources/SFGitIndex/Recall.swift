@@ -281,6 +281,12 @@ extension MemoryIndex {
     /// The store-state key of the principals the verified tip's policy lists (a JSON array).
     public static let principalsKey = "principals"
 
+    /// The store-state key of when memories were last written to or removed from the cache
+    /// (seconds since the epoch; every load that does so sets it): what `status` and `doctor`
+    /// call the cache's age. A file's modification time is no guide: opening the cache touches
+    /// its write-ahead log.
+    public static let updatedAtKey = "updated_at"
+
     /// The principals the verified tip's policy lists, as stored JSON; nil when not recorded.
     static func currentPrincipals(_ db: Database) throws -> String? {
         try String.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [Self.principalsKey])

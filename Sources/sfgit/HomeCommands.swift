@@ -183,6 +183,7 @@ struct StoreCommand: ParsableCommand {
                 Outcome(data: try openWorkspace().removeStore(name, force: force))
             }, text: { removal in
                 printOut("Removed store \(safe(removal.store)) (deleted \(safe(removal.directory))\(removal.discarded > 0 ? "; discarded \(removal.discarded) unpublished" : "")).")
+                if removal.wasDefault { printOut("It was default_store, which is now unset: set another with sfgit config set default_store NAME.") }
             })
         }
     }

@@ -2,9 +2,11 @@ import Foundation
 import SFGit
 
 /// Progress lines on stderr, only when stderr is a terminal and `-q` was not given: a piped or
-/// cron run never sees them. Each line replaces the previous one (`\r` and erase-line), at most
-/// five times a second; the last one is left on screen, ended with a line feed, when the
-/// command's work is done.
+/// cron run never sees them. Each line replaces the previous one of its phase (`\r` and
+/// erase-line), at most five times a second; when another phase starts (a line that reads
+/// differently before its first number: `shared: received …`, then `shared: verified and
+/// indexed …`) and when the command's work is done, the last state is left on screen, ended with
+/// a line feed.
 final class TerminalProgress: @unchecked Sendable {
     /// The one instance, set up in main once the arguments are parsed; nil: nobody is watching.
     nonisolated(unsafe) static var shared: TerminalProgress?
@@ -13,6 +15,8 @@ final class TerminalProgress: @unchecked Sendable {
     private var lastShown = Date.distantPast
     private var pending: String?
     private var shown: String?
+    /// What the pending line says before its first number: its phase.
+    private var phase: Substring?
 
     /// Sets up progress for this run if stderr is a terminal and the run is not quiet.
     static func setUp(quiet: Bool) {
@@ -24,6 +28,13 @@ final class TerminalProgress: @unchecked Sendable {
 
     private func update(_ line: String) {
         lock.withLock {
+            let linePhase = line.prefix { !$0.isNumber }
+            if let phase, phase != linePhase {
+                // Another phase: the previous one's last count stays on its own line.
+                endLine()
+                lastShown = .distantPast
+            }
+            phase = linePhase
             pending = line
             let now = Date()
             guard now.timeIntervalSince(lastShown) >= 0.2 else { return }
@@ -35,12 +46,16 @@ final class TerminalProgress: @unchecked Sendable {
 
     /// Shows the last state and ends its line, so that the command's own output starts clean.
     func finish() {
-        lock.withLock {
-            guard let line = pending else { return }
-            write(line == shown ? "\n" : "\r\u{1B}[K" + SafeText.escape(line, for: .line) + "\n")
-            pending = nil
-            shown = nil
-        }
+        lock.withLock { endLine() }
+    }
+
+    /// Shows the pending line if it is not on screen yet and ends it (the caller holds the lock).
+    private func endLine() {
+        guard let line = pending else { return }
+        write(line == shown ? "\n" : "\r\u{1B}[K" + SafeText.escape(line, for: .line) + "\n")
+        pending = nil
+        shown = nil
+        phase = nil
     }
 
     private func write(_ text: String) {

@@ -47,10 +47,30 @@ struct DoctorTests {
         let remote = Self.checks(failed)["store shared: remote"]
         #expect(remote?["status"] as? String == "fail", "\(String(describing: remote))")
         #expect((remote?["detail"] as? String)?.contains("\(federation.remoteURL) cannot be reached") == true, "\(String(describing: remote))")
-        #expect((remote?["fix"] as? String)?.contains("git ls-remote \(federation.remoteURL)") == true, "\(String(describing: remote))")
+        #expect((remote?["fix"] as? String)?.contains("\(federation.remotePath) is gone: restore the repository there, or point the store at where it is now") == true,
+                "\(String(describing: remote))")
         let sync = Self.checks(failed)["store shared: sync"]
         #expect(sync?["status"] as? String == "warning", "\(String(describing: sync))")
         #expect((sync?["detail"] as? String)?.contains("the last fetch FAILED") == true, "\(String(describing: sync))")
+    }
+
+    @Test("the cache's age counts from the last write of memories, not from the last read: recall, status and doctor leave it alone")
+    func cacheAge() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        func updatedAt() throws -> String? {
+            let stores = ((try federation.json(federation.admin, ["status"]).1["data"] as? [String: Any])?["stores"] as? [[String: Any]])
+            return stores?.first?["cache_updated_at"] as? String
+        }
+        #expect(try federation.run(federation.admin, ["remember", "note", "--title", "written now"]).exitCode == 0)
+        let written = try #require(try updatedAt())
+        usleep(1_200_000)
+        #expect(try federation.recallAnswers(federation.admin, ["written"]).count == 1)
+        _ = try federation.run(federation.admin, ["doctor"])
+        #expect(try updatedAt() == written)
+        // A new memory is a write: the age starts again.
+        #expect(try federation.run(federation.admin, ["remember", "note", "--title", "written later"]).exitCode == 0)
+        #expect(try updatedAt() != written)
     }
 
     @Test("an encrypted key without an agent: doctor and remember exit 2 with the fix, not INTERNAL")
@@ -123,6 +143,10 @@ struct DoctorTests {
         #expect(missing["status"] as? String == "fail")
         #expect((missing["detail"] as? String)?.contains("no line of \(knownHosts) names [127.0.0.1]:2222") == true, "\(missing)")
         #expect((missing["fix"] as? String)?.contains(keyscan) == true, "\(missing)")
+        // Nothing listens there: the remote check fails too, with the network fix.
+        let unreachable = try #require(Self.checks(unknown.1)["store shared: remote"])
+        #expect(unreachable["status"] as? String == "fail")
+        #expect((unreachable["fix"] as? String)?.contains("git ls-remote ssh://git@127.0.0.1:2222/srv/remote.git") == true, "\(unreachable)")
 
         try "[127.0.0.1]:2222 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
         let rsa = try #require(Self.checks(try federation.json(server, ["doctor"]).1)["store shared: host key"])

@@ -49,7 +49,7 @@ struct ProgressTests {
         func close() { if server > 0 { kill(server, SIGKILL) } }
     }
 
-    @Test("clone on a terminal shows memories verified and indexed on stderr; the same clone piped shows none")
+    @Test("clone on a terminal shows the objects received, then memories verified and indexed, on stderr; the same clone piped shows none")
     func cloneProgress() throws {
         let federation = try Federation()
         try federation.initialise()
@@ -64,6 +64,10 @@ struct ProgressTests {
         let screen = try #require(try pane.await("EXIT="))
         #expect(screen.contains("EXIT=0"), "\(screen)")
         #expect(screen.contains("shared: verified and indexed 3 memories"), "\(screen)")
+        // The fetch's phase before it, its last count left on its own line: every object received.
+        let objects = try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "rev-list", "--objects", "main"]).stdout
+            .split(separator: "\n").count
+        #expect(screen.contains("shared: received \(objects)/\(objects) objects, "), "\(screen)")
 
         // Piped: the same work, nothing on stderr.
         let other = try federation.join("other@box", clone: false)

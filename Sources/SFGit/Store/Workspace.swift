@@ -69,7 +69,7 @@ public struct Workspace: Sendable {
     /// in config.yaml and the directory absent, so that joining never overwrites anything.
     func newStoreDirectory(_ name: String) throws(SFGitError) -> String {
         guard !config.stores.contains(where: { $0.name == name }) else {
-            throw SFGitError(.usage, "a store named \(name) already exists in \(home.configPath)")
+            throw SFGitError(.usage, "a store named \(name) already exists in \(home.configPath): choose another --store NAME, or forget that one first (sfgit store remove \(name))")
         }
         let directory = home.storeDirectory(name)
         if FileManager.default.fileExists(atPath: directory) {

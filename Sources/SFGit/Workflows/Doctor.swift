@@ -115,8 +115,12 @@ public enum Doctor {
                 let probe = workspace.runRemote(.probe, store, refspecs: [], timeout: reachabilityTimeout, credentials: workspace.remoteCredentials(for: store))
                 let milliseconds = Int(Date().timeIntervalSince(started) * 1000)
                 if let failure = probe.failure {
-                    add("\(name): remote", "fail", "\(status.remote) cannot be reached: \(failure)",
-                        fix: "check the URL, the network and the credentials (git ls-remote \(status.remote)); sfgit sync -v shows the same error", exit: .degraded)
+                    let localPath = status.remote.hasPrefix("file://") ? String(status.remote.dropFirst("file://".count)) : nil
+                    let fix = localPath.map { path in FileManager.default.fileExists(atPath: path)
+                        ? "\(path) is there but git cannot read it as a repository: check it with git --git-dir \(path) fsck"
+                        : "\(path) is gone: restore the repository there, or point the store at where it is now (its remote: line in \(home.configPath))" }
+                        ?? "check the URL, the network and the credentials (git ls-remote \(status.remote)); sfgit sync -v shows the same error"
+                    add("\(name): remote", "fail", "\(status.remote) cannot be reached: \(failure)", fix: fix, exit: .degraded)
                 } else {
                     add("\(name): remote", "ok", "\(status.remote) answers in \(milliseconds) ms (\(probe.advertisedReferences) reference\(probe.advertisedReferences == 1 ? "" : "s") advertised)")
                 }

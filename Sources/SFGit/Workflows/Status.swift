@@ -91,12 +91,12 @@ extension Workspace {
                 let outbox = Outbox(repository: repository)
                 let me = try? identity.requirePrincipal()
                 let perDay = try me.flatMap { principal in try verified.map { try currentPolicy(repository, verified: $0).quotaPerDay(of: principal) } }
-                let (cacheCommit, quarantined, counts, conflicts, quota) = try reading(store) { index in
-                    (try index.state(StoreIndexer.indexedCommitKey), try index.quarantined(), try index.counts(),
+                let (cacheCommit, updatedAt, quarantined, counts, conflicts, quota) = try reading(store) { index in
+                    (try index.state(StoreIndexer.indexedCommitKey), try index.state(MemoryIndex.updatedAtKey).flatMap(Double.init), try index.quarantined(), try index.counts(),
                      try outbox.conflicts(verified: verified, shared: SyncRun.sharedFiles(index)),
                      try me.flatMap { principal in try perDay.map { try index.quotaUsage(signer: principal, perDay: $0, clock: Date().timeIntervalSince1970) } })
                 }
-                let updated = Self.cacheUpdated(store)
+                let updated = updatedAt ?? Self.cacheUpdated(store)
                 let parked = try repository.references(matching: Store.parkedPrefix + "*").map(\.name)
                 let now = Date().timeIntervalSince1970
                 return StoreStatus(
@@ -119,6 +119,7 @@ extension Workspace {
 
     /// When the cache's files last changed (seconds since the epoch): the database or its WAL,
     /// where a sync's updates land until a checkpoint.
+    /// The cache files' modification time: for a cache written before `updated_at` was kept.
     static func cacheUpdated(_ store: Store) -> Double? {
         let dates = ["", "-wal"].compactMap { suffix in
             (try? FileManager.default.attributesOfItem(atPath: store.cachePath + suffix))?[.modificationDate] as? Date

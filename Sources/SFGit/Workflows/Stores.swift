@@ -32,6 +32,12 @@ public struct StoreRemoval: Sendable, Codable {
     public var directory: String
     /// Unpublished outbox commits discarded (only with `--force`).
     public var discarded: Int
+    /// Whether it was `default_store`, which is now unset.
+    public var wasDefault: Bool = false
+
+    enum CodingKeys: String, CodingKey {
+        case store, directory, discarded, wasDefault = "was_default"
+    }
 }
 
 /// The consumer-policy keys of one store that `sfgit config get|set stores.NAME.trust.KEY`
@@ -83,12 +89,13 @@ extension Workspace {
             }
             var config = self.config
             config.stores.removeAll { $0.name == store.name }
-            if config.defaultStore == store.name { config.defaultStore = nil }
+            let wasDefault = config.defaultStore == store.name
+            if wasDefault { config.defaultStore = nil }
             try home.saveConfig(config)
             do { try FileManager.default.removeItem(atPath: store.directory) } catch {
                 throw SFGitError(.internalError, "removed \(store.name) from \(home.configPath), but cannot delete \(store.directory): \(error.localizedDescription)")
             }
-            return StoreRemoval(store: store.name, directory: store.directory, discarded: force ? unpublished : 0)
+            return StoreRemoval(store: store.name, directory: store.directory, discarded: force ? unpublished : 0, wasDefault: wasDefault)
         }
     }
 
