@@ -16,7 +16,7 @@ final class TerminalProgress: @unchecked Sendable {
     private var pending: String?
     private var shown: String?
     /// What the pending line says before its first number: its phase.
-    private var phase: Substring?
+    private var phase: String?
 
     /// Sets up progress for this run if stderr is a terminal and the run is not quiet.
     static func setUp(quiet: Bool) {
@@ -28,7 +28,7 @@ final class TerminalProgress: @unchecked Sendable {
 
     private func update(_ line: String) {
         lock.withLock {
-            let linePhase = line.prefix { !$0.isNumber }
+            let linePhase = Self.phase(of: line)
             if let phase, phase != linePhase {
                 // Another phase: the previous one's last count stays on its own line.
                 endLine()
@@ -47,6 +47,13 @@ final class TerminalProgress: @unchecked Sendable {
     /// Shows the last state and ends its line, so that the command's own output starts clean.
     func finish() {
         lock.withLock { endLine() }
+    }
+
+    /// What a line says before its first number, after the store name that starts it (`NAME: `;
+    /// a store name may hold digits, never `: `): `shared: received `, `shared: verified and indexed `.
+    static func phase(of line: String) -> String {
+        let text = line.range(of: ": ").map { line[$0.upperBound...] } ?? line[...]
+        return String(line[..<text.startIndex]) + String(text.prefix { !$0.isNumber })
     }
 
     /// Shows the pending line if it is not on screen yet and ends it (the caller holds the lock).

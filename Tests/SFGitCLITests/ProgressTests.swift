@@ -81,6 +81,18 @@ struct ProgressTests {
         let quietScreen = try #require(try quiet.await("EXIT="))
         #expect(quietScreen.contains("EXIT=0"), "\(quietScreen)")
         #expect(!quietScreen.contains("memories"), "\(quietScreen)")
+        // A store name with digits: its phases still end on lines of their own.
+        let fourth = try federation.join("fourth@box", clone: false)
+        let numbered = try Pane(clone.replacingOccurrences(of: "--store shared", with: "--store store2") + " >/dev/null",
+                                environment: federation.environment(fourth), scratch: federation.scratch.path)
+        defer { withExtendedLifetime(federation) { numbered.close() } }
+        let numberedScreen = try #require(try numbered.await("EXIT="))
+        #expect(numberedScreen.contains("EXIT=0"), "\(numberedScreen)")
+        // (Each join since published a trust commit: count the remote's objects again.)
+        let objectsNow = try ProcessRunner.run("git", ["--git-dir", federation.remotePath, "rev-list", "--objects", "main"]).stdout
+            .split(separator: "\n").count
+        #expect(numberedScreen.contains("store2: received \(objectsNow)/\(objectsNow) objects, "), "\(numberedScreen)")
+        #expect(numberedScreen.contains("store2: verified and indexed 3 memories"), "\(numberedScreen)")
     }
 
     @Test("sync --wait on a terminal says it is waiting for another sync's lock")
