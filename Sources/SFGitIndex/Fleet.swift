@@ -3,13 +3,13 @@ import GRDB
 import SFGitMemory
 
 // The fleet views: the circuit breakers' current state per subject, and the benchmarks'
-// recency-weighted estimates. Both read the cache only (offline), through the indexes of the
-// v3 migration, and say what they left out. The rules, precisely (README, "Fleet views"):
+// recency-weighted estimates. Both read the cache only (offline), from the narrow `memory_head`
+// table through its (kind, …) indexes, and say what they left out. The rules, precisely (README, "Fleet views"):
 //
 // Breakers. Per subject, the reports that count are those that pass the query's filters, are
-// not withdrawn (`MemoryIndex.withdrawnColumn`), not deferred (over the store's
-// rate limit), and not expired (past `resets_at`, or the explicit or default expiry); the left
-// out ones are counted. The newest report that counts (by `recorded_at`, then id) gives the
+// not expired (past `resets_at`, or the explicit or default expiry), not signed by a revoked key
+// after its revocation, not withdrawn (`MemoryIndex.withdrawnColumn`) and not deferred (over the
+// store's rate limit); the left out ones are counted, each under the first of these reasons. The newest report that counts (by `recorded_at`, then id) gives the
 // current state. Its *run* is the newest reports back to the first one of another state: `since`
 // is the oldest `recorded_at` of the run, `until` the latest `resets_at` in it, `hosts` the
 // distinct hosts that reported it, and `reports` its memories, newest first. Subjects come
@@ -25,9 +25,9 @@ import SFGitMemory
 // `benchmark_max_age`, and an observation from before the outage is rejected outright rather
 // than kept until `resets_at + N`, since the outage ended the world it measured.
 //
-// The rest (withdrawn, deferred, expired, stale) are counted, each under the first reason that
-// applies in the order: older than the age limit, withdrawn, deferred, expired, recorded before a
-// trip. Per subject, metric and unit, the estimate is the weighted median of `value` with weights
+// The rest are counted, each under the first reason that applies in the order: older than the
+// age limit, signed by a revoked key after its revocation, withdrawn, deferred, expired, recorded
+// before a trip. Per subject, metric and unit, the estimate is the weighted median of `value` with weights
 // 0.5^(age / half-life) (the policy's benchmark half-life, 7 days by default); p10 and p90 are
 // the weighted 10th and 90th percentiles, min and max the plain extremes. A weighted q-quantile
 // is the smallest value whose cumulative weight, values in ascending order, reaches q × the total.
@@ -386,17 +386,7 @@ public enum FleetRules {
 }
 
 extension MemoryIndex {
-    static let subjectExpression = "json_extract(m.fields, '$.subject')"
-
-    /// How many rows a view's filters left out only because a revoked key signed them after its
-    /// revocation: the same `whereClause` (and `extra`), revoked instead of not. Zero when the
-    /// query includes them.
-    static func revokedCount(_ db: Database, _ filters: RecallQuery, _ whereClause: String, _ extra: String,
-                             _ arguments: [DatabaseValueConvertible?]) throws -> Int {
-        guard !filters.includeRevoked else { return 0 }
-        let revokedOnly = whereClause.replacingOccurrences(of: notRevokedClause, with: "m.revoked = 1")
-        return try Int.fetchOne(db, sql: "SELECT count(*) FROM memory m WHERE \(revokedOnly) \(extra)", arguments: StatementArguments(arguments)) ?? 0
-    }
+    static let subjectExpression = "m.subject"
 
     /// The breakers' current state per subject (`FleetRules.breakers`), read through the
     /// (kind, expiry) index: only reports that have not expired are read whole; the expired ones
@@ -404,35 +394,43 @@ extension MemoryIndex {
     public func breakers(_ query: FleetQuery) throws -> FleetView<FleetBreaker> {
         try read { db in
             let settings = try Self.storeSettings(db)
-            var (filters, arguments) = try Self.filterClauses(query.filters, db)
+            // Revoked reports are read and counted here, not filtered in SQL: a second query for
+            // them would read every row again. Every breaker has a subject (the format requires
+            // it), so the counts below go through the (kind, expiry) index alone when no filter
+            // needs the row.
+            var (filters, arguments) = try Self.filterClauses(query.filters, db, revokedInSQL: false)
             filters.insert("m.kind = 'circuit-breaker'", at: 0)
             if let subject = query.subject {
                 filters.append("\(Self.subjectExpression) = ?")
                 arguments.append(subject)
             }
-            filters.append("\(Self.subjectExpression) IS NOT NULL")
             let whereClause = filters.joined(separator: " AND ")
             let now = query.now
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression) AS subject,
-                       json_extract(m.fields, '$.state') AS state, json_extract(m.fields, '$.resets_at') AS resets_at,
-                       \(Self.withdrawnColumn) AS withdrawn
-                FROM memory m WHERE \(whereClause) AND m.expiry_epoch > ?
-                """, arguments: StatementArguments(arguments + [now]))
-            let inputs = rows.compactMap { row -> FleetRules.BreakerInput? in
-                guard let state: String = row["state"] else { return nil }
-                let resetsAt: String? = row["resets_at"]
+            // Columns are read by position: a by-name lookup lowercases the name for every row.
+            let reports = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression),
+                       m.state, m.resets_at, \(Self.withdrawnColumn), m.revoked
+                FROM memory_head m WHERE \(whereClause) AND m.expiry_epoch > ?
+                """), arguments: StatementArguments(arguments + [now]))
+            var revoked = 0
+            var inputs: [FleetRules.BreakerInput] = []
+            while let row = try reports.next() {
+                guard let subject: String = row[7], let state: String = row[8] else { continue }
+                if !query.filters.includeRevoked, (row[11] as Int) != 0 {
+                    revoked += 1
+                    continue
+                }
+                let resetsAt: String? = row[9]
                 let report = FleetBreakerReport(
-                    id: row["id"], state: state, signer: row["signer"], host: row["host"], recordedAt: row["recorded_at"],
-                    resetsAt: resetsAt, tier: Tier(rawValue: row["tier"]) ?? .authenticated, recordedEpoch: row["recorded_epoch"],
+                    id: row[0], state: state, signer: row[1], host: row[2], recordedAt: row[3],
+                    resetsAt: resetsAt, tier: Tier(rawValue: row[5]) ?? .authenticated, recordedEpoch: row[4],
                     resetsEpoch: resetsAt.flatMap(Timestamp.init)?.secondsSinceEpoch)
-                return .init(report: report, subject: row["subject"], expired: false, withdrawn: row["withdrawn"], deferred: (row["deferred"] as Int) != 0)
+                inputs.append(.init(report: report, subject: subject, expired: false, withdrawn: row[10], deferred: (row[6] as Int) != 0))
             }
-            let expired = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory m WHERE \(whereClause) AND m.expiry_epoch <= ?",
+            let expired = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM memory_head m WHERE \(whereClause) AND m.expiry_epoch <= ?"),
                                            arguments: StatementArguments(arguments + [now])) ?? 0
             let combined = FleetRules.breakers(inputs)
             var omissions: [RecallOmission] = []
-            let revoked = try Self.revokedCount(db, query.filters, whereClause, "AND m.expiry_epoch > ?", arguments + [now])
             if revoked > 0 {
                 omissions.append(.init(code: "REVOKED_HIDDEN", count: revoked, atLeast: false, what: "breaker reports are signed by a revoked key after its revocation and left out"))
             }
@@ -460,36 +458,43 @@ extension MemoryIndex {
             let cutoff = now - maxAge
             let halfLife = settings.halfLifeDays(of: "benchmark")
 
-            var (filters, arguments) = try Self.filterClauses(query.filters, db)
+            // As for breakers: revoked observations are counted from the same rows, and every
+            // benchmark has a subject, so the count of old ones reads the (kind, recorded) index.
+            var (filters, arguments) = try Self.filterClauses(query.filters, db, revokedInSQL: false)
             filters.insert("m.kind = 'benchmark'", at: 0)
             if let subject = query.subject {
                 filters.append("\(Self.subjectExpression) = ?")
                 arguments.append(subject)
             }
             if let metric = query.metric {
-                filters.append("json_extract(m.fields, '$.metric') = ?")
+                filters.append("m.metric = ?")
                 arguments.append(metric)
             }
-            filters.append("\(Self.subjectExpression) IS NOT NULL")
             let whereClause = filters.joined(separator: " AND ")
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression) AS subject,
-                       json_extract(m.fields, '$.metric') AS metric, json_extract(m.fields, '$.value') AS value,
-                       json_extract(m.fields, '$.unit') AS unit,
-                       (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= ?) AS expired, \(Self.withdrawnColumn) AS withdrawn
-                FROM memory m WHERE \(whereClause) AND m.recorded_epoch >= ?
-                """, arguments: StatementArguments([now] + arguments + [cutoff]))
-            let inputs = rows.compactMap { row -> FleetRules.BenchmarkInput? in
-                guard let metric: String = row["metric"], let value: Double = row["value"], value.isFinite else { return nil }
-                let recorded: Double = row["recorded_epoch"]
+            // Columns are read by position: a by-name lookup lowercases the name for every row.
+            let observations = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression),
+                       m.metric, m.value, m.unit,
+                       (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= ?), \(Self.withdrawnColumn), m.revoked
+                FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch >= ?
+                """), arguments: StatementArguments([now] + arguments + [cutoff]))
+            var revoked = 0
+            var inputs: [FleetRules.BenchmarkInput] = []
+            while let row = try observations.next() {
+                guard let subject: String = row[7], let metric: String = row[8], let value: Double = row[9], value.isFinite else { continue }
+                if !query.filters.includeRevoked, (row[13] as Int) != 0 {
+                    revoked += 1
+                    continue
+                }
+                let recorded: Double = row[4]
                 let weight = pow(0.5, max(0, now - recorded) / 86_400 / halfLife)
                 let observation = FleetObservation(
-                    id: row["id"], value: value, signer: row["signer"], host: row["host"], recordedAt: row["recorded_at"],
-                    tier: Tier(rawValue: row["tier"]) ?? .authenticated, weight: weight, recordedEpoch: recorded)
-                return .init(observation: observation, subject: row["subject"], metric: metric, unit: row["unit"],
-                             expired: row["expired"], withdrawn: row["withdrawn"], deferred: (row["deferred"] as Int) != 0)
+                    id: row[0], value: value, signer: row[1], host: row[2], recordedAt: row[3],
+                    tier: Tier(rawValue: row[5]) ?? .authenticated, weight: weight, recordedEpoch: recorded)
+                inputs.append(.init(observation: observation, subject: subject, metric: metric, unit: row[10],
+                                    expired: row[11], withdrawn: row[12], deferred: (row[6] as Int) != 0))
             }
-            let tooOld = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory m WHERE \(whereClause) AND m.recorded_epoch < ?",
+            let tooOld = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch < ?"),
                                           arguments: StatementArguments(arguments + [cutoff])) ?? 0
 
             // Trips: open reports after the cutoff (an earlier trip cannot make a kept observation
@@ -498,17 +503,17 @@ extension MemoryIndex {
             tripQuery.hosts = []
             var (tripFilters, tripArguments) = try Self.filterClauses(tripQuery, db)
             tripFilters.insert("m.kind = 'circuit-breaker'", at: 0)
-            tripFilters += ["m.recorded_epoch > ?", "json_extract(m.fields, '$.state') = 'open'", "m.deferred = 0", "NOT \(Self.withdrawnColumn)"]
+            tripFilters += ["m.recorded_epoch > ?", "m.state = 'open'", "m.deferred = 0", "NOT \(Self.withdrawnColumn)"]
             tripArguments.append(cutoff)
             if let subject = query.subject {
                 tripFilters.append("\(Self.subjectExpression) = ?")
                 tripArguments.append(subject)
             }
             var lastTrip: [String: Double] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT \(Self.subjectExpression) AS subject, max(m.recorded_epoch) AS tripped FROM memory m
+            for row in try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.subjectExpression) AS subject, max(m.recorded_epoch) AS tripped FROM memory_head m
                 WHERE \(tripFilters.joined(separator: " AND ")) GROUP BY subject
-                """, arguments: StatementArguments(tripArguments)) {
+                """), arguments: StatementArguments(tripArguments)) {
                 if let subject: String = row["subject"] { lastTrip[subject] = row["tripped"] }
             }
 
@@ -532,7 +537,6 @@ extension MemoryIndex {
             if let n = excluded[.deferred], n > 0 {
                 omissions.append(.init(code: "DEFERRED_HIDDEN", count: n, atLeast: false, what: "benchmark observations are held back by the store's rate limits and left out"))
             }
-            let revoked = try Self.revokedCount(db, query.filters, whereClause, "AND m.recorded_epoch >= ?", arguments + [cutoff])
             if revoked > 0 {
                 omissions.append(.init(code: "REVOKED_HIDDEN", count: revoked, atLeast: false, what: "benchmark observations are signed by a revoked key after its revocation and left out"))
             }

@@ -119,7 +119,7 @@ final class QuotaSchedule {
 /// reads never wait for a write transaction and never take the store's sync lock.
 public final class MemoryIndex: Sendable {
     /// The cache format this sfgit reads and writes; any other value means "rebuild".
-    public static let cacheVersion = 5
+    public static let cacheVersion = 6
 
     /// A pool (one writer, many readers) or, opened for reading only, one read-only connection.
     private let database: any DatabaseWriter
@@ -346,8 +346,47 @@ public final class MemoryIndex: Sendable {
                 CREATE INDEX memory_deferred_release ON memory(release_at) WHERE deferred = 1;
                 """)
         }
+        // The narrow copy of every memory that ranking and the fleet views read: a memory row
+        // carries its title and body (about a kilobyte), so reading thousands of them for a few
+        // columns each was most of a recall's or a fleet view's time. Triggers keep it equal to
+        // `memory` whatever statement writes there; it holds nothing of its own.
+        migrator.registerMigration("v6: memory_head, the columns ranking and the fleet views read") { db in
+            try db.execute(sql: """
+                DROP INDEX memory_kind_subject;
+                DROP INDEX memory_kind_expiry;
+                CREATE TABLE memory_head (
+                    rowid INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL, kind TEXT NOT NULL, author TEXT NOT NULL, host TEXT NOT NULL, instance TEXT, agent TEXT,
+                    recorded_at TEXT NOT NULL, recorded_epoch REAL NOT NULL, expiry_epoch REAL, signer TEXT NOT NULL,
+                    tier TEXT NOT NULL, deferred INTEGER NOT NULL, may_withdraw_any INTEGER NOT NULL, revoked INTEGER NOT NULL,
+                    subject TEXT, metric TEXT, value REAL, unit TEXT, state TEXT, resets_at TEXT
+                );
+                CREATE INDEX memory_head_kind_subject ON memory_head(kind, subject, recorded_epoch);
+                CREATE INDEX memory_head_kind_recorded ON memory_head(kind, recorded_epoch);
+                CREATE INDEX memory_head_kind_expiry ON memory_head(kind, expiry_epoch);
+                CREATE TRIGGER memory_head_insert AFTER INSERT ON memory BEGIN
+                    INSERT INTO memory_head VALUES (\(MemoryIndex.headProjection));
+                END;
+                CREATE TRIGGER memory_head_update AFTER UPDATE ON memory BEGIN
+                    DELETE FROM memory_head WHERE rowid = OLD.rowid;
+                    INSERT INTO memory_head VALUES (\(MemoryIndex.headProjection));
+                END;
+                CREATE TRIGGER memory_head_delete AFTER DELETE ON memory BEGIN
+                    DELETE FROM memory_head WHERE rowid = OLD.rowid;
+                END;
+                """)
+        }
         return migrator
     }()
+
+    /// A `memory_head` row from the `memory` row `NEW`: the columns ranking, filters and the
+    /// fleet views read, with the fleet fields taken out of the `fields` JSON once, on write.
+    static let headProjection = """
+        NEW.rowid, NEW.id, NEW.kind, NEW.author, NEW.host, NEW.instance, NEW.agent, NEW.recorded_at, NEW.recorded_epoch,
+        NEW.expiry_epoch, NEW.signer, NEW.tier, NEW.deferred, NEW.may_withdraw_any, NEW.revoked,
+        json_extract(NEW.fields, '$.subject'), json_extract(NEW.fields, '$.metric'), json_extract(NEW.fields, '$.value'),
+        json_extract(NEW.fields, '$.unit'), json_extract(NEW.fields, '$.state'), json_extract(NEW.fields, '$.resets_at')
+        """
 
     // MARK: - Writing
 
@@ -668,7 +707,12 @@ public final class MemoryIndex: Sendable {
             let tags = try Row.fetchAll(db, sql: "SELECT m.id, t.tag FROM memory_tag t JOIN memory m ON m.rowid = t.memory_rowid ORDER BY m.id, t.tag").map { $0.description }
             let links = try Row.fetchAll(db, sql: "SELECT m.id, l.to_id, l.kind FROM link l JOIN memory m ON m.rowid = l.from_rowid ORDER BY m.id, l.kind, l.to_id").map { $0.description }
             let quarantine = try Row.fetchAll(db, sql: "SELECT * FROM quarantine ORDER BY path").map { $0.description }
-            return memories + tags + links + quarantine
+            // The narrow copy must equal what the triggers would make of `memory` now.
+            let heads = try Row.fetchAll(db, sql: """
+                SELECT id, kind, author, host, instance, agent, recorded_at, recorded_epoch, expiry_epoch, signer, tier, deferred,
+                       may_withdraw_any, revoked, subject, metric, value, unit, state, resets_at FROM memory_head ORDER BY id
+                """).map { "head " + $0.description }
+            return memories + tags + links + quarantine + heads
         }
     }
 

@@ -87,7 +87,7 @@ extension MemoryIndex {
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
                         )
                         SELECT \(Self.rankingColumns), \(hiddenColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
-                        FROM newest JOIN memory m ON m.rowid = newest.rowid
+                        FROM newest JOIN memory_head m ON m.rowid = newest.rowid
                         WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
                         """
                     : """
@@ -96,7 +96,7 @@ extension MemoryIndex {
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
                         ), best AS (SELECT rowid, rank FROM newest ORDER BY rank LIMIT ?)
                         SELECT \(Self.rankingColumns), \(hiddenColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
-                        FROM best JOIN memory m ON m.rowid = best.rowid
+                        FROM best JOIN memory_head m ON m.rowid = best.rowid
                         WHERE \(whereClause) ORDER BY best.rank
                         """
                 func rows(window: Int) throws -> [Row] {
@@ -199,7 +199,8 @@ extension MemoryIndex {
         }
         for (name, value) in query.fieldEquals {
             // A string field of the body (`subject`, `metric`, a field a newer writer added).
-            filters.append("json_extract(m.fields, ?) = ?")
+            // `m` may be the narrow `memory_head`, which has no `fields`.
+            filters.append("json_extract((SELECT fields FROM memory WHERE rowid = m.rowid), ?) = ?")
             arguments += ["$.\"" + name.replacingOccurrences(of: "\"", with: "") + "\"", value]
         }
         if !query.excludeSigners.isEmpty {
@@ -232,7 +233,7 @@ extension MemoryIndex {
     /// Whether a memory `m` is withdrawn: superseded or retracted by an effective withdrawal
     /// (`withdrawingSource`). A retraction is final: nothing withdraws it.
     static let withdrawnColumn = """
-        (m.kind <> 'retraction' AND EXISTS (SELECT 1 FROM link l JOIN memory s ON s.rowid = l.from_rowid
+        (m.kind <> 'retraction' AND EXISTS (SELECT 1 FROM link l JOIN memory_head s ON s.rowid = l.from_rowid
                 WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = m.id AND \(withdrawingSource("s", targetSigner: "m.signer"))))
         """
 

@@ -53,7 +53,7 @@ enum MCPBenchmark {
             try repository.setReference("refs/heads/main", to: tip, message: "bench")
         }
         for offset in stride(from: 0, to: count, by: SyncBenchmark.perCommit) { try addCommit(offset) }
-        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"])
+        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"], timeout: 1_800)
         let reader: [String: String?] = ["SFGIT_HOME": scratch.url("reader"), "SFGIT_AUTHOR": "bench", "SFGIT_HOST": "box", "SFGIT_SIGNING_KEY": scratch.url("key")]
         let cloned = try ProcessRunner.run(binary, ["clone", "file://" + remote, "--introduction", introduction, "--signer", signer.publicKey.fingerprint, "--store", "bench"],
                                            environment: reader, timeout: 3_600)

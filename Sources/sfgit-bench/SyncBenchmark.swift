@@ -9,7 +9,8 @@ import SFGitTrust
 /// same run: clone + verify + index, an incremental sync of 100 new memories, a no-op sync, a
 /// push of 100 outbox memories, and `recall` as a whole CLI process. 10,000 memories by default;
 /// `SFGIT_BENCH_LARGE=1` adds the 100,000-memory store; `SFGIT_BENCH_EXPORT=DIR` copies the
-/// generated remote, its key and the clone arguments there, for profiling a step by hand.
+/// generated remote (into `DIR/COUNT`), its key, the clone arguments and, at the end, the reader's home there, for
+/// profiling a step by hand.
 enum SyncBenchmark {
     static let perCommit = 100
 
@@ -34,7 +35,8 @@ enum SyncBenchmark {
         let repository = try Repository.open(remote)
         func addCommit(_ offset: Int) throws { tip = try Self.addCommit(offset, on: tip, in: repository, signer: signer) }
 
-        if let export = ProcessInfo.processInfo.environment["SFGIT_BENCH_EXPORT"] {
+        let export = ProcessInfo.processInfo.environment["SFGIT_BENCH_EXPORT"].map { "\($0)/\(count)" }
+        if let export {
             // For profiling one step by hand: the remote, its key and what `sfgit clone` needs.
             _ = try ProcessRunner.run("rm", ["-rf", export])
             _ = try ProcessRunner.run("mkdir", ["-p", export])
@@ -132,6 +134,10 @@ enum SyncBenchmark {
             Report.row("\(name) as a CLI process, p50", value: p50, unit: "ms",
                        note: String(format: "p99 %.1f ms; %d rows unfiltered; target ≤ 25 ms: %@", times[times.count - 1] * 1000, rows, p50 <= 25 ? "met" : "MISSED"))
         }
+        if let export {
+            // The reader's home too, with its cache of the whole store and the fleet reports.
+            _ = try ProcessRunner.run("cp", ["-a", scratch.url("reader"), export + "/reader"])
+        }
     }
 
     /// A generated store: the remote, its introduction and signer, its tip.
@@ -161,7 +167,7 @@ enum SyncBenchmark {
         let repository = try Repository.open(remote)
         var tip = try repository.resolveCommit("main")
         for offset in stride(from: 0, to: count, by: perCommit) { tip = try addCommit(offset, on: tip, in: repository, signer: signer) }
-        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"])
+        _ = try ProcessRunner.run("git", ["--git-dir", remote, "repack", "-adq"], timeout: 1_800)
         GitSettings.setFsync(true)
         print("sync over file://: \(count) memories in \(count / perCommit) signed commits (built in \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) s)")
         return Store(remote: remote, introduction: introduction, signer: signer, tip: tip)

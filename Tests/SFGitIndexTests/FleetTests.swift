@@ -131,23 +131,73 @@ struct FleetTests {
         #expect(recalled.first { $0.kind == "benchmark" }?.explanation.halfLifeDays == 1)
     }
 
-    @Test("the views read through indexes, never a scan of the memory table")
+    @Test("the views read the narrow memory_head through its indexes, and count what they leave out from the index alone")
     func queryPlans() throws {
         let (dir, index) = try makeIndex([])
         defer { withExtendedLifetime(dir) {} }
         let plans = try index.read { db -> [String] in
             let queries = [
-                "SELECT count(*) FROM memory m WHERE m.kind = 'benchmark' AND json_extract(m.fields, '$.subject') = 'x' AND m.recorded_epoch >= 5",
-                "SELECT count(*) FROM memory m WHERE m.kind = 'circuit-breaker' AND m.expiry_epoch > 5",
-                "SELECT count(*) FROM memory m WHERE m.kind = 'benchmark' AND m.recorded_epoch < 5",
+                "SELECT count(*) FROM memory_head m WHERE m.kind = 'benchmark' AND m.subject = 'x' AND m.recorded_epoch >= 5",
+                "SELECT count(*) FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.expiry_epoch <= 5",
+                "SELECT count(*) FROM memory_head m WHERE m.kind = 'benchmark' AND m.recorded_epoch < 5",
+                "SELECT m.id, m.subject, m.state FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.expiry_epoch > 5",
             ]
             return try queries.map { sql in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
             }
         }
         for plan in plans { #expect(plan.contains("USING") && plan.contains("INDEX"), "\(plan)") }
-        #expect(plans[0].contains("memory_kind_subject"), "\(plans[0])")
-        #expect(plans[1].contains("memory_kind_expiry"), "\(plans[1])")
+        #expect(plans[0].contains("COVERING INDEX memory_head_kind_subject"), "\(plans[0])")
+        #expect(plans[1].contains("COVERING INDEX memory_head_kind_expiry"), "\(plans[1])")
+        #expect(plans[2].contains("COVERING INDEX memory_head_kind_recorded"), "\(plans[2])")
+        #expect(plans[3].contains("memory_head_kind_expiry"), "\(plans[3])")
+    }
+
+    @Test("memory_head stays the projection of memory through inserts, tier, deferral and revocation changes, and removals")
+    func headFollowsMemory() throws {
+        var f = FleetFixture()
+        let records = [
+            f.breaker("k2p5", .open, hoursAgo: 3, resetsInHours: 5),
+            f.benchmark("k2p5", value: 120, hoursAgo: 2),
+            f.benchmark("gpt", metric: "p99", value: 900, hoursAgo: 1),
+        ]
+        let (dir, index) = try makeIndex(records)
+        defer { withExtendedLifetime(dir) {} }
+        func mismatches() throws -> Int {
+            try index.read { db in
+                try Int.fetchOne(db, sql: """
+                    SELECT (SELECT count(*) FROM memory m LEFT JOIN memory_head h ON h.rowid = m.rowid
+                            WHERE h.rowid IS NULL OR h.id <> m.id OR h.kind <> m.kind OR h.signer <> m.signer OR h.host <> m.host
+                               OR h.tier <> m.tier OR h.deferred <> m.deferred OR h.revoked <> m.revoked
+                               OR h.may_withdraw_any <> m.may_withdraw_any OR h.recorded_epoch <> m.recorded_epoch
+                               OR h.expiry_epoch IS NOT m.expiry_epoch OR h.subject IS NOT json_extract(m.fields, '$.subject')
+                               OR h.metric IS NOT json_extract(m.fields, '$.metric') OR h.value IS NOT json_extract(m.fields, '$.value')
+                               OR h.state IS NOT json_extract(m.fields, '$.state') OR h.resets_at IS NOT json_extract(m.fields, '$.resets_at'))
+                         + (SELECT count(*) FROM memory_head WHERE rowid NOT IN (SELECT rowid FROM memory))
+                    """) ?? -1
+            }
+        }
+        func head(_ path: String) throws -> Row? {
+            try index.read { try Row.fetchOne($0, sql: "SELECT h.* FROM memory_head h JOIN memory m ON m.rowid = h.rowid WHERE m.path = ?", arguments: [path]) }
+        }
+        #expect(try mismatches() == 0)
+        #expect(try head(records[1].path)?["subject"] == "k2p5")
+        #expect(try head(records[2].path)?["value"] == 900.0)
+
+        var batch = IndexBatch()
+        batch.reviewedPaths = [records[0].path]
+        batch.revokedPaths = [records[1].path]
+        try index.apply(batch)
+        #expect(try head(records[0].path)?["tier"] == "reviewed")
+        #expect(try head(records[1].path)?["revoked"] == 1)
+        #expect(try mismatches() == 0)
+
+        batch = IndexBatch()
+        batch.removedPaths = [records[2].path]
+        try index.apply(batch)
+        #expect(try head(records[2].path) == nil)
+        #expect(try index.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM memory_head") } == 2)
+        #expect(try mismatches() == 0)
     }
 
     // MARK: - Synthetic fleets against a reference implementation
