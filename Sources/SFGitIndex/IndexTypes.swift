@@ -218,6 +218,8 @@ public struct RecallQuery: Sendable {
     }
     /// How many of the newest matches BM25 scores (`MemoryIndex.commonTermWindow`; tests lower it).
     var scoredWindow = MemoryIndex.commonTermWindow
+    /// How many BM25 candidates one block re-ranks by recency (`MemoryIndex.candidateLimit`; tests lower it).
+    var candidateBlock = MemoryIndex.candidateLimit
     /// The time recency and expiry are judged at.
     public var now: Double
 
@@ -289,6 +291,15 @@ public struct RecallOrder: Sendable {
         positions = within + over
     }
 
+    /// Orders a ranked list block by block: each block's signers' shares apply within it, and
+    /// blocks keep their order, so the first places are known once the blocks that hold them
+    /// are read (a signer's share never reaches into later blocks).
+    public init(_ signers: [String], share: Int, blocks: [Range<Int>]) {
+        positions = blocks.flatMap { block in
+            RecallOrder(Array(signers[block]), share: share).positions.map { $0 + block.lowerBound }
+        }
+    }
+
     /// How many items placed after the page rank better than its worst item: pushed down by
     /// their signer's share (only items over a share can be; the page is `positions[range]`).
     public func displaced(after page: Range<Int>) -> Int {
@@ -303,10 +314,11 @@ struct RecallHidden {
 
     /// Whether a candidate row may be answered; counts it when it is set aside.
     mutating func admit(_ row: Row, _ query: RecallQuery) -> Bool {
-        if !query.includeStale, (row["expired"] as Bool) { expired += 1; return false }
-        if !query.includeSuperseded, (row["withdrawn"] as Bool) { withdrawn += 1; return false }
-        if !query.includeDeferred, (row["deferred"] as Bool) { deferred += 1; return false }
-        if !query.includeRevoked, (row["revoked"] as Bool) { revoked += 1; return false }
+        typealias Column = MemoryIndex.RankingColumn
+        if !query.includeStale, (row[Column.expired] as Bool) { expired += 1; return false }
+        if !query.includeSuperseded, (row[Column.withdrawn] as Bool) { withdrawn += 1; return false }
+        if !query.includeDeferred, (row[Column.deferred] as Bool) { deferred += 1; return false }
+        if !query.includeRevoked, (row[Column.revoked] as Bool) { revoked += 1; return false }
         return true
     }
 

@@ -9,15 +9,24 @@ extension MemoryIndex {
     }
 
     /// How many BM25 candidates are re-ranked by recency.
-    static let candidateLimit = 500
-    /// What ranking reads of each candidate.
+    static let candidateLimit = 100
+    /// What ranking reads of each candidate, then what may set it aside (`RecallHidden`), then,
+    /// with a query, its BM25 rank and how many matches were scored. Read by position
+    /// (`RankingColumn`): a by-name lookup lowercases the name, for every row.
     static let rankingColumns = "m.rowid AS rowid, m.id AS id, m.kind AS kind, m.recorded_epoch AS recorded_epoch, m.signer AS signer"
+
+    /// The positions of the ranking query's columns.
+    enum RankingColumn {
+        static let rowid = 0, id = 1, kind = 2, recordedEpoch = 3, signer = 4
+        static let expired = 5, deferred = 6, withdrawn = 7, revoked = 8
+        static let rank = 9, scored = 10
+    }
 
     /// BM25 is computed over the newest matches only, this many: scoring every match of a very
     /// common word is what makes a query slow, and recency re-ranks anyway. A word with fewer
     /// matches has all of them scored. (Counting matches first, from the FTS5 vocabulary, walked
     /// a common word's whole document list: ≈ 5 ms per word in a fresh process.)
-    static let commonTermWindow = 3_000
+    static let commonTermWindow = 500
 
     /// Turns user text into an FTS5 pattern that can never be a syntax error: every
     /// whitespace-separated word becomes a quoted string, which FTS5 splits with the table's own
@@ -61,7 +70,7 @@ extension MemoryIndex {
             // What the answer may leave out, as columns: counted, then set aside in Swift.
             // Only the same signer may supersede or retract a memory.
             let hiddenColumns = """
-                (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= \(query.now)) AS expired, m.deferred AS deferred,
+                (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= ?) AS expired, m.deferred AS deferred,
                 \(Self.withdrawnColumn) AS withdrawn, m.revoked AS revoked
                 """
             let settings = try Self.storeSettings(db)
@@ -72,73 +81,116 @@ extension MemoryIndex {
             // The kind filter is always there; alone, it does not make a query "filtered" (which
             // ranks only allowed rows, a slower plan for common words).
             let filtered = filters.count > 1 || !query.kinds.isEmpty
+            // Candidates come in blocks, each ordered by score with the signers' shares applied
+            // within it (`RecallOrder`); the first `need` places are known once the blocks read
+            // hold more than `need` candidates, whatever signers the later blocks hold.
+            var blocks: [Range<Int>] = []
+            func closeBlock(from start: Int) -> Bool {
+                blocks.append(start..<ranked.count)
+                return ranked.count > need
+            }
 
             if let text = query.text, let pattern = Self.ftsPattern(for: text) {
-                // BM25 scores the newest matches (FTS5 yields rowids in order cheaply). Without
-                // filters, the best of them are ranked before any memory row is read (joining all
-                // of them made a cold process read thousands of pages); with filters, the best
-                // allowed ones. A window of -1 scores every match: the full query, which runs only
-                // when a full window leaves fewer than `candidateLimit` candidates (a rule that
-                // does not depend on the page asked for, so neither does the order).
+                // The order: the matches in segments (the newest `scoredWindow` of them, then the
+                // older ones; or all at once, below), each segment by BM25 in blocks of
+                // `candidateBlock`, each block re-ranked by the blend with recency. BM25 over the
+                // newest matches only keeps a common word cheap (FTS5 yields rowids in order
+                // cheaply), and blocks make every match reachable by paging while the first
+                // block alone answers a first page. Without filters, a block is chosen before
+                // any memory row is read; with filters, among the allowed rows. The order never
+                // depends on the page asked for: a later block or segment is read only when the
+                // places asked for are not known yet.
                 let sql = filtered
                     ? """
                         WITH newest AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
-                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
+                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?
                         )
                         SELECT \(Self.rankingColumns), \(hiddenColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
                         FROM newest JOIN memory_head m ON m.rowid = newest.rowid
-                        WHERE \(whereClause) ORDER BY newest.rank LIMIT ?
+                        WHERE \(whereClause) ORDER BY newest.rank, newest.rowid LIMIT ? OFFSET ?
                         """
                     : """
                         WITH newest AS (
                             SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
-                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ?
-                        ), best AS (SELECT rowid, rank FROM newest ORDER BY rank LIMIT ?)
+                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?
+                        ), best AS (SELECT rowid, rank FROM newest ORDER BY rank, rowid LIMIT ? OFFSET ?)
                         SELECT \(Self.rankingColumns), \(hiddenColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
-                        FROM best JOIN memory_head m ON m.rowid = best.rowid
-                        WHERE \(whereClause) ORDER BY best.rank
+                        FROM best JOIN memory_head m ON m.rowid = best.rowid ORDER BY best.rank, best.rowid
                         """
-                func rows(window: Int) throws -> [Row] {
+                let statement = try db.cachedStatement(sql: sql)
+                let block = query.candidateBlock
+                /// One block of a segment (`limit` matches from the newest `skip`; -1: all).
+                func rows(segment: (skip: Int, limit: Int), block index: Int) throws -> [Row] {
                     let values: [DatabaseValueConvertible?] = filtered
-                        ? [pattern, window] + arguments + [Self.candidateLimit]
-                        : [pattern, window, Self.candidateLimit] + arguments
-                    return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(values))
+                        ? [pattern, segment.limit, segment.skip, query.now] + arguments + [block, index * block]
+                        : [pattern, segment.limit, segment.skip, block, index * block, query.now]
+                    return try Row.fetchAll(statement, arguments: StatementArguments(values))
                 }
-                var found = try rows(window: query.scoredWindow)
-                // A window that held every match already gave the full query's answer.
-                let everyMatchScored = found.first.map { ($0["scored"] as Int) < query.scoredWindow } ?? true
-                if found.count < Self.candidateLimit, !everyMatchScored { found = try rows(window: -1) }
-                exhausted = found.count < Self.candidateLimit
-                let best = found.map { $0["rank"] as Double }.min() ?? -1
-                for row in found where hidden.admit(row, query) {
-                    ranked.append(Self.candidate(row, bm25: row["rank"], best: best, now: query.now, settings: settings))
+                var segments: [(skip: Int, limit: Int)] = [(0, query.scoredWindow)]
+                var first = try rows(segment: segments[0], block: 0)
+                // A window that held every match already gave the full query's answer; one whose
+                // first block has too few candidates (or none) is replaced by all matches at once
+                // (a rule that does not depend on the page asked for, so neither does the order).
+                if let scored = first.first.map({ $0[RankingColumn.scored] as Int }), scored < query.scoredWindow {
+                    segments = [(0, -1)]
+                } else if first.count < block {
+                    segments = [(0, -1)]
+                    first = try rows(segment: segments[0], block: 0)
+                } else {
+                    segments.append((query.scoredWindow, -1))
                 }
-                ranked.sort { ($0.score, $0.id) > ($1.score, $1.id) }
+                var best = 0.0
+                segmentLoop: for (number, segment) in segments.enumerated() {
+                    var index = 0
+                    while true {
+                        let found = number == 0 && index == 0 ? first : try rows(segment: segment, block: index)
+                        let lastBlock = found.count < block
+                        // Relevance is BM25 over the best seen so far: the first block's best for
+                        // the first page, as before blocks.
+                        best = min(best, found.map { $0[RankingColumn.rank] as Double }.min() ?? best)
+                        var candidates: [RecallCandidate] = []
+                        // Unfiltered blocks are chosen before the kind filter: withdrawals are
+                        // shown only when asked for by kind.
+                        for row in found where (filtered || (row[RankingColumn.kind] as String) != MemoryKind.retraction.name) && hidden.admit(row, query) {
+                            candidates.append(Self.candidate(row, bm25: row[RankingColumn.rank], best: best, now: query.now, settings: settings))
+                        }
+                        candidates.sort { ($0.score, $0.id) > ($1.score, $1.id) }
+                        let start = ranked.count
+                        ranked += candidates
+                        if closeBlock(from: start) {
+                            exhausted = lastBlock && number == segments.count - 1
+                            break segmentLoop
+                        }
+                        if lastBlock { break }
+                        index += 1
+                    }
+                }
             } else {
-                // Newest first: rows stream in rank order, so the scan stops as soon as the page
-                // (and one item beyond it) is known.
+                // Newest first: rows stream in rank order, in blocks of `candidateBlock` served
+                // memories, so the scan stops after the block that holds the page and one item
+                // beyond it.
                 let sql = """
                     SELECT \(Self.rankingColumns), \(hiddenColumns) FROM memory m WHERE \(whereClause)
                     ORDER BY m.recorded_epoch DESC, m.id DESC
                     """
-                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-                var shares: [String: Int] = [:]
-                var withinShare = 0
+                let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments([query.now] + arguments))
+                var start = 0
                 while let row = try cursor.next() {
                     guard hidden.admit(row, query) else { continue }
-                    let candidate = Self.candidate(row, bm25: nil, best: -1, now: query.now, settings: settings)
-                    ranked.append(candidate)
-                    shares[candidate.signer, default: 0] += 1
-                    if query.effectiveShare == 0 || shares[candidate.signer]! <= query.effectiveShare { withinShare += 1 }
-                    if withinShare > need {
-                        exhausted = false
-                        break
+                    ranked.append(Self.candidate(row, bm25: nil, best: -1, now: query.now, settings: settings))
+                    if ranked.count - start == query.candidateBlock {
+                        if closeBlock(from: start) {
+                            exhausted = false
+                            break
+                        }
+                        start = ranked.count
                     }
                 }
+                if exhausted, start < ranked.count { _ = closeBlock(from: start) }
             }
 
-            let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare)
+            let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare, blocks: blocks)
             let pageRange = min(query.offset, order.positions.count)..<min(need, order.positions.count)
             let page = order.positions[pageRange]
             let current = try Self.currentPrincipals(db).flatMap { try? JSONDecoder().decode(Set<String>.self, from: Data($0.utf8)) }
@@ -309,13 +361,13 @@ extension MemoryIndex {
     }
 
     private static func candidate(_ row: Row, bm25: Double?, best: Double, now: Double, settings: StoreSettings) -> RecallCandidate {
-        let kind: String = row["kind"]
+        let kind: String = row[RankingColumn.kind]
         let halfLife = settings.halfLifeDays(of: kind)
-        let ageDays = max(0, now - (row["recorded_epoch"] as Double)) / 86_400
+        let ageDays = max(0, now - (row[RankingColumn.recordedEpoch] as Double)) / 86_400
         let recency = pow(0.5, ageDays / halfLife)
         let relevance = bm25.map { best < 0 ? $0 / best : 0 } ?? 0  // bm25 is negative: best is the most negative
         let score = bm25 == nil ? recency : 0.7 * relevance + 0.3 * recency
-        return RecallCandidate(rowid: row["rowid"], id: row["id"], signer: row["signer"], score: score,
+        return RecallCandidate(rowid: row[RankingColumn.rowid], id: row[RankingColumn.id], signer: row[RankingColumn.signer], score: score,
                                explanation: .init(relevance: relevance, recency: recency, halfLifeDays: halfLife, bm25: bm25, ageDays: ageDays))
     }
 
@@ -354,11 +406,11 @@ extension MemoryIndex {
         let id: String = row["id"]
         let signer: String = row["signer"]
         let kind: String = row["kind"]
-        let linkers = kind == MemoryKind.retraction.name ? [] : try Row.fetchAll(db, sql: """
+        let linkers = kind == MemoryKind.retraction.name ? [] : try Row.fetchAll(db.cachedStatement(sql: """
             SELECT s.id, l.kind, s.signer, s.recorded_at, json_extract(s.fields, '$.reason') AS reason
             FROM link l JOIN memory s ON s.rowid = l.from_rowid
             WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND \(withdrawingSource("s", targetSigner: "?")) ORDER BY s.id
-            """, arguments: [id, signer])
+            """), arguments: [id, signer])
         let expiry: Double? = row["expiry_epoch"]
         return RecallItem(
             id: id, kind: kind, title: row["title"], body: row["body"],
@@ -397,11 +449,13 @@ private struct AnyJSON: Decodable {
 
     init(from decoder: Decoder) throws {
         let data = try decoder.singleValueContainer()
+        // Most fields are strings, then integers: each failed attempt throws, which costs more
+        // than the decoding, so the likely ones go first. (A JSON `true` is never an integer.)
         if data.decodeNil() { value = .null; return }
-        if let bool = try? data.decode(Bool.self) { value = .bool(bool); return }
+        if let string = try? data.decode(String.self) { value = .string(string); return }
         if let int = try? data.decode(Int64.self) { value = .integer(int); return }
         if let double = try? data.decode(Double.self) { value = .number(double); return }
-        if let string = try? data.decode(String.self) { value = .string(string); return }
+        if let bool = try? data.decode(Bool.self) { value = .bool(bool); return }
         if let array = try? data.decode([AnyJSON].self) { value = .array(array.map(\.value)); return }
         let object = try data.decode([String: AnyJSON].self)
         value = .object(object.sorted { $0.key < $1.key }.map { ($0.key, $0.value.value) })

@@ -209,7 +209,9 @@ struct IndexTests {
     func pagingAndShareProperty() async throws {
         // Each memory: (signer 0–3, days ago 0–60, matches the query or not).
         let memories = zip(Gen.int(in: 0...3), Gen.int(in: 0...60), Gen.bool).array(of: 1...40)
-        await propertyCheck(count: 30, input: memories, Gen.int(in: 1...7), Gen.int(in: 0...3), Gen.bool) { specs, limit, share, withText in
+        // Small BM25 windows and candidate blocks make a small store span several segments and
+        // blocks, the way a common word does in a large one.
+        await propertyCheck(count: 40, input: memories, Gen.int(in: 1...7), Gen.int(in: 0...3), Gen.bool, Gen.int(in: 0...2)) { specs, limit, share, withText, sizes in
             var f = Fixture()
             let records = specs.map { signer, daysAgo, matches in
                 f.memory(title: matches ? "quota exhausted again" : "an unrelated finding", signer: "s\(signer)@h", daysAgo: Double(daysAgo))
@@ -222,6 +224,8 @@ struct IndexTests {
                 query.offset = offset
                 query.limit = limit
                 query.perSignerShare = share
+                query.scoredWindow = [3, 8, MemoryIndex.commonTermWindow][sizes]
+                query.candidateBlock = [2, 5, MemoryIndex.candidateLimit][sizes]
                 return try index.recallPage(query)
             }
             let whole = try page(offset: 0, limit: 1000, share: share).items
