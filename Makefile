@@ -5,7 +5,7 @@
 SHELL      := /bin/bash
 SWIFT      ?= swift
 APT_PACKAGES := libgit2-dev libyaml-dev libsqlite3-dev pkg-config git openssh-client openssh-server lighttpd \
-                python3 python3-venv
+                gitolite3 python3 python3-venv
 # The tests' Python packages live in a virtual environment under the build folder, made from
 # scripts/requirements-test.txt (Debian's own pip refuses to install into the system Python).
 VENV       := .build/venv

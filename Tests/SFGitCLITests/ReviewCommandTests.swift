@@ -258,6 +258,108 @@ struct ReviewCommandTests {
         #expect(outcomes.last?["commit"] as? String == merge)
     }
 
+    @Test("review merge --push that loses the race to another reviewer's merge makes the merge again on the new tip, lands it with both, and every host accepts it as reviewed; after 4 lost races it gives up with exit 3 and the server's words")
+    func mergePushLostRace() throws {
+        // Over ssh: sfgit runs a file:// remote's receive-pack without its hooks.
+        let federation = try Federation()
+        let server = try SSHServer(in: federation.scratch.url("sshd"), authorizedKeys: [])
+        defer { withExtendedLifetime(server) {} }
+        federation.remoteURL = "ssh://\(NSUserName())@127.0.0.1:\(server.port)\(federation.remotePath)"
+        try TransportTests.trust(federation.admin, on: server)
+        try federation.initialise()
+        let writer = try federation.join("me@laptop") { try TransportTests.trust($0, on: server) }
+        let reviewer = try federation.join("ana@desk", roles: ["review"]) { try TransportTests.trust($0, on: server) }
+        let bob = try federation.join("bob@box") { try TransportTests.trust($0, on: server) }
+        let admin = federation.admin
+        #expect(try federation.run(admin, ["policy", "set", "mode", "review"]).exitCode == 0)
+        #expect(try federation.run(admin, ["sync"]).exitCode == 0)
+        let id = try #require(Self.data(try federation.json(writer, ["remember", "learning", "--title", "merged after a race"]).1)["id"] as? String)
+        #expect(try federation.run(writer, ["sync"]).exitCode == 0)
+        let proposal = try Self.git(federation, ["rev-parse", "sfgit/proposals/me@laptop"])
+
+        // The other reviewer's merges, made beforehand: the admin merges bob's proposal one commit
+        // at a time with plain git, signed with the admin's key (as a merge bot's git would),
+        // C1…C5 on top of the shared tip C0. Kept under a reference outside refs/heads, so that
+        // each can land on main while this reviewer pushes, as if the admin had been a moment faster.
+        var bobIDs: [String] = []
+        for index in 1...5 {
+            bobIDs.append(try #require(Self.data(try federation.json(bob, ["remember", "note", "--title", "bob's finding \(index)"]).1)["id"] as? String))
+        }
+        #expect(try federation.run(bob, ["sync"]).exitCode == 0)
+        let start = try federation.remoteTip()
+        let human = try Self.humanClone(federation)
+        try human.run(["fetch", "-q", "origin", "sfgit/proposals/bob@box"])
+        try human.run(["checkout", "-q", "--detach", start])
+        let bobCommits = try human.run(["rev-list", "--reverse", "\(start)..FETCH_HEAD"]).split(separator: "\n").map(String.init)
+        try #require(bobCommits.count == 5)
+        let others = try bobCommits.map { commit in
+            try human.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(admin.key.privatePath)", "merge", "-q", "--no-ff", "-S",
+                           "-m", "Merge sfgit/proposals/bob@box \(commit)", commit])
+            return try human.run(["rev-parse", "HEAD"])
+        }
+        try human.run(["push", "-q", "origin", "\(others[4]):refs/other-reviewer/merges"])
+        #expect(try federation.remoteTip() == start)
+
+        // While the queue lasts, each push to main finds main moved to the next of the admin's
+        // merges between its ref advertisement and its ref update: git receive-pack answers
+        // "failed to update ref" (cannot lock ref … is at X but expected Y). The hook logs each
+        // push to main: the tip the pusher saw and the first parent of what it pushed. Ref updates
+        // are refused inside the push's quarantine, hence env -u.
+        let queue = federation.scratch.url("race-queue"), log = federation.scratch.url("race-log")
+        let hook = federation.remotePath + "/hooks/pre-receive"
+        try """
+            #!/bin/sh
+            while read old new ref; do
+                [ "$ref" = refs/heads/main ] || continue
+                echo "$old $(git rev-parse "$new^1")" >> '\(log)'
+                next=$(head -n 1 '\(queue)')
+                [ -n "$next" ] || continue
+                sed -i 1d '\(queue)'
+                env -u GIT_QUARANTINE_PATH git update-ref refs/heads/main "$next" "$old" || exit 1
+            done
+            exit 0
+
+            """.write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        func pushes() -> [[String]] {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        }
+
+        // Four lost races: each attempt fetched the new tip and merged onto it, then gave up.
+        try (others[0..<4].joined(separator: "\n") + "\n").write(toFile: queue, atomically: true, encoding: .utf8)
+        let lost = try federation.json(reviewer, ["review", "merge", "me@laptop", "--push"])
+        #expect(lost.0.exitCode == 3, "\(lost.0.stdout) \(lost.0.stderr)")
+        let error = lost.1["error"] as? [String: Any] ?? [:]
+        let message = error["message"] as? String ?? ""
+        #expect(message.contains("is verified but the remote refused the push") && message.contains("failed to update ref"), "\(lost.0.stdout)")
+        #expect(pushes() == [[start, start], [others[0], others[0]], [others[1], others[1]], [others[2], others[2]]], "\(pushes())")
+        #expect(try federation.remoteTip() == others[3])
+        #expect(try Self.git(federation, ["rev-parse", "sfgit/proposals/me@laptop"]) == proposal)
+
+        // One lost race: the merge is made again on the admin's new merge and lands.
+        try (others[4] + "\n").write(toFile: queue, atomically: true, encoding: .utf8)
+        let merged = try federation.json(reviewer, ["review", "merge", "me@laptop", "--push"])
+        #expect(merged.0.exitCode == 0, "\(merged.0.stdout) \(merged.0.stderr)")
+        #expect(Self.data(merged.1)["state"] as? String == "merged")
+        #expect(Self.data(merged.1)["shared_tip"] as? String == others[4])
+        #expect(pushes().suffix(2) == [[others[3], others[3]], [others[4], others[4]]], "\(pushes())")
+        let merge = try federation.remoteTip()
+        #expect(Self.data(merged.1)["commit"] as? String == merge)
+        #expect(try Self.git(federation, ["rev-parse", "\(merge)^1"]) == others[4])
+        #expect(try Self.git(federation, ["rev-parse", "\(merge)^2"]) == proposal)
+        let onMain = Set(try federation.remoteMemoryPaths().map { String($0.split(separator: "/").last!.dropLast(5)) })
+        #expect(onMain == Set(bobIDs + [id]), "\(onMain)")
+
+        // Another host verifies the whole branch and serves both as reviewed.
+        let synced = try federation.json(bob, ["sync"])
+        #expect(synced.0.exitCode == 0, "\(synced.0.stdout)")
+        #expect(Self.stores(synced.1).first?["verified_tip"] as? String == merge, "\(synced.0.stdout)")
+        #expect(Self.stores(synced.1).first?["pending"] as? Int == 0, "\(synced.0.stdout)")
+        for shown in [id, bobIDs[4]] {
+            #expect(Self.data(try federation.json(bob, ["show", shown]).1)["tier"] as? String == "reviewed", "\(shown)")
+        }
+    }
+
     /// A member's key authorized on the sshd with a forced command naming its principal, as
     /// `examples/ci/update` expects; its known_hosts holds the server.
     static func authorize(_ member: Federation.Member, on server: SSHServer) throws {
