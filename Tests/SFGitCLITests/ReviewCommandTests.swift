@@ -331,7 +331,8 @@ struct ReviewCommandTests {
         #expect(lost.0.exitCode == 3, "\(lost.0.stdout) \(lost.0.stderr)")
         let error = lost.1["error"] as? [String: Any] ?? [:]
         let message = error["message"] as? String ?? ""
-        #expect(message.contains("is verified but the remote refused the push") && message.contains("failed to update ref"), "\(lost.0.stdout)")
+        #expect(message.contains("is verified but the remote refused the push") && message.contains("failed to update ref")
+                && message.contains("moved during each of 4 attempts"), "\(lost.0.stdout)")
         #expect(pushes() == [[start, start], [others[0], others[0]], [others[1], others[1]], [others[2], others[2]]], "\(pushes())")
         #expect(try federation.remoteTip() == others[3])
         #expect(try Self.git(federation, ["rev-parse", "sfgit/proposals/me@laptop"]) == proposal)

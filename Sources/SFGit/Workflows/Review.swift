@@ -264,10 +264,12 @@ extension Workspace {
             let server = response.serverMessages.trimmingCharacters(in: .whitespacesAndNewlines)
             let why = (response.failure ?? "push refused") + (server.isEmpty ? "" : " (\(server))")
             guard response.lostRace, attempt < options.pushAttempts else {
-                throw SFGitError(.degraded, "the merge \(report.commit?.prefix(12) ?? "") is verified but the remote refused the push: \(why)")
+                let moving = response.lostRace ? "; the shared branch moved during each of \(attempt) attempts, run it again" : ""
+                throw SFGitError(.degraded, "the merge \(report.commit?.prefix(12) ?? "") is verified but the remote refused the push: \(why)\(moving)")
             }
             usleep(useconds_t.random(in: 20_000...120_000) * useconds_t(attempt))
         }
+        // Not reached: the last attempt's refusal is thrown above, with the server's words.
         throw SFGitError(.degraded, "the shared branch kept moving; the merge was not pushed")
     }
 
