@@ -229,6 +229,24 @@ struct Judge {
         guard clean == fact.info.treeID else {
             return outcome(.forbiddenChange, "the merge's tree differs from a clean merge of its parents (content smuggled into a merge)")
         }
+        // Trust files changed on both sides merge into a trust state that no admin commit signed
+        // (a key added on one side, a role on the other): only an admin may make that merge, and
+        // the state must be usable. Otherwise the merge keeps one parent's, judged already.
+        // docs/TRUST.md § Merges.
+        let trustDirectory = try repository.entry(at: ".sfgit", inTree: fact.info.treeID)?.id
+        if try trustDirectory != repository.entry(at: ".sfgit", inTree: try treeOf(first))?.id,
+           try trustDirectory != repository.entry(at: ".sfgit", inTree: try treeOf(second))?.id {
+            guard roles.contains(.admin) else {
+                return outcome(.unauthorized, "the merge combines trust-file changes from both parents into a trust state no admin signed; only an admin may merge it, and '\(signer)' has \(Self.describe(roles))")
+            }
+            let merged = try context.state(ofTree: fact.info.treeID)
+            if merged.unsupportedVersion {
+                return outcome(.unsupportedPolicy, merged.problem ?? "unsupported policy version; upgrade sfgit")
+            }
+            if let problem = merged.problem {
+                return outcome(.forbiddenChange, "the merge leaves an invalid trust state: \(problem)")
+            }
+        }
         // A key retired on the branch a commit joins must not come back through a stale branch,
         // whichever parent order the merge uses: each side's new commits are judged against the
         // other side's trust state.

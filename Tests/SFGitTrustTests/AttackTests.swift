@@ -292,6 +292,37 @@ struct AttackTests {
         #expect(result.outcomes.first { $0.commit.hex == merge }?.reason.contains("clean merge") == true)
     }
 
+    @Test("a merge that combines trust changes from both sides (a writer's key replaced on one, the writer made admin on the other) needs an admin, not a reviewer")
+    func mergeCombiningTrustChanges() throws {
+        let (store, _) = try Self.storeWithWriter()
+        try store.setRoles("rev@desk", ["review"])
+        let base = try store.commit(as: "admin@hq", "add a reviewer")
+        // Side: an admin replaces the writer's key (still a writer there).
+        try store.git.run(["checkout", "-q", "-b", "side"])
+        _ = try store.rotateKey(for: "sf@mikki-bunker")
+        try store.writeTrustFiles()
+        let keySide = try store.commit(as: "admin@hq", "replace sf's key")
+        // Main: an admin makes the writer admin, trusting the key it had there.
+        try store.git.run(["checkout", "-q", "main"])
+        try store.setRoles("sf@mikki-bunker", ["admin", "write"])
+        try store.git.run(["checkout", "-q", base, "--", ".sfgit/allowed_signers"])  // the key it had here
+        let roleSide = try store.commit(as: "admin@hq", "make sf admin")
+        // Merged, the new key would be admin: a trust state neither admin commit signed.
+        for (merger, expected) in [("rev@desk", CommitStatus.unauthorized), ("admin@hq", .good)] {
+            try store.git.run(["reset", "-q", "--hard", roleSide])
+            try store.git.run(["-c", "gpg.format=ssh", "-c", "user.signingkey=\(store.keys[merger]!.privatePath)",
+                               "merge", "-q", "--no-ff", "-S", "-m", "merge the new key", "side"])
+            let merge = try store.git.run(["rev-parse", "HEAD"])
+            let result = try verify(store, from: base)
+            #expect(result.status(of: keySide) == .good && result.status(of: roleSide) == .good, "\(result.outcomes.map(\.reason))")
+            #expect(result.status(of: merge) == expected, "\(merger): \(result.outcomes.first { $0.commit.hex == merge }?.reason ?? "")")
+            if expected == .unauthorized {
+                #expect(result.outcomes.first { $0.commit.hex == merge }?.reason.contains("trust state no admin signed") == true)
+                #expect(result.verifiedTip?.hex == roleSide)
+            }
+        }
+    }
+
     @Test("a merge signed by a writer")
     func writerMerge() throws {
         let (store, base) = try Self.storeWithWriter()
