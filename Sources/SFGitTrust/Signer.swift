@@ -100,6 +100,7 @@ public struct SSHKeygenSigner: CommitSigner {
 }
 
 /// Drains a child's stdout and stderr on background threads.
+// @unchecked Sendable: `out` and `err` are written by one reader thread each and read only after `group` has waited for both.
 private final class PipeCollector: @unchecked Sendable {
     private var out = Data(), err = Data()
     private let group = DispatchGroup()

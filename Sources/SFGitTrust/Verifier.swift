@@ -360,6 +360,7 @@ public struct Verifier {
 /// Runs `Verifier.check` on worker threads while the caller keeps reading commits: work is
 /// handed over in small batches, results are taken in order as they are ready, and `finish`
 /// lets the caller drain what is left.
+// @unchecked Sendable: every mutable field is read and written under `lock`; workers are joined through `group`.
 private final class PipelinedChecker: @unchecked Sendable {
     private let lock = NSLock()
     private let group = DispatchGroup()

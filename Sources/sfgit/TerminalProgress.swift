@@ -7,6 +7,7 @@ import SFGit
 /// differently before its first number: `shared: received …`, then `shared: verified and
 /// indexed …`) and when the command's work is done, the last state is left on screen, ended with
 /// a line feed.
+// @unchecked Sendable: its state is read and written under `lock`; `shared` is set once, before any thread reports.
 final class TerminalProgress: @unchecked Sendable {
     /// The one instance, set up in main once the arguments are parsed; nil: nobody is watching.
     nonisolated(unsafe) static var shared: TerminalProgress?

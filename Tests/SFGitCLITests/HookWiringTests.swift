@@ -72,7 +72,11 @@ struct HookWiringTests {
         let settings = try String(contentsOfFile: project + "/.claude/settings.json", encoding: .utf8)
         #expect(settings.contains("\"command\": \"echo hello\""))
         #expect(settings.contains(" hook session-start"), "\(settings)")
-        #expect(settings.contains("\"permissions\": { \"allow\": [\"Bash(ls:*)\"] },"))
+        // The read-only tools run without a prompt; the writing ones still ask; the user's rule stays first.
+        let parsed = try JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any]
+        let allow = (parsed?["permissions"] as? [String: Any])?["allow"] as? [String] ?? []
+        #expect(allow == ["Bash(ls:*)"] + ["recall", "show", "status", "breakers", "benchmarks"].map { "mcp__sfgit__memory_" + $0 }, "\(allow)")
+        #expect(settings.contains("\"permissions\": { \"allow\": [\"Bash(ls:*)\", \"mcp__sfgit__memory_recall\""), "\(settings)")
 
         let again = try run(project, home, ["hook", "install", "--harness", "claude"])
         #expect(again.stdout.contains("nothing to change"), "\(again.stdout)")

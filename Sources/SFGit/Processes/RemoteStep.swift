@@ -307,6 +307,7 @@ func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
 }
 
+// @unchecked Sendable: `bytes` is read and written under `lock`.
 private final class CollectedOutput: @unchecked Sendable {
     private let lock = NSLock()
     private var bytes = Data()

@@ -12,6 +12,7 @@ import SFGitIndex
 ///
 /// Readers never take the store's sync lock and never rebuild a cache: a store without a usable
 /// cache answers DEGRADED until a sync or `sfgit reindex` makes one.
+// @unchecked Sendable: `entries` and `opened` are read and written under `lock`; MemoryIndex is Sendable.
 public final class ResidentCaches: @unchecked Sendable {
     private struct Entry {
         var device: UInt64

@@ -357,6 +357,7 @@ private final class FreshCacheStream {
 /// A bounded queue from the verifying thread to the cache's writer thread. The producer waits
 /// while it is full; the writer waits while it is empty, then for the producer's closing batch
 /// (nil: roll back). A writer that has stopped, on an error, no longer holds the producer up.
+// @unchecked Sendable: every mutable field is guarded by `condition` (a bounded producer-consumer queue).
 final class MemoryHandOff: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [IndexedMemory] = []
@@ -434,6 +435,7 @@ final class MemoryHandOff: @unchecked Sendable {
 }
 
 /// A body run on a thread of its own, joined for its result.
+// @unchecked Sendable: `result` is written by the thread before it signals `done`, and read only after `join` waited on it.
 final class WriterThread: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var result: Result<Void, any Error> = .success(())

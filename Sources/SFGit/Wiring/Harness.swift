@@ -58,6 +58,11 @@ public struct MCPRegistration: Sendable {
         ])
     }
 
+    /// Claude Code's permission rules for sfgit's read-only tools: they run without a prompt;
+    /// the tools that write (`memory_remember`, `memory_retract`) still ask.
+    static let readOnlyToolPermissions = ["memory_recall", "memory_show", "memory_status", "memory_breakers", "memory_benchmarks"]
+        .map { "mcp__sfgit__" + $0 }
+
     /// The lines of Hermes's `mcp_servers.sfgit` entry, below the `sfgit:` line.
     var hermesLines: [String] {
         var lines = ["command: " + JSONCEditor.quoted(command), "args: [" + arguments.map(JSONCEditor.quoted).joined(separator: ", ") + "]"]
@@ -74,9 +79,13 @@ public struct MCPRegistration: Sendable {
         let editor = try! JSONCEditor("{}")
         switch harness {
         case "claude":
-            let settings = JSONValue.object([("hooks", .object([("SessionStart", .array([sessionStartHook]))]))])
+            let settings = JSONValue.object([
+                ("hooks", .object([("SessionStart", .array([sessionStartHook]))])),
+                ("permissions", .object([("allow", .array(Self.readOnlyToolPermissions.map(JSONValue.string)))])),
+            ])
             return "# .mcp.json (project) or ~/.claude.json (user):\n" + editor.render(mcpServers, indent: "") + "\n"
-                + "# .claude/settings.json: recalled memories at session start (fail-open)\n" + editor.render(settings, indent: "") + "\n"
+                + "# .claude/settings.json: recalled memories at session start (fail-open); the read-only tools without a prompt\n"
+                + editor.render(settings, indent: "") + "\n"
         case "cursor":
             return "# .cursor/mcp.json (project) or ~/.cursor/mcp.json (user):\n" + editor.render(mcpServers, indent: "") + "\n"
         case "hermes":
@@ -170,12 +179,21 @@ public enum HarnessWiring {
             let ours: (JSONCEditor.Node) -> Bool = { group in
                 group.member("hooks")?.elements.contains { ($0.member("command")?.string).map(isSessionStartCommand) ?? false } ?? false
             }
+            let permission: (JSONCEditor.Node) -> Bool = { $0.string.map(MCPRegistration.readOnlyToolPermissions.contains) ?? false }
             if remove {
-                if hooks { try editor.removeElements(["hooks", "SessionStart"], matches: ours) } else { try editor.removeMember(["mcpServers"], "sfgit") }
+                if hooks {
+                    try editor.removeElements(["hooks", "SessionStart"], matches: ours)
+                    try editor.removeElements(["permissions", "allow"], matches: permission)
+                } else {
+                    try editor.removeMember(["mcpServers"], "sfgit")
+                }
                 // A file that holds nothing but what sfgit put there goes away again.
                 if before != nil, editor.text.trimmingCharacters(in: .whitespacesAndNewlines) == "{}" { return nil }
             } else if hooks {
                 try editor.upsertElement(["hooks", "SessionStart"], registration.sessionStartHook, matches: ours)
+                for rule in MCPRegistration.readOnlyToolPermissions {
+                    try editor.upsertElement(["permissions", "allow"], .string(rule), matches: { $0.string == rule })
+                }
             } else {
                 try editor.setMember(["mcpServers"], "sfgit", registration.serverEntry)
             }

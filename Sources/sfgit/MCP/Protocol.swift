@@ -4,6 +4,7 @@ import SFGit
 /// The MCP layer over the JSON-RPC loop: the handshake, `tools/list` and `tools/call`. Only the
 /// `tools` capability is declared; anything else (resources, prompts, `server/discover` of the
 /// 2026-07-28 revision) is -32601, so dual-era clients fall back to `initialize` at once.
+// @unchecked Sendable: used by the server's one worker thread only (requests are served in order), never concurrently.
 final class MCPSession: @unchecked Sendable {
     /// Newest first; `initialize` echoes the client's version when listed, else the newest.
     static let supportedVersions = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]

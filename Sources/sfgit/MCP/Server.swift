@@ -13,6 +13,7 @@ import SFGit
 ///   exits 0.
 /// - stdout carries protocol messages only, each written whole under a lock with write(2);
 ///   logs go to stderr. A closed stdout (EPIPE) ends the process quietly.
+// @unchecked Sendable: the queue and flags are guarded by `condition`, stdout by `writeLock`; the handler runs on the worker thread only.
 final class MCPServer: @unchecked Sendable {
     struct Request {
         var id: MCPValue

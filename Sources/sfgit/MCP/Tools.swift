@@ -6,6 +6,7 @@ import SFGit
 /// text block for the model: memories fenced and escaped as reference data (`MemoryFence`),
 /// anything else one escaped line or a few. Bad arguments, NOT_FOUND, RATE_LIMITED and every
 /// other workflow failure are tool results with `isError: true`.
+// @unchecked Sendable: used by the server's one worker thread only (requests are served in order), never concurrently.
 final class MemoryTools: @unchecked Sendable {
     static let names: Set<String> = ["memory_recall", "memory_show", "memory_remember", "memory_retract", "memory_status",
                                      "memory_breakers", "memory_benchmarks"]
