@@ -387,6 +387,9 @@ public enum FleetRules {
 
 extension MemoryIndex {
     static let subjectExpression = "m.subject"
+    /// Every breaker and benchmark has a subject (the format requires it); the term lets a query
+    /// use `memory_head`'s indexes, which hold only memories with one.
+    static let hasSubject = "m.subject IS NOT NULL"
 
     /// The breakers' current state per subject (`FleetRules.breakers`), read through the
     /// (kind, expiry) index: only reports that have not expired are read whole; the expired ones
@@ -399,7 +402,7 @@ extension MemoryIndex {
             // it), so the counts below go through the (kind, expiry) index alone when no filter
             // needs the row.
             var (filters, arguments) = try Self.filterClauses(query.filters, db, revokedInSQL: false)
-            filters.insert("m.kind = 'circuit-breaker'", at: 0)
+            filters.insert(contentsOf: ["m.kind = 'circuit-breaker'", Self.hasSubject], at: 0)
             if let subject = query.subject {
                 filters.append("\(Self.subjectExpression) = ?")
                 arguments.append(subject)
@@ -461,7 +464,7 @@ extension MemoryIndex {
             // As for breakers: revoked observations are counted from the same rows, and every
             // benchmark has a subject, so the count of old ones reads the (kind, recorded) index.
             var (filters, arguments) = try Self.filterClauses(query.filters, db, revokedInSQL: false)
-            filters.insert("m.kind = 'benchmark'", at: 0)
+            filters.insert(contentsOf: ["m.kind = 'benchmark'", Self.hasSubject], at: 0)
             if let subject = query.subject {
                 filters.append("\(Self.subjectExpression) = ?")
                 arguments.append(subject)
@@ -502,7 +505,7 @@ extension MemoryIndex {
             var tripQuery = query.filters
             tripQuery.hosts = []
             var (tripFilters, tripArguments) = try Self.filterClauses(tripQuery, db)
-            tripFilters.insert("m.kind = 'circuit-breaker'", at: 0)
+            tripFilters.insert(contentsOf: ["m.kind = 'circuit-breaker'", Self.hasSubject], at: 0)
             tripFilters += ["m.recorded_epoch > ?", "m.state = 'open'", "m.deferred = 0", "NOT \(Self.withdrawnColumn)"]
             tripArguments.append(cutoff)
             if let subject = query.subject {

@@ -138,9 +138,9 @@ struct FleetTests {
         let plans = try index.read { db -> [String] in
             let queries = [
                 "SELECT count(*) FROM memory_head m WHERE m.kind = 'benchmark' AND m.subject = 'x' AND m.recorded_epoch >= 5",
-                "SELECT count(*) FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.expiry_epoch <= 5",
-                "SELECT count(*) FROM memory_head m WHERE m.kind = 'benchmark' AND m.recorded_epoch < 5",
-                "SELECT m.id, m.subject, m.state FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.expiry_epoch > 5",
+                "SELECT count(*) FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.subject IS NOT NULL AND m.expiry_epoch <= 5",
+                "SELECT count(*) FROM memory_head m WHERE m.kind = 'benchmark' AND m.subject IS NOT NULL AND m.recorded_epoch < 5",
+                "SELECT m.id, m.subject, m.state FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.subject IS NOT NULL AND m.expiry_epoch > 5",
             ]
             return try queries.map { sql in
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
