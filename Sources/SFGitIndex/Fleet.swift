@@ -347,11 +347,18 @@ public enum FleetRules {
     /// Why an observation is left out, or nil when it counts. `lastTrip`: per subject, the latest
     /// `recorded_at` (epoch) of an open report that counts as a trip.
     public static func exclusion(_ input: BenchmarkInput, now: Double, maxAge: Double, lastTrip: [String: Double]) -> Exclusion? {
-        if input.observation.recordedEpoch < now - maxAge { return .tooOld }
-        if input.withdrawn { return .withdrawn }
-        if input.deferred { return .deferred }
-        if input.expired { return .expired }
-        if let trip = lastTrip[input.subject], trip > input.observation.recordedEpoch { return .tripped }
+        exclusion(recorded: input.observation.recordedEpoch, subject: input.subject, withdrawn: input.withdrawn, deferred: input.deferred,
+                  expired: input.expired, now: now, maxAge: maxAge, lastTrip: lastTrip)
+    }
+
+    /// The same, from the fields alone (before an observation is built from its row).
+    public static func exclusion(recorded: Double, subject: String, withdrawn: Bool, deferred: Bool, expired: Bool,
+                                 now: Double, maxAge: Double, lastTrip: [String: Double]) -> Exclusion? {
+        if recorded < now - maxAge { return .tooOld }
+        if withdrawn { return .withdrawn }
+        if deferred { return .deferred }
+        if expired { return .expired }
+        if let trip = lastTrip[subject], trip > recorded { return .tripped }
         return nil
     }
 
@@ -474,32 +481,6 @@ extension MemoryIndex {
                 arguments.append(metric)
             }
             let whereClause = filters.joined(separator: " AND ")
-            // Columns are read by position: a by-name lookup lowercases the name for every row.
-            let observations = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression),
-                       m.metric, m.value, m.unit,
-                       (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= ?), \(Self.withdrawnColumn), m.revoked
-                FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch >= ?
-                """), arguments: StatementArguments([now] + arguments + [cutoff]))
-            var revoked = 0
-            var inputs: [FleetRules.BenchmarkInput] = []
-            while let row = try observations.next() {
-                guard let subject: String = row[7], let metric: String = row[8], let value: Double = row[9], value.isFinite else { continue }
-                if !query.filters.includeRevoked, (row[13] as Int) != 0 {
-                    revoked += 1
-                    continue
-                }
-                let recorded: Double = row[4]
-                let weight = pow(0.5, max(0, now - recorded) / 86_400 / halfLife)
-                let observation = FleetObservation(
-                    id: row[0], value: value, signer: row[1], host: row[2], recordedAt: row[3],
-                    tier: Tier(rawValue: row[5]) ?? .authenticated, weight: weight, recordedEpoch: recorded)
-                inputs.append(.init(observation: observation, subject: subject, metric: metric, unit: row[10],
-                                    expired: row[11], withdrawn: row[12], deferred: (row[6] as Int) != 0))
-            }
-            let tooOld = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch < ?"),
-                                          arguments: StatementArguments(arguments + [cutoff])) ?? 0
-
             // Trips: open reports after the cutoff (an earlier trip cannot make a kept observation
             // stale), by the trust filters but from any host; expiry does not matter.
             var tripQuery = query.filters
@@ -520,8 +501,42 @@ extension MemoryIndex {
                 if let subject: String = row["subject"] { lastTrip[subject] = row["tripped"] }
             }
 
+            // Columns are read by position: a by-name lookup lowercases the name for every row.
+            let observations = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression),
+                       m.metric, m.value, m.unit,
+                       (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= ?), \(Self.withdrawnColumn), m.revoked
+                FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch >= ?
+                """), arguments: StatementArguments([now] + arguments + [cutoff]))
+            var revoked = 0
+            var inputs: [FleetRules.BenchmarkInput] = []
+            // Most observations of a busy fleet are left out (a trip ends the world they measured):
+            // they are counted before anything of them is built.
+            var leftOut: [FleetRules.Exclusion: Int] = [:]
+            while let row = try observations.next() {
+                guard let subject: String = row[7], let metric: String = row[8], let value: Double = row[9], value.isFinite else { continue }
+                if !query.filters.includeRevoked, (row[13] as Int) != 0 {
+                    revoked += 1
+                    continue
+                }
+                let recorded: Double = row[4]
+                if let reason = FleetRules.exclusion(recorded: recorded, subject: subject, withdrawn: row[12], deferred: (row[6] as Int) != 0,
+                                                     expired: row[11], now: now, maxAge: maxAge, lastTrip: lastTrip) {
+                    leftOut[reason, default: 0] += 1
+                    continue
+                }
+                let weight = pow(0.5, max(0, now - recorded) / 86_400 / halfLife)
+                let observation = FleetObservation(
+                    id: row[0], value: value, signer: row[1], host: row[2], recordedAt: row[3],
+                    tier: Tier(rawValue: row[5]) ?? .authenticated, weight: weight, recordedEpoch: recorded)
+                inputs.append(.init(observation: observation, subject: subject, metric: metric, unit: row[10],
+                                    expired: row[11], withdrawn: row[12], deferred: (row[6] as Int) != 0))
+            }
+            let tooOld = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch < ?"),
+                                          arguments: StatementArguments(arguments + [cutoff])) ?? 0
+
             let combined = FleetRules.benchmarks(inputs, now: now, maxAge: maxAge, lastTrip: lastTrip, byHost: query.byHost)
-            var excluded = combined.excluded
+            var excluded = combined.excluded.merging(leftOut, uniquingKeysWith: +)
             excluded[.tooOld, default: 0] += tooOld
             var omissions: [RecallOmission] = []
             var staleParts: [String] = []
