@@ -49,9 +49,9 @@ extension MemoryIndex {
     /// Ranked answers: BM25 over title (×5), body and searchable fields (×2), blended with per-kind
     /// recency; no text: newest first. Filters run in SQL; expired, superseded, retracted and
     /// deferred memories are set aside in the ranking pass and counted, so that the answer says
-    /// what it left out. Each signer's share (`perSignerShare`) comes first in rank order and the
-    /// rest follows it (`RecallOrder`), so the first k items never depend on `limit`, and
-    /// `offset` pages through everything.
+    /// what it left out. Candidates come in blocks (`candidateBlock`); within each, each signer's
+    /// share (`perSignerShare`) comes first in rank order and the rest follows it (`RecallOrder`),
+    /// so the first k items never depend on `limit`, and `offset` pages through everything.
     public func recallPage(_ query: RecallQuery) throws -> RecallPage {
         try read { db in
             var filters: [String] = []

@@ -153,7 +153,7 @@ struct FleetTests {
         #expect(plans[3].contains("memory_head_kind_expiry"), "\(plans[3])")
     }
 
-    @Test("memory_head stays the projection of memory through inserts, tier, deferral and revocation changes, and removals")
+    @Test("memory_head stays the projection of memory through inserts, tier and revocation changes, and removals")
     func headFollowsMemory() throws {
         var f = FleetFixture()
         let records = [
