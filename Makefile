@@ -57,6 +57,7 @@ test: build
 ## demo: set up, build, run the main job end to end on a local store
 demo: setup
 	$(SWIFT) build --product sfgit
+	$(SWIFT) build --product sfgit-network
 	@./scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/sfgit"
 
 ## bench: release build (Swift runtime linked in, as for deployment), then print throughput
@@ -64,6 +65,7 @@ demo: setup
 RELEASE := -c release --static-swift-stdlib
 bench: setup
 	$(SWIFT) build $(RELEASE) --product sfgit
+	$(SWIFT) build $(RELEASE) --product sfgit-network
 	$(SWIFT) build $(RELEASE) --product sfgit-bench
 	"$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit-bench"
 
@@ -72,14 +74,16 @@ bench: setup
 mutants: setup
 	@SWIFT=$(SWIFT) ./scripts/mutants.sh $(MUTANTS)
 
-## install: release build (Swift runtime linked in), then the binary, man page, completions,
-## systemd units and crontab example under $(DESTDIR)$(PREFIX) (scripts/install.sh).
-## SFGIT_BINARY= and GENERATE_MANUAL= install already-built ones instead of building.
+## install: release build (Swift runtime linked in), then the binary and its network helper,
+## man page, completions, systemd units and crontab example under $(DESTDIR)$(PREFIX)
+## (scripts/install.sh). SFGIT_BINARY= (with sfgit-network beside it) and GENERATE_MANUAL=
+## install already-built ones instead of building.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 install:
 	@bin="$(SFGIT_BINARY)"; manual="$(GENERATE_MANUAL)"; \
-	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
+	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && $(SWIFT) build $(RELEASE) --product sfgit-network \
+	  && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
 	if [ -z "$$manual" ]; then $(SWIFT) build --product generate-manual && manual="$$($(SWIFT) build --show-bin-path)/generate-manual"; fi; \
 	SFGIT="$$bin" GENERATE_MANUAL="$$manual" PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" ./scripts/install.sh
 
@@ -88,7 +92,8 @@ install:
 DEB ?= .build/sfgit.deb
 deb:
 	@bin="$(SFGIT_BINARY)"; manual="$(GENERATE_MANUAL)"; \
-	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
+	if [ -z "$$bin" ]; then $(SWIFT) build $(RELEASE) --product sfgit && $(SWIFT) build $(RELEASE) --product sfgit-network \
+	  && bin="$$($(SWIFT) build $(RELEASE) --show-bin-path)/sfgit"; fi; \
 	if [ -z "$$manual" ]; then $(SWIFT) build --product generate-manual && manual="$$($(SWIFT) build --show-bin-path)/generate-manual"; fi; \
 	SFGIT="$$bin" GENERATE_MANUAL="$$manual" OUTPUT="$(DEB)" ./scripts/deb.sh
 

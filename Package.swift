@@ -29,6 +29,13 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        // The few Linux calls Swift cannot reach through Glibc (prctl, pipe2, a spawn's chdir).
+        .systemLibrary(name: "SFGitPOSIX"),
+        // The one way a child process is started: posix_spawn, deadlines, memory caps, death-binding.
+        .target(
+            name: "SFGitProcess",
+            dependencies: ["SFGitPOSIX"]
+        ),
         // The memory file format. Pure: no git, no SQLite.
         .target(
             name: "SFGitMemory",
@@ -37,13 +44,13 @@ let package = Package(
         // A small, safe wrapper over libgit2: objects, refs, tree building, tree diff, signatures.
         .target(
             name: "SFGitRepository",
-            dependencies: ["SFGitLibgit2", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SFGitLibgit2", "SFGitProcess", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Policy and allowed_signers, SSHSIG verification and signing, the commit-graph verifier.
         .target(
             name: "SFGitTrust",
             dependencies: [
-                "SFGitRepository", "SFGitMemory",
+                "SFGitRepository", "SFGitMemory", "SFGitProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,9 +69,15 @@ let package = Package(
         .target(
             name: "SFGit",
             dependencies: [
-                "SFGitMemory", "SFGitRepository", "SFGitTrust", "SFGitIndex",
+                "SFGitMemory", "SFGitRepository", "SFGitTrust", "SFGitIndex", "SFGitProcess",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The network step's child process (`RemoteStep`), which the facade starts for every
+        // fetch and push and kills at its deadline; installed beside `sfgit`.
+        .executableTarget(
+            name: "sfgit-network",
+            dependencies: ["SFGitRepository", "SFGitProcess"]
         ),
         // The thin command-line front end.
         .executableTarget(
@@ -78,12 +91,16 @@ let package = Package(
         // `make bench`: throughput figures printed next to their baselines.
         .executableTarget(
             name: "sfgit-bench",
-            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit", "SFGitTrust", "SFGitRepository", "SFGitIndex", "SFGitTestSupport"]
+            dependencies: ["SFGitMemory", "SFGitYAML", "SFGit", "SFGitTrust", "SFGitRepository", "SFGitIndex", "SFGitProcess", "SFGitTestSupport"]
         ),
         // Test-only helpers: temporary directories, a runner for the built binary.
         .target(
             name: "SFGitTestSupport",
-            dependencies: ["SFGitMemory", "SFGitRepository", "SFGitTrust"]
+            dependencies: ["SFGitMemory", "SFGitRepository", "SFGitTrust", "SFGitProcess"]
+        ),
+        .testTarget(
+            name: "SFGitProcessTests",
+            dependencies: ["SFGitProcess"]
         ),
         .testTarget(
             name: "SFGitMemoryTests",
@@ -118,11 +135,11 @@ let package = Package(
         // The facade's workflows and internals, in process (the binary-level stories are SFGitCLITests).
         .testTarget(
             name: "SFGitTests",
-            dependencies: ["SFGit", "SFGitRepository", "SFGitTestSupport", "sfgit"]
+            dependencies: ["SFGit", "SFGitRepository", "SFGitProcess", "SFGitTestSupport", "sfgit", "sfgit-network"]
         ),
         .testTarget(
             name: "SFGitCLITests",
-            dependencies: ["SFGit", "SFGitTrust", "SFGitMemory", "SFGitIndex", "SFGitRepository", "SFGitTestSupport", "sfgit"]
+            dependencies: ["SFGit", "SFGitTrust", "SFGitMemory", "SFGitIndex", "SFGitRepository", "SFGitTestSupport", "sfgit", "sfgit-network"]
         ),
     ]
 )

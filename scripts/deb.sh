@@ -3,7 +3,7 @@
 # tree, a control file, dpkg-deb. The binary should be the release build with the Swift runtime
 # linked in (make deb builds it so): it then depends only on Debian's libgit2, libyaml, SQLite
 # and the OpenSSH client (ssh-keygen signs with keys sfgit does not sign natively).
-#   SFGIT, GENERATE_MANUAL  as for scripts/install.sh
+#   SFGIT, SFGIT_NETWORK, GENERATE_MANUAL  as for scripts/install.sh
 #   OUTPUT                  the .deb to write
 set -eu
 : "${SFGIT:?the sfgit binary to package}" "${GENERATE_MANUAL:?the generate-manual tool}" "${OUTPUT:?the .deb to write}"
@@ -12,7 +12,7 @@ version=$("$SFGIT" --version)
 arch=$(dpkg --print-architecture)
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-SFGIT="$SFGIT" GENERATE_MANUAL="$GENERATE_MANUAL" PREFIX=/usr DESTDIR="$staging" "$source_dir/scripts/install.sh" >/dev/null
+SFGIT="$SFGIT" SFGIT_NETWORK="${SFGIT_NETWORK:-}" GENERATE_MANUAL="$GENERATE_MANUAL" PREFIX=/usr DESTDIR="$staging" "$source_dir/scripts/install.sh" >/dev/null
 install -d "$staging/DEBIAN"
 cat > "$staging/DEBIAN/control" <<CONTROL
 Package: sfgit

@@ -43,10 +43,4 @@ static inline int sfgit_opts_set_mwindow_size(size_t size) {
 static inline int sfgit_opts_set_mwindow_mapped_limit(size_t size) {
     return git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, size);
 }
-#include <sys/prctl.h>
-#include <signal.h>
-/* prctl is variadic too: a network step run in a child process dies with its parent. */
-static inline int sfgit_kill_on_parent_death(void) {
-    return prctl(PR_SET_PDEATHSIG, SIGKILL);
-}
 #endif

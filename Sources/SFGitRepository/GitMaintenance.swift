@@ -1,4 +1,5 @@
 import Foundation
+import SFGitProcess
 
 /// The few things libgit2 1.5 cannot do to a repository (it has no gc, prune or repack), done by
 /// the `git` program on PATH — the same one the local transport runs. Nothing here reads the
@@ -35,21 +36,15 @@ extension Repository {
         return status == 0 ? nil : "git repack exited \(status): \(output.prefix(500))"
     }
 
-    /// Runs git on this repository; nil when git is missing or cannot start.
+    /// Runs git on this repository under `maintenanceMemoryCap`: its status and what it printed
+    /// on stdout, then stderr; nil when git is missing or cannot start.
     private func runGit(_ arguments: [String]) -> (Int32, String)? {
         guard let git = LocalGitTransport.git else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -d \(Self.maintenanceMemoryCap >> 10) && exec \"$0\" \"$@\"", git,
-                             "--git-dir", path, "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "core.fsmonitor=false"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !LocalGitTransport.localRepositoryVariables.contains($0.key) }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let command = ChildCommand(
+            git, ["--git-dir", path, "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "core.fsmonitor=false"] + arguments,
+            environment: ProcessInfo.processInfo.environment.filter { !LocalGitTransport.localRepositoryVariables.contains($0.key) },
+            dataLimitBytes: Self.maintenanceMemoryCap)
+        guard let result = try? Launcher.run(command) else { return nil }
+        return (result.shellStatus, result.outputText + result.errorText)
     }
 }

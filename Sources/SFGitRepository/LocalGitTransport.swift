@@ -1,5 +1,6 @@
 import Foundation
 internal import SFGitLibgit2
+import SFGitProcess
 
 /// Fetches from and pushes to `file://` remotes by talking the smart protocol to
 /// `git upload-pack` and `git receive-pack`, the way git does for a `file://` URL and libgit2
@@ -102,49 +103,33 @@ private final class GitServiceProcess {
         self.connection = connection
         self.service = service
         var pair: [Int32] = [-1, -1]
-        var errorPipe: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw GitError(function: service, code: -1, errorClass: Int32(GIT_ERROR_OS.rawValue), message: "socketpair: \(String(cString: strerror(errno)))")
         }
-        guard pipe(&errorPipe) == 0, fcntl(errorPipe[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(errorPipe[1], F_SETFD, FD_CLOEXEC) == 0 else {
+        let errorPipe: (read: Int32, write: Int32)
+        do {
+            errorPipe = try Launcher.closeOnExecPipe()
+        } catch {
             close(pair[0]); close(pair[1])
-            throw GitError(function: service, code: -1, errorClass: Int32(GIT_ERROR_OS.rawValue), message: "pipe: \(String(cString: strerror(errno)))")
+            throw GitError(function: service, code: -1, errorClass: Int32(GIT_ERROR_OS.rawValue), message: error.description)
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pair[1], 0)
-        posix_spawn_file_actions_adddup2(&actions, pair[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        // posix_spawn cannot set a limit in the child, and Glibc's prlimit is not visible to
-        // Swift: a shell sets it and execs git in its place (same pid, same process group).
-        let capKiB = LocalGitTransport.serviceMemoryCapBytes >> 10
-        let arguments = ["/bin/sh", "-c", "ulimit -d \(capKiB) && exec \"$0\" \"$@\"",
-                         git, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", service]
-            + (service == "upload-pack" ? ["--strict"] : []) + [repository]
-        let environment = ProcessInfo.processInfo.environment
-            .filter { !LocalGitTransport.localRepositoryVariables.contains($0.key) }
-            .map { "\($0.key)=\($0.value)" }
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
         // Its own process group, so that a deadline kills it and anything it started.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, "/bin/sh", &actions, &attributes, argv, envp)
-        close(pair[1])
-        close(errorPipe[1])
-        guard spawned == 0 else {
-            close(pair[0]); close(errorPipe[0])
-            throw GitError(function: service, code: -1, errorClass: Int32(GIT_ERROR_OS.rawValue), message: "cannot start \(git): \(String(cString: strerror(spawned)))")
+        let command = ChildCommand(
+            git, ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", service] + (service == "upload-pack" ? ["--strict"] : []) + [repository],
+            environment: ProcessInfo.processInfo.environment.filter { !LocalGitTransport.localRepositoryVariables.contains($0.key) },
+            dataLimitBytes: LocalGitTransport.serviceMemoryCapBytes, ownProcessGroup: true)
+        let child: pid_t
+        do {
+            child = try Launcher.spawn(command, stdin: pair[1], stdout: pair[1], stderr: errorPipe.write)
+        } catch {
+            close(pair[0]); close(pair[1]); close(errorPipe.read); close(errorPipe.write)
+            throw GitError(function: service, code: -1, errorClass: Int32(GIT_ERROR_OS.rawValue), message: error.description)
         }
+        close(pair[1])
+        close(errorPipe.write)
         pid = child
         socket = pair[0]
-        errors = errorPipe[0]
+        errors = errorPipe.read
     }
 
     /// Reads what is available; 0 bytes at the end. The child's stderr becomes the error when it
@@ -203,8 +188,7 @@ private final class GitServiceProcess {
         guard socket >= 0 else { return }
         close(socket)
         socket = -1
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        Launcher.reap(pid)
         close(errors)
     }
 

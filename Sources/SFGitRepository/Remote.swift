@@ -17,7 +17,7 @@ public struct RemoteCredentials: Sendable, Hashable {
     public var maxAttempts: Int
     /// Whether an SSH connection may read a private copy of known_hosts with the host's
     /// strongest key first (see `HostKeySteering`). It changes `HOME` for the duration of the
-    /// call, so only a process doing nothing else may ask for it (`sfgit _remote`).
+    /// call, so only a process doing nothing else may ask for it (the `sfgit-network` child).
     public var steerHostKeys: Bool
 
     /// Creates credentials.
@@ -350,17 +350,6 @@ extension Repository {
         callbacks.sideband_progress = sidebandCallback
         callbacks.payload = Unmanaged.passUnretained(session).toOpaque()
         if session.localGit != nil { callbacks.transport = localGitTransportCallback }
-    }
-}
-
-/// The process a fetch or push runs in when its caller bounds it with a deadline.
-public enum NetworkChildProcess {
-    /// Makes the kernel kill this process when its parent dies (a sync killed with -9 must not
-    /// leave its network step writing refs on alone); false when `parent` is already gone. The
-    /// parent's pid comes from the parent itself: read here, it could already be init's.
-    public static func dieWithParent(_ parent: Int32) -> Bool {
-        _ = sfgit_kill_on_parent_death()
-        return getppid() == parent
     }
 }
 

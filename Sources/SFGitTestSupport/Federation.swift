@@ -3,6 +3,7 @@ import Foundation
 /// A federation for end-to-end tests: a bare remote, an admin who made the store with
 /// `sfgit init`, and hosts that joined it with `sfgit clone`, each with its own `SFGIT_HOME`,
 /// key and `HOME` (for `~/.ssh/known_hosts`). Everything runs the built binary.
+// @unchecked Sendable: one test builds it and changes it from its own task; tests that run members in parallel only read it.
 public final class Federation: @unchecked Sendable {
     /// One identity on this machine.
     public struct Member: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import SFGitProcess
 
 /// What a finished child process printed and how it exited.
 public struct ProcessResult: Sendable {
@@ -24,77 +25,26 @@ public enum ProcessRunner {
         _ executable: String, _ arguments: [String], environment: [String: String?] = [:],
         currentDirectory: String? = nil, stdin: Data? = nil, timeout: TimeInterval = 120
     ) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : try which(executable))
-        process.arguments = arguments
+        let path = executable.contains("/") ? executable : try which(executable)
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-
-        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = inPipe
-
-        // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-        let collected = Collected()
-        let group = DispatchGroup()
-        for (pipe, isOut) in [(outPipe, true), (errPipe, false)] {
-            group.enter()
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                collected.set(data, isOut: isOut)
-                group.leave()
-            }
-        }
-        // Foundation's Process.run is not safe to call from several threads at once on Linux.
-        try launchLock.withLock { try process.run() }
-        if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-        try? inPipe.fileHandleForWriting.close()
-
-        let finished = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            process.waitUntilExit()
-            finished.signal()
-        }
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            finished.wait()
-            group.wait()
-            throw TimedOut(command: [executable] + arguments)
-        }
-        group.wait()
-        let code = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return ProcessResult(
-            stdout: String(decoding: collected.out, as: UTF8.self),
-            stderr: String(decoding: collected.err, as: UTF8.self),
-            exitCode: code)
+        // In this process's group, as a shell would start it; killed alone at the timeout.
+        let command = ChildCommand(path, arguments, environment: env, workingDirectory: currentDirectory, ownProcessGroup: false)
+        let result = try Launcher.run(command, input: stdin ?? Data(), deadline: Date().addingTimeInterval(timeout), outputLimit: 1 << 30)
+        if result.timedOut { throw TimedOut(command: [executable] + arguments) }
+        return ProcessResult(stdout: result.outputText, stderr: result.errorText, exitCode: result.shellStatus)
     }
 
-    private static let launchLock = NSLock()
-
     /// Starts a program without waiting (servers, a sync to kill); its output goes to `log`, or
-    /// nowhere. Uses posix_spawn rather than Foundation's Process: Foundation watches a child
-    /// through an inherited socket, and a daemon such as sshd that closes inherited descriptors
-    /// makes Foundation block in waitpid on it, after which no other child is ever reaped.
+    /// nowhere.
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String?] = [:], log: String? = nil) throws -> SpawnedProcess {
         let path = executable.contains("/") ? executable : try which(executable)
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let output = log ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard result == 0 else { throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: path]) }
+        let output = open(log ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: log ?? "/dev/null"]) }
+        defer { close(output) }
+        let pid = try Launcher.spawn(ChildCommand(path, arguments, environment: env, ownProcessGroup: false), stdin: nil, stdout: output, stderr: output)
         return SpawnedProcess(pid: pid)
     }
 
@@ -106,19 +56,10 @@ public enum ProcessRunner {
         }
         throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: name])
     }
-
-    private final class Collected: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var out = Data()
-        private(set) var err = Data()
-        func set(_ data: Data, isOut: Bool) {
-            lock.lock(); defer { lock.unlock() }
-            if isOut { out = data } else { err = data }
-        }
-    }
 }
 
 /// A child started with `ProcessRunner.spawn`.
+// @unchecked Sendable: `reaped` is read and written under `lock`; `pid` is a constant.
 public final class SpawnedProcess: @unchecked Sendable {
     /// Its process id.
     public let pid: pid_t

@@ -1,6 +1,7 @@
 import Foundation
 
 /// A fresh directory under the system's temporary directory, removed when the value is released.
+// @unchecked Sendable: its only stored property is a constant path; the directory is removed once, in deinit.
 public final class TemporaryDirectory: @unchecked Sendable {
     /// The directory's absolute path.
     public let path: String
@@ -44,6 +45,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
 }
 
 /// Counts outcomes by name across the cases of a property check (which may run concurrently).
+// @unchecked Sendable: `values` is read and written under `lock`.
 public final class Tally: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [String: Int] = [:]

@@ -8,6 +8,7 @@ public func freeLoopbackPort() throws -> UInt16 {
 
 /// A TCP listener on 127.0.0.1 that never accepts or answers: the kernel completes handshakes
 /// into its backlog, so a client connects and then waits forever — the case `--timeout` exists for.
+// @unchecked Sendable: constants only (the descriptor and port); the descriptor is closed once, in deinit.
 public final class LoopbackListener: @unchecked Sendable {
     /// The socket.
     public let descriptor: Int32
@@ -38,6 +39,7 @@ public final class LoopbackListener: @unchecked Sendable {
 
 /// A real OpenSSH `sshd` on 127.0.0.1 with its own config, host key and authorized keys,
 /// stopped when released.
+// @unchecked Sendable: constants only (the port, host keys and the spawned sshd); sshd is stopped once, in deinit.
 public final class SSHServer: @unchecked Sendable {
     /// The port it listens on.
     public let port: UInt16
@@ -111,6 +113,7 @@ public final class SSHServer: @unchecked Sendable {
 
 /// A real smart-HTTP git server: lighttpd running `git http-backend` as CGI on 127.0.0.1, with
 /// basic authentication; stopped when released.
+// @unchecked Sendable: constants only (the port and the spawned lighttpd); it is stopped once, in deinit.
 public final class HTTPGitServer: @unchecked Sendable {
     /// The port.
     public let port: UInt16
@@ -170,6 +173,7 @@ func waitForPort(_ port: UInt16) throws {
 /// A hostile smart-HTTP server on 127.0.0.1: it answers `info/refs` with a ref advertisement
 /// that never ends (pkt-lines of new branch names, chunk after chunk) until `seconds` have
 /// passed since it started, then stops. A tiny Python program, stopped when released.
+// @unchecked Sendable: constants only (the port and the spawned script); it is stopped once, in deinit.
 public final class EndlessAdvertisementServer: @unchecked Sendable {
     /// The port it listens on.
     public let port: UInt16

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SFGitProcess
 
 /// Something that can make SSH signatures in namespace `git` for commits.
 public protocol CommitSigner: Sendable {
@@ -71,50 +72,20 @@ public struct SSHKeygenSigner: CommitSigner {
         }
     }
 
-    private static let launchLock = NSLock()
-
     /// An armored SSHSIG signature over `message`, made by `ssh-keygen -Y sign -n git`.
     public func sign(_ message: [UInt8]) throws(SigningError) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ssh-keygen", "-q", "-Y", "sign", "-n", "git", "-f", keyPath]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        // Foundation's Process.run is not safe to call from several threads at once on Linux.
-        do { try Self.launchLock.withLock { try process.run() } } catch { throw SigningError("could not run ssh-keygen: \(error)") }
-        // Read stdout/stderr concurrently with writing stdin so neither pipe can fill up.
-        let collected = PipeCollector(output: output, errors: errors)
-        input.fileHandleForWriting.write(Data(message))
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        let (out, err) = collected.wait()
-        guard process.terminationStatus == 0 else {
-            throw SigningError("ssh-keygen -Y sign failed (\(process.terminationStatus)): \(String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+        let result: ChildResult
+        do {
+            result = try Launcher.run(ChildCommand("ssh-keygen", ["-q", "-Y", "sign", "-n", "git", "-f", keyPath]), input: Data(message))
+        } catch {
+            throw SigningError("could not run ssh-keygen: \(error)")
         }
-        var armored = String(decoding: out, as: UTF8.self)
+        guard result.succeeded else {
+            throw SigningError("ssh-keygen -Y sign failed (\(result.shellStatus)): \(result.errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        var armored = result.outputText
         while armored.hasSuffix("\n") { armored.removeLast() }  // git stores the armor without it
         return armored
-    }
-}
-
-/// Drains a child's stdout and stderr on background threads.
-// @unchecked Sendable: `out` and `err` are written by one reader thread each and read only after `group` has waited for both.
-private final class PipeCollector: @unchecked Sendable {
-    private var out = Data(), err = Data()
-    private let group = DispatchGroup()
-
-    init(output: Pipe, errors: Pipe) {
-        group.enter()
-        DispatchQueue.global().async { self.out = output.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
-        group.enter()
-        DispatchQueue.global().async { self.err = errors.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
-    }
-
-    func wait() -> (Data, Data) {
-        group.wait()
-        return (out, err)
     }
 }
 

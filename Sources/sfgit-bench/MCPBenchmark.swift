@@ -1,4 +1,5 @@
 import Foundation
+import SFGitProcess
 import SFGit
 import SFGitMemory
 import SFGitRepository
@@ -87,6 +88,7 @@ enum MCPBenchmark {
         // while the server keeps answering.
         for offset in stride(from: count, to: count + 1_000, by: SyncBenchmark.perCommit) { try addCommit(offset) }
         GitSettings.setFsync(true)
+        // @unchecked Sendable: `result` is read and written under `lock`.
         final class SyncOutcome: @unchecked Sendable {
             let lock = NSLock()
             var result: (code: Int32, output: String)?
@@ -132,30 +134,38 @@ enum MCPBenchmark {
 
     /// `sfgit mcp` as a child with pipes on stdin and stdout.
     final class Server {
-        let process = Process()
-        let input = Pipe(), output = Pipe()
+        let pid: pid_t
+        private var input: Int32
+        private let output: Int32
         var buffer = [UInt8]()
 
         init(binary: String, environment: [String: String?]) throws {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["mcp"]
             var env = ProcessInfo.processInfo.environment
             for (key, value) in environment { env[key] = value }
-            process.environment = env
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle.standardError
-            try process.run()
+            let requests = try Launcher.closeOnExecPipe(), replies = try Launcher.closeOnExecPipe()
+            pid = try Launcher.spawn(ChildCommand(binary, ["mcp"], environment: env, ownProcessGroup: false),
+                                     stdin: requests.read, stdout: replies.write, stderr: 2)
+            Glibc.close(requests.read)
+            Glibc.close(replies.write)
+            input = requests.write
+            output = replies.read
         }
 
         func send(_ line: String) {
-            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+            let bytes = Array((line + "\n").utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { Glibc.write(input, $0.baseAddress, $0.count) }
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
         }
 
         /// Sends a request and reads the next line.
         func call(_ line: String) throws -> String {
             send(line)
-            let fd = output.fileHandleForReading.fileDescriptor
+            let fd = output
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             while true {
                 if let end = buffer.firstIndex(of: 0x0A) {
@@ -170,14 +180,15 @@ enum MCPBenchmark {
         }
 
         func residentKiB() -> Int {
-            guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
                   let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
             return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) ?? 0
         }
 
         func close() {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
+            if input >= 0 { Glibc.close(input); input = -1 }
+            Launcher.reap(pid)
+            Glibc.close(output)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SFGitProcess
 
 /// `sfgit-bench [NAME...]`: runs the named benchmarks (all by default) and prints each figure
 /// next to its baseline. Build in release mode (`make bench`): debug numbers mean little.
@@ -19,12 +20,9 @@ if selected.isEmpty {
     // Each benchmark in a process of its own, so that memory figures (peak RSS) are not
     // inflated by what an earlier benchmark left behind.
     for benchmark in benchmarks {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = [benchmark.name]
-        try child.run()
-        child.waitUntilExit()
-        guard child.terminationStatus == 0 else { exit(child.terminationStatus) }
+        let child = try Launcher.spawn(ChildCommand(CommandLine.arguments[0], [benchmark.name], ownProcessGroup: false), stdin: 0, stdout: 1, stderr: 2)
+        let status = Launcher.reap(child)
+        guard status == 0 else { exit(status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)) }
     }
 } else {
     for benchmark in benchmarks where selected.contains(benchmark.name) {

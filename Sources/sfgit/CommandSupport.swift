@@ -68,15 +68,16 @@ struct Outcome<Payload: Encodable> {
     var messageInText = false
 }
 
-/// The path of this executable, re-run as the child of each network step.
+/// The path of this executable, as harness configurations name it.
 let executablePath: String = {
     if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return resolved }
     return Bundle.main.executablePath ?? CommandLine.arguments[0]
 }()
 
-/// Opens the home with this identity; network steps run in a child killed at the deadline.
+/// Opens the home with this identity; network steps run in the `sfgit-network` child, killed at
+/// the deadline (the library's default).
 func openWorkspace(_ identity: Identity = Identity()) throws(SFGitError) -> Workspace {
-    var workspace = try Workspace(home: Home.fromEnvironment(), identityOverrides: identity, transport: .childProcess(executable: executablePath))
+    var workspace = try Workspace(home: Home.fromEnvironment(), identityOverrides: identity)
     workspace.progress = TerminalProgress.shared?.sink
     return workspace
 }

@@ -13,7 +13,7 @@ struct SFGitCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, CloneCommand.self, RememberCommand.self, RetractCommand.self, SyncCommand.self,
             RecallCommand.self, ShowCommand.self, StatusCommand.self, TrustCommand.self, PolicyCommand.self, ReviewCommand.self, AdminCommand.self, ReindexCommand.self,
-            CheckCommand.self, VerifyCommand.self, BreakersCommand.self, BenchmarksCommand.self, MCPCommand.self, HookCommand.self, RemoteStepCommand.self,
+            CheckCommand.self, VerifyCommand.self, BreakersCommand.self, BenchmarksCommand.self, MCPCommand.self, HookCommand.self,
             ConfigCommand.self, WhoamiCommand.self, StoreCommand.self, CompletionCommand.self, DoctorCommand.self,
         ])
 }

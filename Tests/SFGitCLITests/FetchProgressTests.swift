@@ -1,11 +1,12 @@
 import Foundation
-import SFGit
+@testable import SFGit
+import SFGitRepository
 import SFGitTestSupport
 import Testing
 
-/// A fetch's objects as they arrive, as the terminal progress line shows them: from the network
-/// child over smart HTTP (its stderr, read line by line) and from git's own upload-pack for a
-/// `file://` remote, through the transport the `sfgit` binary uses.
+/// A fetch's objects as they arrive, as the terminal progress line shows them: from the
+/// `sfgit-network` child over smart HTTP (its stderr, read line by line) and from git's own
+/// upload-pack for a `file://` remote, through the transport every workspace uses by default.
 @Suite("progress: objects received by a fetch")
 struct FetchProgressTests {
     /// Collects progress lines from whichever thread reports them.
@@ -23,7 +24,7 @@ struct FetchProgressTests {
         let lines = Lines()
         let request = RemoteRequest(operation: .fetch, repository: target, url: url, refspecs: ["+refs/heads/main:refs/heads/fetched"],
                                     httpUsername: password == nil ? nil : "agent")
-        let response = RemoteTransport.childProcess(executable: PackagePaths.sfgitBinary)
+        let response = RemoteTransport.standard
             .run(request, timeout: 60, httpPassword: password, progress: { lines.append($0) })
         return (response, lines.all)
     }
@@ -53,7 +54,7 @@ struct FetchProgressTests {
         // Without a progress handler the child reports none and the fetch is the same.
         let quiet = federation.scratch.url("quiet.git")
         _ = try ProcessRunner.run("git", ["init", "-q", "--bare", quiet])
-        let plain = RemoteTransport.childProcess(executable: PackagePaths.sfgitBinary).run(
+        let plain = RemoteTransport.standard.run(
             RemoteRequest(operation: .fetch, repository: quiet, url: "http://127.0.0.1:\(server.port)/git/remote.git",
                           refspecs: ["+refs/heads/main:refs/heads/fetched"], httpUsername: "agent"),
             timeout: 60, httpPassword: "s3cret")

@@ -90,11 +90,9 @@ struct RecallHonestyTests {
         let store = laptop.home + "/stores/shared"
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + "/cache.sqlite" + suffix) }
         // Another process holds the store's lock (as a sync rebuilding the cache does).
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [store + "/sync.lock", "sleep", "20"]
-        try holder.run()
-        defer { holder.terminate(); holder.waitUntilExit() }
+        // (--close: flock itself holds the lock, not its sleep, so stopping flock frees it.)
+        let holder = try ProcessRunner.spawn("/usr/bin/flock", ["--close", store + "/sync.lock", "sleep", "20"])
+        defer { holder.stop() }
         var held = false
         for _ in 0..<50 where !held {
             held = (try ProcessRunner.run("flock", ["-n", store + "/sync.lock", "true"])).exitCode != 0
@@ -108,8 +106,7 @@ struct RecallHonestyTests {
         let text = try federation.run(laptop, ["recall", "lesson"])
         #expect(text.exitCode == 3)
         #expect(!text.stdout.contains("no memories match"))
-        holder.terminate()
-        holder.waitUntilExit()
+        holder.stop()
         let answered = try Self.recall(federation, laptop, ["lesson"])
         #expect(answered.0.exitCode == 0)
         #expect(Self.items(answered.1).first?["title"] as? String == "a lesson to find")

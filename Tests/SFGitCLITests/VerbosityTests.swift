@@ -5,7 +5,7 @@ import Testing
 /// `-v`/`-q` on every command, and `SFGIT_LOG` validated.
 @Suite("verbosity: -v, -q, SFGIT_LOG")
 struct VerbosityTests {
-    /// Every command a person runs (the hidden `_remote` child aside).
+    /// Every command a person runs.
     static let commands: [[String]] = [
         ["init"], ["clone"], ["remember"], ["retract"], ["sync"], ["recall"], ["show"], ["status"], ["trust", "list"],
         ["trust", "add"], ["trust", "remove"], ["trust", "revoke"], ["policy", "show"], ["policy", "set"], ["policy", "unset"],

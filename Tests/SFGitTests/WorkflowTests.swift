@@ -10,7 +10,7 @@ struct WorkflowTests {
     /// A workspace on a member's home, with the member's identity and the child-process network step.
     static func workspace(_ federation: Federation, _ member: Federation.Member) throws -> Workspace {
         let environment = federation.environment(member).compactMapValues { $0 }
-        return try Workspace(home: Home(path: member.home), transport: .childProcess(executable: PackagePaths.sfgitBinary), environment: environment)
+        return try Workspace(home: Home(path: member.home), environment: environment)
     }
 
     @Test("remember, recall and sync through the library: the memory is this host's until published, then every host's")
@@ -38,5 +38,32 @@ struct WorkflowTests {
         // A workflow's refusal is a typed error with its exit status, not a crash or a string.
         #expect(throws: SFGitError.self) { try workspace.show("ZZZZZZZZ", store: nil) }
         do { _ = try workspace.show("ZZZZZZZZ", store: nil) } catch { #expect(error.status == .notFound) }
+    }
+
+    @Test("a library caller's sync is bounded like the CLI's: the default transport is the sfgit-network child, killed at the deadline")
+    func libraryDeadline() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let laptop = try federation.join("me@laptop")
+        let listener = try LoopbackListener()
+        defer { withExtendedLifetime(listener) {} }
+        let config = laptop.home + "/config.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: #"remote: .*"#, with: "remote: http://127.0.0.1:\(listener.port)/x.git", options: .regularExpression)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+
+        let workspace = try Self.workspace(federation, laptop)
+        guard case .childProcess(let helper) = workspace.transport else {
+            Issue.record("the default transport runs in process, unbounded")
+            return
+        }
+        #expect(helper.hasSuffix("/" + RemoteTransport.helperName) && FileManager.default.isExecutableFile(atPath: helper), "\(helper)")
+        var options = SyncOptions()
+        options.timeout = 2
+        let started = Date()
+        let reports = try workspace.sync(store: nil, options: options)
+        #expect(Date().timeIntervalSince(started) < 30, "the listener never answers: only the deadline ends the fetch")
+        #expect(reports.map(\.result) == [.degraded], "\(reports)")
+        #expect(reports.first?.warnings.first?.code == "FETCH_TIMEOUT", "\(reports)")
     }
 }

@@ -95,16 +95,10 @@ struct SSHSignatureTests {
         let dir = try TemporaryDirectory()
         let key = try TestKey.generate(in: dir.path, name: "k")
         let socket = dir.url("agent.sock")
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: try ProcessRunner.which("ssh-agent"))
-        agent.arguments = ["-D", "-a", socket]
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
-        agent.standardInput = FileHandle.nullDevice
-        try agent.run()
+        let agent = try ProcessRunner.spawn("ssh-agent", ["-D", "-a", socket])
         defer {
-            kill(agent.processIdentifier, SIGKILL)
-            agent.waitUntilExit()
+            agent.signal(SIGKILL)
+            agent.wait()
         }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
         let added = try ProcessRunner.run("ssh-add", [key.privatePath], environment: ["SSH_AUTH_SOCK": socket])

@@ -13,7 +13,7 @@ public struct Workspace: Sendable {
     public var config: Config
     /// The identity: config, then environment, then flags.
     public var identity: Identity
-    /// Where network steps run.
+    /// Where network steps run (by default the `sfgit-network` child, killed at the deadline).
     public var transport: RemoteTransport
     /// The environment (credentials for HTTP remotes).
     public var environment: [String: String]
@@ -24,7 +24,8 @@ public struct Workspace: Sendable {
     public var progress: ProgressSink?
 
     /// Opens a home: reads `config.yaml` and applies the environment's and the flags' identity.
-    public init(home: Home, identityOverrides: Identity = Identity(), transport: RemoteTransport = .inProcess,
+    /// Network steps run in the `sfgit-network` child unless `transport` says otherwise.
+    public init(home: Home, identityOverrides: Identity = Identity(), transport: RemoteTransport? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws(SFGitError) {
         self.home = home
         self.config = try home.loadConfig()
@@ -34,7 +35,7 @@ public struct Workspace: Sendable {
         // config.yaml works from any directory.
         given.key = given.key.map { Self.absolutePath($0, from: FileManager.default.currentDirectoryPath) }
         self.identity = config.identity.overridden(by: given)
-        self.transport = transport
+        self.transport = transport ?? .childProcess(executable: RemoteTransport.locateHelper(environment: environment))
         self.environment = environment
     }
 
@@ -115,7 +116,7 @@ public struct Workspace: Sendable {
         var sshKey = environment["SFGIT_SSH_KEY"] ?? store.config.sshKey
         if sshKey == nil, let key = identity.key, !key.hasSuffix(".pub") { sshKey = key }
         var user = environment["SFGIT_HTTP_USERNAME"]
-        var password = environment[httpPasswordVariable]
+        var password = environment[RemoteStep.httpPasswordVariable]
         let remote = store.config.remote
         if remote.hasPrefix("http://") || remote.hasPrefix("https://"), user == nil || password == nil,
            let helper = CredentialHelper.fill(url: remote, environment: environment) {

@@ -32,6 +32,15 @@ public enum Doctor {
         func add(_ name: String, _ status: String, _ detail: String, fix: String? = nil, exit: ExitStatus = .ok) {
             checks.append(DoctorCheck(name: name, status: status, detail: detail, fix: fix, exitCode: status == "fail" ? exit.rawValue : 0))
         }
+        // The network helper every fetch and push over ssh or HTTP (and every push) runs in.
+        let helper = RemoteTransport.locateHelper(environment: environment)
+        if helper.hasPrefix("/"), access(helper, X_OK) == 0 {
+            add("network helper", "ok", helper)
+        } else {
+            add("network helper", "fail", "\(RemoteTransport.helperName) is neither beside sfgit, in ../libexec/sfgit from it, nor on PATH: syncs cannot push, nor fetch over ssh or HTTP",
+                fix: "reinstall sfgit (`make install` puts it in PREFIX/libexec/sfgit), or name it in $\(RemoteTransport.helperVariable)", exit: .usage)
+        }
+
         let workspace: Workspace
         do {
             workspace = try Workspace(home: home, identityOverrides: identityOverrides, environment: environment)

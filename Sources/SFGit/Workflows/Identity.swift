@@ -1,6 +1,7 @@
 import Foundation
 import SFGitIndex
 import SFGitMemory
+import SFGitProcess
 import SFGitRepository
 import SFGitTrust
 
@@ -163,19 +164,11 @@ extension Workspace {
     /// Asks the agent at `SSH_AUTH_SOCK` for its keys (`ssh-add -l`: 0 keys listed, 1 none, 2 no agent).
     static func probeAgent(_ environment: [String: String]) -> WhoAmI.Agent {
         guard let socket = environment["SSH_AUTH_SOCK"], !socket.isEmpty else { return .init(socket: nil, reachable: false, keys: 0) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ssh-add", "-l"]
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return .init(socket: socket, reachable: false, keys: 0) }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let status = process.terminationStatus
-        let keys = status == 0 ? String(decoding: data, as: UTF8.self).split(separator: "\n").count : 0
+        guard let result = try? Launcher.run(ChildCommand("ssh-add", ["-l"], environment: environment), deadline: Date().addingTimeInterval(10)) else {
+            return .init(socket: socket, reachable: false, keys: 0)
+        }
+        let status = result.shellStatus
+        let keys = status == 0 ? result.outputText.split(separator: "\n").count : 0
         return .init(socket: socket, reachable: status == 0 || status == 1, keys: keys)
     }
 }

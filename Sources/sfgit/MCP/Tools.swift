@@ -69,7 +69,7 @@ final class MemoryTools: @unchecked Sendable {
         let stamp = stat(home.configPath, &info) == 0
             ? [Int(info.st_ino), Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec), Int(info.st_size)] : []
         if workspace == nil || stamp != configStamp {
-            var opened = try Workspace(home: home, transport: .childProcess(executable: executablePath))
+            var opened = try Workspace(home: home)
             opened.residentCaches = caches
             workspace = opened
             configStamp = stamp

@@ -1,5 +1,4 @@
 import Foundation
-import SFGitRepository
 
 /// One network step (fetch or push) as data, so that it can run in a child process that is
 /// killed at its deadline: libgit2 1.5 has no network timeout, and a server that accepts a
@@ -91,24 +90,18 @@ public struct RemoteResponse: Sendable, Codable {
     }
 }
 
-/// The environment variable carrying the HTTP password into a child step.
-let httpPasswordVariable = "SFGIT_HTTP_PASSWORD"
-
-/// Performs a network step in this process (what the hidden `sfgit _remote` child runs).
+/// Performs a network step: in this process, or as the `sfgit-network` child the facade starts
+/// for every fetch and push and kills at its deadline (docs/ARCHITECTURE.md § Processes).
 public enum RemoteStep {
-    /// Ties this process's life to the sync that started it; false when that sync is already
-    /// gone (or this process was not started by one).
-    public static func bindToParent() -> Bool {
-        guard let text = ProcessInfo.processInfo.environment[parentVariable], let parent = Int32(text) else { return false }
-        return NetworkChildProcess.dieWithParent(parent)
-    }
+    /// The environment variable carrying the HTTP password into a child step (never its arguments).
+    public static let httpPasswordVariable = "SFGIT_HTTP_PASSWORD"
 
     /// What starts a progress line on a network child's stderr (anything else there is ignored).
-    static let progressPrefix = "sfgit-progress: "
+    public static let progressPrefix = "sfgit-progress: "
 
     /// A fetch's progress as lines, at most ten a second, a line never twice, the last one
     /// (every object received) always.
-    static func throttled(_ emit: @escaping (String) -> Void) -> (FetchProgress) -> Void {
+    public static func throttled(_ emit: @escaping (String) -> Void) -> (FetchProgress) -> Void {
         var lastTime = 0.0
         var lastLine = ""
         return { progress in
@@ -122,9 +115,6 @@ public enum RemoteStep {
         }
     }
 
-    /// The environment variable naming the parent of a network step.
-    static let parentVariable = "SFGIT_NETWORK_PARENT"
-
     /// The most memory a network step in a child process may map for its data (`RLIMIT_DATA`):
     /// a remote controls how much a fetch receives and libgit2 1.5 bounds none of it (an endless
     /// ref advertisement grew a fetch by ≈ 70 MB/s until the deadline). A normal fetch stays far
@@ -132,14 +122,14 @@ public enum RemoteStep {
     public static let memoryCapBytes = 160 << 20
 
     /// The sentence that names the cap in a failure it caused.
-    static var memoryCapMessage: String {
+    public static var memoryCapMessage: String {
         "the network step ran into its memory cap of \(memoryCapBytes >> 20) MiB (a remote sending far more than a store, such as an endless ref advertisement); stopped"
     }
 
-    /// What the `sfgit _remote` child runs: caps its own memory, then performs the request. An
+    /// What the `sfgit-network` child runs: caps its own memory, then performs the request. An
     /// allocation refused by the cap fails the step (libgit2's "out of memory") or kills the
     /// child (the Swift runtime stops on one); either way the parent reports the cap.
-    public static func performCapped(_ request: RemoteRequest) -> RemoteResponse {  // the `sfgit _remote` child: alone in its process
+    public static func performCapped(_ request: RemoteRequest) -> RemoteResponse {  // the `sfgit-network` child: alone in its process
         var limit = rlimit(rlim_cur: rlim_t(memoryCapBytes), rlim_max: rlim_t(memoryCapBytes))
         var current = rlimit()
         if getrlimit(Int32(RLIMIT_DATA.rawValue), &current) == 0, current.rlim_max < limit.rlim_max {
@@ -157,7 +147,7 @@ public enum RemoteStep {
 
     /// Runs the request to completion. Only a fetch served by `git upload-pack` (a local
     /// `file://` remote) heeds `deadline`; anything else runs however long it takes.
-    /// `alone`: this process does nothing else (the `sfgit _remote` child), so an SSH connection
+    /// `alone`: this process does nothing else (the `sfgit-network` child), so an SSH connection
     /// may read a known_hosts copy with the host's strongest key first (see `RemoteCredentials`).
     /// `progress` gets a line on a fetch's objects at most ten times a second.
     public static func perform(_ request: RemoteRequest, deadline: Date? = nil, alone: Bool = false, progress: ((String) -> Void)? = nil) -> RemoteResponse {
@@ -187,130 +177,3 @@ public enum RemoteStep {
     }
 }
 
-/// Where network steps run.
-public enum RemoteTransport: Sendable {
-    /// In this process, unbounded (library callers and tests that need no deadline).
-    case inProcess
-    /// Bounded by the deadline (what the `sfgit` binary uses): in a child `executable _remote`
-    /// killed at the deadline, except a fetch from a local `file://` remote, whose git
-    /// upload-pack child is killed from this process.
-    case childProcess(executable: String)
-
-    /// Runs a step, bounded by `timeout` seconds when in a child process; `progress` gets lines
-    /// on a fetch's objects as they arrive.
-    public func run(_ request: RemoteRequest, timeout: Double, httpPassword: String?, progress: (@Sendable (String) -> Void)? = nil) -> RemoteResponse {
-        switch self {
-        case .inProcess:
-            return RemoteStep.perform(request, progress: progress)
-        case .childProcess where request.operation != .push && LocalGitTransport.serves(request.url):
-            // A local fetch talks to a git upload-pack child that can be killed at the deadline
-            // from here: no second sfgit process to start (≈ 15 ms of a no-op sync).
-            let response = RemoteStep.perform(request, deadline: Date().addingTimeInterval(timeout), progress: progress)
-            return response.timedOut ? Self.timedOut(request, timeout) : response
-        case .childProcess(let executable):
-            var request = request
-            request.reportProgress = progress != nil && request.operation == .fetch
-            return Self.runChild(executable, request, timeout: timeout, httpPassword: httpPassword, progress: progress)
-        }
-    }
-
-    private static func timedOut(_ request: RemoteRequest, _ timeout: Double) -> RemoteResponse {
-        let what = request.operation == .push ? "push to" : request.operation == .fetch ? "fetch from" : "connection to"
-        return RemoteResponse(failure: "\(what) \(request.url) did not finish within \(formatSeconds(timeout)) (--timeout); stopped", timedOut: true)
-    }
-
-    private static func runChild(_ executable: String, _ request: RemoteRequest, timeout: Double, httpPassword: String?,
-                                 progress: (@Sendable (String) -> Void)?) -> RemoteResponse {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["_remote"]
-        var environment = ProcessInfo.processInfo.environment
-        environment[httpPasswordVariable] = httpPassword
-        environment[RemoteStep.parentVariable] = String(getpid())
-        process.environment = environment
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        let collected = CollectedOutput()
-        let reader = DispatchGroup()
-        reader.enter()
-        DispatchQueue.global().async {
-            collected.set(output.fileHandleForReading.readDataToEndOfFile())
-            reader.leave()
-        }
-        // Progress lines come on the child's stderr, read as they arrive until it closes.
-        let errors = request.reportProgress == true ? Pipe() : nil
-        process.standardError = errors ?? FileHandle.nullDevice
-        if let errors, let progress {
-            reader.enter()
-            DispatchQueue.global().async {
-                Self.forwardProgress(from: errors.fileHandleForReading, to: progress)
-                reader.leave()
-            }
-        }
-        do {
-            try process.run()
-        } catch {
-            try? output.fileHandleForWriting.close()
-            try? errors?.fileHandleForWriting.close()
-            return RemoteResponse(failure: "cannot start \(executable) for the network step: \(error)")
-        }
-        try? output.fileHandleForWriting.close()
-        try? errors?.fileHandleForWriting.close()
-        if let body = try? JSONEncoder().encode(request) { input.fileHandleForWriting.write(body) }
-        try? input.fileHandleForWriting.close()
-
-        // The child closes its output when it ends: wait for that, bounded by the deadline (a
-        // polling loop would add up to its polling interval to every step).
-        if reader.wait(timeout: .now() + timeout) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            reader.wait()
-            return timedOut(request, timeout)
-        }
-        // Its output is closed, so it is exiting: Foundation's waitUntilExit can sleep 50 ms
-        // in its run loop before noticing, a short spin does not (and gives way after a second).
-        let spinEnd = Date().addingTimeInterval(1)
-        while process.isRunning && Date() < spinEnd { usleep(200) }
-        if process.isRunning { process.waitUntilExit() }
-        guard let response = try? JSONDecoder().decode(RemoteResponse.self, from: collected.data) else {
-            // A child that died of a signal nobody sent it was stopped by the runtime, which is
-            // what an allocation refused by the memory cap does.
-            let killed = process.terminationReason == .uncaughtSignal
-            return RemoteResponse(failure: killed
-                ? "the network step from \(request.url) was killed by signal \(process.terminationStatus): \(RemoteStep.memoryCapMessage)"
-                : "the network step ended with status \(process.terminationStatus) and no result")
-        }
-        return response
-    }
-}
-
-extension RemoteTransport {
-    /// Hands each `RemoteStep.progressPrefix` line read from `handle` to `progress`, until the
-    /// writer closes it.
-    static func forwardProgress(from handle: FileHandle, to progress: @Sendable (String) -> Void) {
-        var pending = Data()
-        while case let chunk = handle.availableData, !chunk.isEmpty {
-            pending.append(chunk)
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                pending.removeSubrange(pending.startIndex...newline)
-                if line.hasPrefix(RemoteStep.progressPrefix) { progress(String(line.dropFirst(RemoteStep.progressPrefix.count))) }
-            }
-            if pending.count > 65_536 { pending.removeAll() }  // no newline: not ours
-        }
-    }
-}
-
-/// Seconds as people write them (`120s`, `0.5s`).
-func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
-}
-
-// @unchecked Sendable: `bytes` is read and written under `lock`.
-private final class CollectedOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes = Data()
-    func set(_ data: Data) { lock.withLock { bytes = data } }
-    var data: Data { lock.withLock { bytes } }
-}
