@@ -313,7 +313,7 @@ public enum FleetRules {
     }
 
     /// Why a benchmark observation is left out, in the order the reasons are checked.
-    public enum Exclusion: String, Sendable, CaseIterable { case tooOld, withdrawn, deferred, expired, tripped }
+    public enum Exclusion: String, Sendable, CaseIterable { case tooOld, tripped, withdrawn, deferred, expired }
 
     /// One benchmark observation as read, with why it may not count.
     public struct BenchmarkInput: Sendable {
@@ -344,7 +344,9 @@ public enum FleetRules {
         }
     }
 
-    /// Why an observation is left out, or nil when it counts. `lastTrip`: per subject, the latest
+    /// Why an observation is left out, or nil when it counts: the first reason that applies, in
+    /// the order age, trip, withdrawn, deferred, expired (the two staleness rules first, so that
+    /// the index counts them without reading the rows). `lastTrip`: per subject, the latest
     /// `recorded_at` (epoch) of an open report that counts as a trip.
     public static func exclusion(_ input: BenchmarkInput, now: Double, maxAge: Double, lastTrip: [String: Double]) -> Exclusion? {
         exclusion(recorded: input.observation.recordedEpoch, subject: input.subject, withdrawn: input.withdrawn, deferred: input.deferred,
@@ -355,10 +357,10 @@ public enum FleetRules {
     public static func exclusion(recorded: Double, subject: String, withdrawn: Bool, deferred: Bool, expired: Bool,
                                  now: Double, maxAge: Double, lastTrip: [String: Double]) -> Exclusion? {
         if recorded < now - maxAge { return .tooOld }
+        if let trip = lastTrip[subject], trip > recorded { return .tripped }
         if withdrawn { return .withdrawn }
         if deferred { return .deferred }
         if expired { return .expired }
-        if let trip = lastTrip[subject], trip > recorded { return .tripped }
         return nil
     }
 
@@ -457,9 +459,10 @@ extension MemoryIndex {
         }
     }
 
-    /// The benchmarks' estimates (`FleetRules.benchmarks`): observations within the age limit are
-    /// read through the (kind, subject, recorded) or (kind, recorded) index; older ones are
-    /// counted through the same index; trips are read from breaker reports within the age limit.
+    /// The benchmarks' estimates (`FleetRules.benchmarks`): observations within the age limit and
+    /// after their subject's last trip are read through the (kind, subject, recorded) or (kind,
+    /// recorded, subject) index; older ones, and those recorded before a trip, are counted through
+    /// the same index without being read; a trip is the newest counting open report per subject.
     public func benchmarks(_ query: FleetQuery) throws -> FleetView<FleetBenchmark> {
         try read { db in
             let settings = try Self.storeSettings(db)
@@ -481,37 +484,69 @@ extension MemoryIndex {
                 arguments.append(metric)
             }
             let whereClause = filters.joined(separator: " AND ")
-            // Trips: open reports after the cutoff (an earlier trip cannot make a kept observation
-            // stale), by the trust filters but from any host; expiry does not matter.
+            // Trips: per subject, the newest open report after the cutoff (an earlier trip cannot
+            // make a kept observation stale), by the trust filters but from any host; expiry does
+            // not matter. One subject after another (a loose scan of the subject index), each
+            // read newest first until its first report that counts: a few rows per subject,
+            // however many reports the fleet keeps.
             var tripQuery = query.filters
             tripQuery.hosts = []
             var (tripFilters, tripArguments) = try Self.filterClauses(tripQuery, db)
-            tripFilters.insert(contentsOf: ["m.kind = 'circuit-breaker'", Self.hasSubject], at: 0)
+            tripFilters.insert(contentsOf: ["m.kind = 'circuit-breaker'", "m.subject = s.subject"], at: 0)
             tripFilters += ["m.recorded_epoch > ?", "m.state = 'open'", "m.deferred = 0", "NOT \(Self.withdrawnColumn)"]
             tripArguments.append(cutoff)
-            if let subject = query.subject {
-                tripFilters.append("\(Self.subjectExpression) = ?")
-                tripArguments.append(subject)
-            }
+            let firstSubject = query.subject == nil
+                ? "SELECT min(m.subject) FROM memory_head m WHERE m.kind = 'circuit-breaker' AND \(Self.hasSubject)" : "SELECT ?"
             var lastTrip: [String: Double] = [:]
             for row in try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT \(Self.subjectExpression) AS subject, max(m.recorded_epoch) AS tripped FROM memory_head m
-                WHERE \(tripFilters.joined(separator: " AND ")) GROUP BY subject
-                """), arguments: StatementArguments(tripArguments)) {
-                if let subject: String = row["subject"] { lastTrip[subject] = row["tripped"] }
+                WITH RECURSIVE subjects(subject) AS (
+                    \(firstSubject)
+                    UNION ALL
+                    SELECT (SELECT min(m.subject) FROM memory_head m WHERE m.kind = 'circuit-breaker' AND m.subject > subjects.subject)
+                    FROM subjects WHERE subjects.subject IS NOT NULL AND \(query.subject == nil ? "1" : "0")
+                )
+                SELECT s.subject, (SELECT m.recorded_epoch FROM memory_head m WHERE \(tripFilters.joined(separator: " AND "))
+                                   ORDER BY m.recorded_epoch DESC LIMIT 1)
+                FROM subjects s WHERE s.subject IS NOT NULL
+                """), arguments: StatementArguments((query.subject.map { [$0] } ?? []) + tripArguments)) {
+                if let subject: String = row[0], let tripped: Double = row[1] { lastTrip[subject] = tripped }
             }
+            // The trips as a table (a JSON object, subject → time: any number of subjects). An
+            // observation recorded before its subject's trip is stale: only the others are read,
+            // subject by subject through the (kind, subject, recorded) index from the later of the
+            // cutoff and the trip; the stale ones are counted through the same index.
+            let trips = "trips(subject, tripped) AS MATERIALIZED (SELECT key, value FROM json_each(?))"
+            let tripTable = String(decoding: (try? JSONEncoder().encode(lastTrip)) ?? Data("{}".utf8), as: UTF8.self)
+            let firstObserved = query.subject == nil
+                ? "SELECT min(m.subject) FROM memory_head m WHERE m.kind = 'benchmark' AND \(Self.hasSubject)" : "SELECT ?"
 
             // Columns are read by position: a by-name lookup lowercases the name for every row.
             let observations = try Row.fetchCursor(db.cachedStatement(sql: """
+                WITH RECURSIVE \(trips),
+                subjects(subject) AS (
+                    \(firstObserved)
+                    UNION ALL
+                    SELECT (SELECT min(m.subject) FROM memory_head m WHERE m.kind = 'benchmark' AND m.subject > subjects.subject)
+                    FROM subjects WHERE subjects.subject IS NOT NULL AND \(query.subject == nil ? "1" : "0")
+                ),
+                bounds(subject, since) AS (
+                    SELECT s.subject, max(?, coalesce(t.tripped, ?)) FROM subjects s LEFT JOIN trips t ON t.subject = s.subject
+                    WHERE s.subject IS NOT NULL
+                ),
+                kept(id) AS MATERIALIZED (
+                    SELECT m.rowid FROM bounds b CROSS JOIN memory_head m
+                    WHERE m.kind = 'benchmark' AND m.subject = b.subject AND m.recorded_epoch >= b.since
+                )
                 SELECT m.id, m.signer, m.host, m.recorded_at, m.recorded_epoch, m.tier, m.deferred, \(Self.subjectExpression),
                        m.metric, m.value, m.unit,
                        (m.expiry_epoch IS NOT NULL AND m.expiry_epoch <= ?), \(Self.withdrawnColumn), m.revoked
-                FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch >= ?
-                """), arguments: StatementArguments([now] + arguments + [cutoff]))
+                FROM kept k CROSS JOIN memory_head m ON m.rowid = k.id
+                WHERE \(whereClause) AND m.recorded_epoch >= ?
+                """), arguments: StatementArguments([tripTable] + (query.subject.map { [$0] } ?? []) + [cutoff, cutoff, now] + arguments + [cutoff]))
             var revoked = 0
             var inputs: [FleetRules.BenchmarkInput] = []
-            // Most observations of a busy fleet are left out (a trip ends the world they measured):
-            // they are counted before anything of them is built.
+            // Observations left out for being withdrawn, deferred or expired are counted before
+            // anything of them is built.
             var leftOut: [FleetRules.Exclusion: Int] = [:]
             while let row = try observations.next() {
                 guard let subject: String = row[7], let metric: String = row[8], let value: Double = row[9], value.isFinite else { continue }
@@ -534,10 +569,16 @@ extension MemoryIndex {
             }
             let tooOld = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM memory_head m WHERE \(whereClause) AND m.recorded_epoch < ?"),
                                           arguments: StatementArguments(arguments + [cutoff])) ?? 0
+            let tripped = lastTrip.isEmpty ? 0 : try Int.fetchOne(db.cachedStatement(sql: """
+                WITH \(trips)
+                SELECT count(*) FROM trips t CROSS JOIN memory_head m
+                WHERE \(whereClause) AND m.subject = t.subject AND m.recorded_epoch >= ? AND m.recorded_epoch < t.tripped
+                """), arguments: StatementArguments([tripTable] + arguments + [cutoff])) ?? 0
 
             let combined = FleetRules.benchmarks(inputs, now: now, maxAge: maxAge, lastTrip: lastTrip, byHost: query.byHost)
             var excluded = combined.excluded.merging(leftOut, uniquingKeysWith: +)
             excluded[.tooOld, default: 0] += tooOld
+            excluded[.tripped, default: 0] += tripped
             var omissions: [RecallOmission] = []
             var staleParts: [String] = []
             let age = Self.describe(seconds: maxAge)

@@ -383,6 +383,8 @@ extension MemoryIndex {
         }
     }
 
+    /// The memory with this id, or the only one starting with this prefix (case-insensitive):
+    /// found, ambiguous (with the candidates) or not found.
     public func show(_ idOrPrefix: String, now: Double) throws -> ShowResult {
         let prefix = idOrPrefix.uppercased()
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber }) else { return .notFound }

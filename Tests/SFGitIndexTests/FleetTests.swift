@@ -87,6 +87,28 @@ struct FleetTests {
         #expect(try index.breakers(Self.query { $0.subject = "c" }).rows.map(\.subject) == ["c"])
     }
 
+    @Test("benchmarks: an observation left out for several reasons counts once, under the first of age, trip, withdrawn; the index counts the stale ones")
+    func exclusionOrder() throws {
+        var f = FleetFixture()
+        let first = f.benchmark("claude", value: 100, hoursAgo: 48)
+        let correction = f.benchmark("claude", value: 110, hoursAgo: 40, supersedes: [first.memory.id])  // withdraws `first`
+        let trip = f.breaker("claude", .open, signer: "b@h2", hoursAgo: 30, resetsInHours: -20)
+        let afterTrip = f.benchmark("claude", value: 400, hoursAgo: 20)
+        let laterCorrection = f.benchmark("claude", value: 420, hoursAgo: 10, supersedes: [afterTrip.memory.id])
+        let (dir, index) = try makeIndex([first, correction, trip, afterTrip, laterCorrection])
+        defer { withExtendedLifetime(dir) {} }
+        let view = try index.benchmarks(Self.query())
+        let claude = try #require(view.rows.first { $0.subject == "claude" })
+        #expect(claude.observations.map(\.id) == [laterCorrection.memory.id.description])
+        // `first` is withdrawn and tripped: stale, like `correction`; `afterTrip` only withdrawn.
+        let stale = try #require(view.omissions.first { $0.code == "STALE_HIDDEN" })
+        #expect(stale.count == 2 && stale.what.contains("2 recorded before a breaker on their subject tripped"), "\(stale.what)")
+        #expect(view.omissions.first { $0.code == "WITHDRAWN_HIDDEN" }?.count == 1)
+        // The same for one subject asked by name.
+        let named = try index.benchmarks(Self.query { $0.subject = "claude" })
+        #expect(named.rows.map(\.subject) == ["claude"] && named.omissions.first { $0.code == "STALE_HIDDEN" }?.count == 2)
+    }
+
     @Test("benchmarks: stale when older than the age limit or recorded before a breaker on the subject tripped; stays stale until newer observations")
     func stalenessTimeline() throws {
         var f = FleetFixture()

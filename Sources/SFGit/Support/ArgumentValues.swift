@@ -29,12 +29,14 @@ public struct TimeSpan: ArgumentValue, Hashable, CustomStringConvertible {
     /// The duration as it was written.
     public let description: String
 
+    /// Parses `120s`, `2m`, `6h`, `2d` or `0`; nil for anything else.
     public init?(argumentText text: String) {
         guard let seconds = TimeSpec.seconds(text) else { return nil }
         self.seconds = seconds
         description = text
     }
 
+    /// What a usage error says was expected.
     public static let expectation = "a duration (120s, 2m, 6h, 2d, or 0)"
 }
 
@@ -46,12 +48,14 @@ public struct MaxAge: ArgumentValue, Hashable, CustomStringConvertible {
     /// The limit as it was written.
     public let description: String
 
+    /// Parses a duration above zero with its unit; nil for anything else.
     public init?(argumentText text: String) {
         guard let seconds = TimeSpec.seconds(text), seconds > 0, text.last?.isLetter == true else { return nil }
         self.seconds = seconds
         description = text
     }
 
+    /// What a usage error says was expected.
     public static let expectation = "a duration (30d, 12h, 90m)"
 }
 
@@ -61,6 +65,7 @@ public struct Since: ArgumentValue, Hashable, CustomStringConvertible {
     /// The start as it was written.
     public let description: String
 
+    /// Parses a duration back from now or a date; nil for anything else.
     public init?(argumentText text: String) {
         guard TimeSpec.parse(text, now: 0, past: true) != nil else { return nil }
         description = text
@@ -72,16 +77,21 @@ public struct Since: ArgumentValue, Hashable, CustomStringConvertible {
         TimeSpec.parse(description, now: now, past: true) ?? now
     }
 
+    /// What a usage error says was expected.
     public static let expectation = "a duration (7d) or a date (2026-05-01)"
 }
 
 extension Tier: ArgumentValue {
+    /// Parses a tier's name.
     public init?(argumentText text: String) { self.init(rawValue: text) }
+    /// What a usage error says was expected.
     public static var expectation: String { "one of self, authenticated, reviewed" }
 }
 
 extension Role: ArgumentValue {
+    /// Parses a role's name.
     public init?(argumentText text: String) { self.init(rawValue: text) }
+    /// What a usage error says was expected.
     public static var expectation: String { "one of write, review, admin" }
 }
 

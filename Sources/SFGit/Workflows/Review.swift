@@ -34,6 +34,7 @@ public struct ProposalMemory: Sendable, Encodable {
 
 /// A file other than a memory that a proposal changes, as `review list|show` give it.
 public struct ProposalFile: Sendable, Encodable {
+    /// Its path in the store.
     public var path: String
     /// `added`, `modified` or `deleted`.
     public var change: String
@@ -59,6 +60,7 @@ public struct ProposalCheck: Sendable, Encodable {
 
     /// A memory a reset statement removed.
     public struct ResetRemoval: Sendable, Encodable {
+        /// The memory file's path.
         public var path: String
         /// The reset statement that removed it.
         public var statement: String
