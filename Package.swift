@@ -62,6 +62,8 @@ let package = Package(
             dependencies: [
                 "SFGitMemory",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API for the FTS5 ranking function (TermStatistics).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

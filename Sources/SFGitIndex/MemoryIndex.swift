@@ -198,6 +198,7 @@ public final class MemoryIndex: Sendable {
             // Reads come from memory-mapped pages, not a read(2) per page; a larger page cache
             // keeps the FTS index's hot pages between queries.
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768")
+            TermStatistics.register(db)
         }
         return configuration
     }

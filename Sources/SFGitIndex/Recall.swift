@@ -34,11 +34,16 @@ extension MemoryIndex {
     /// the words are OR-ed so that BM25 ranks documents matching more of them first. Words with
     /// no letter or digit are dropped; nil when nothing is left.
     public static func ftsPattern(for text: String) -> String? {
-        let words = text.split(whereSeparator: { $0.isWhitespace }).filter {
-            $0.unicodeScalars.contains { CharacterSet.alphanumerics.contains($0) }
-        }
+        let words = ftsPhrases(for: text)
         guard !words.isEmpty else { return nil }
         return words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " OR ")
+    }
+
+    /// The phrases of `ftsPattern`, in its order: the words of `text` that hold a letter or digit.
+    static func ftsPhrases(for text: String) -> [String] {
+        text.split(whereSeparator: { $0.isWhitespace }).filter {
+            $0.unicodeScalars.contains { CharacterSet.alphanumerics.contains($0) }
+        }.map(String.init)
     }
 
     /// Ranked answers: the items of `recallPage`.
@@ -74,6 +79,8 @@ extension MemoryIndex {
                 \(Self.withdrawnColumn) AS withdrawn, m.revoked AS revoked
                 """
             let settings = try Self.storeSettings(db)
+            // After the transaction's first read: the ranking's document counts are this snapshot's.
+            try TermStatistics.prepare(db)
             let need = query.offset + query.limit
             var ranked: [RecallCandidate] = []
             var hidden = RecallHidden()
@@ -103,7 +110,7 @@ extension MemoryIndex {
                 let sql = filtered
                     ? """
                         WITH newest AS (
-                            SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
+                            SELECT rowid, \(TermStatistics.functionName)(memory_fts, ?, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?
                         )
                         SELECT \(Self.rankingColumns), \(hiddenColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
@@ -112,19 +119,20 @@ extension MemoryIndex {
                         """
                     : """
                         WITH newest AS (
-                            SELECT rowid, bm25(memory_fts, 5.0, 1.0, 2.0) AS rank FROM memory_fts
+                            SELECT rowid, \(TermStatistics.functionName)(memory_fts, ?, 5.0, 1.0, 2.0) AS rank FROM memory_fts
                             WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?
                         ), best AS (SELECT rowid, rank FROM newest ORDER BY rank, rowid LIMIT ? OFFSET ?)
                         SELECT \(Self.rankingColumns), \(hiddenColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
                         FROM best JOIN memory_head m ON m.rowid = best.rowid ORDER BY best.rank, best.rowid
                         """
                 let statement = try db.cachedStatement(sql: sql)
+                let phraseList = Self.ftsPhrases(for: text).joined(separator: "\u{1F}")
                 let block = query.candidateBlock
                 /// One block of a segment (`limit` matches from the newest `skip`; -1: all).
                 func rows(segment: (skip: Int, limit: Int), block index: Int) throws -> [Row] {
                     let values: [DatabaseValueConvertible?] = filtered
-                        ? [pattern, segment.limit, segment.skip, query.now] + arguments + [block, index * block]
-                        : [pattern, segment.limit, segment.skip, block, index * block, query.now]
+                        ? [phraseList, pattern, segment.limit, segment.skip, query.now] + arguments + [block, index * block]
+                        : [phraseList, pattern, segment.limit, segment.skip, block, index * block, query.now]
                     return try Row.fetchAll(statement, arguments: StatementArguments(values))
                 }
                 var segments: [(skip: Int, limit: Int)] = [(0, query.scoredWindow)]
