@@ -85,13 +85,16 @@ final class TermStatistics: @unchecked Sendable {  // @unchecked Sendable: used 
         }
     }
 
-    /// One query's constants: every phrase's IDF and the average row length.
+    /// One query's constants: every phrase's IDF and the average row length; and the phrases'
+    /// counts in the current row, reused from row to row (no allocation per row).
     private final class QueryConstants {
         let inverseFrequencies: [Double]
         let averageLength: Double
+        var frequencies: [Double]
         init(inverseFrequencies: [Double], averageLength: Double) {
             self.inverseFrequencies = inverseFrequencies
             self.averageLength = averageLength
+            frequencies = [Double](repeating: 0, count: inverseFrequencies.count)
         }
     }
 
@@ -118,7 +121,7 @@ final class TermStatistics: @unchecked Sendable {  // @unchecked Sendable: used 
             }
         }
         // Each phrase's weighted count in this row, then the row's length.
-        var frequencies = [Double](repeating: 0, count: constants.inverseFrequencies.count)
+        for phrase in constants.frequencies.indices { constants.frequencies[phrase] = 0 }
         var instances: Int32 = 0
         guard api.pointee.xInstCount(fts, &instances) == SQLITE_OK else { sqlite3_result_error_code(context, SQLITE_ERROR); return }
         for instance in 0..<instances {
@@ -126,14 +129,14 @@ final class TermStatistics: @unchecked Sendable {  // @unchecked Sendable: used 
             guard api.pointee.xInst(fts, instance, &phrase, &column, &offset) == SQLITE_OK else { sqlite3_result_error_code(context, SQLITE_ERROR); return }
             // Weights follow the phrase list (argument 0): column c's weight is argument c + 1.
             let weight = count > column + 1 ? sqlite3_value_double(values![Int(column + 1)]) : 1.0
-            frequencies[Int(phrase)] += weight
+            constants.frequencies[Int(phrase)] += weight
         }
         var tokens: Int32 = 0
         guard api.pointee.xColumnSize(fts, -1, &tokens) == SQLITE_OK else { sqlite3_result_error_code(context, SQLITE_ERROR); return }
         let k1 = 1.2, b = 0.75
         let length = Double(tokens)
         var score = 0.0
-        for (phrase, frequency) in frequencies.enumerated() {
+        for (phrase, frequency) in constants.frequencies.enumerated() {
             score += constants.inverseFrequencies[phrase] * ((frequency * (k1 + 1.0)) / (frequency + k1 * (1 - b + b * length / constants.averageLength)))
         }
         sqlite3_result_double(context, -1.0 * score)

@@ -15,7 +15,32 @@ public struct RecallAnswer: Sendable {
 }
 
 extension Workspace {
-    /// Ranked answers from the caches of the chosen stores, merged by score. Reads never touch
+    /// The stores' answers as one order: each store's items stay in its own order (whose first k
+    /// never depend on the limit, signers' shares applied within it), and the next item is always
+    /// the better-scored of the stores' next ones. So the first k of the merged order are made of
+    /// each store's first k, and they too never depend on the limit: pages concatenate.
+    static func mergeStores<Item>(_ answers: [[Item]], rank: (Item) -> (score: Double, id: String)) -> [Item] {
+        var next = [Int](repeating: 0, count: answers.count)
+        var merged: [Item] = []
+        merged.reserveCapacity(answers.reduce(0) { $0 + $1.count })
+        while true {
+            var best: Int?
+            for store in answers.indices where next[store] < answers[store].count {
+                let candidate = rank(answers[store][next[store]])
+                if let chosen = best {
+                    let current = rank(answers[chosen][next[chosen]])
+                    if (candidate.score, candidate.id) > (current.score, current.id) { best = store }
+                } else {
+                    best = store
+                }
+            }
+            guard let store = best else { return merged }
+            merged.append(answers[store][next[store]])
+            next[store] += 1
+        }
+    }
+
+    /// Ranked answers from the caches of the chosen stores, merged by score (`mergeStores`). Reads never touch
     /// the network and never wait for the sync lock; a missing or damaged cache is rebuilt from
     /// the verified tip first (locally, through the verifier). A store whose cache cannot answer
     /// now (another process is rebuilding it) is named in the warnings: "can't tell" is never
@@ -29,6 +54,7 @@ extension Workspace {
             perStore.limit = query.offset + query.limit
         }
         var items: [RecallItem] = []
+        var answers: [[RecallItem]] = []
         var omissions: [String: RecallOmission] = [:]
         var warnings: [SyncWarning] = []
         var degraded = false
@@ -46,36 +72,32 @@ extension Workspace {
                 warnings.append(SyncWarning(code: "CACHE_REBUILDING", message: error.message))
                 continue
             }
-            items += page.items.map { item in
+            answers.append(page.items.map { item in
                 var item = item
                 item.store = store.name
                 return item
-            }
-            for omission in page.omissions where !(stores.count > 1 && omission.code == "CAPPED_BY_SIGNER") {
+            })
+            // Each store's counts add up; a signer's share applies within each store's answer.
+            for omission in page.omissions {
                 var merged = omissions[omission.code] ?? RecallOmission(code: omission.code, count: 0, atLeast: false, what: omission.what)
                 merged.count += omission.count
                 merged.atLeast = merged.atLeast || omission.atLeast
                 omissions[omission.code] = merged
             }
         }
-        if stores.count > 1 {
-            // Merged by score, then ordered again so that the share holds across stores too.
-            let ranked = items.sorted { ($0.score, $0.id) > ($1.score, $1.id) }
-            let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare)
-            let pageRange = min(query.offset, ranked.count)..<min(query.offset + query.limit, ranked.count)
-            items = order.positions[pageRange].map { ranked[$0] }
+        if stores.count == 1 {
+            items = answers.first ?? []
+        } else {
+            let merged = Self.mergeStores(answers) { ($0.score, $0.id) }
+            let pageRange = min(query.offset, merged.count)..<min(query.offset + query.limit, merged.count)
+            items = Array(merged[pageRange])
             // What each store answered beyond the merged page is more, too.
-            let leftOver = ranked.count - pageRange.upperBound
+            let leftOver = merged.count - pageRange.upperBound
             if leftOver > 0 {
                 var more = omissions["MORE_RESULTS"] ?? RecallOmission(code: "MORE_RESULTS", count: 0, atLeast: false,
                                                                        what: "more memories match; page with --offset \(pageRange.upperBound)")
                 more.count += leftOver
                 omissions["MORE_RESULTS"] = more
-            }
-            let displaced = order.displaced(after: pageRange)
-            if displaced > 0 {
-                omissions["CAPPED_BY_SIGNER"] = RecallOmission(code: "CAPPED_BY_SIGNER", count: displaced, atLeast: false,
-                    what: "better-ranked memories were placed after other signers' because their signer already has \(query.effectiveShare) in this answer (--per-signer)")
             }
         }
         let order = ["MORE_RESULTS", "CAPPED_BY_SIGNER", "STALE_HIDDEN", "WITHDRAWN_HIDDEN", "DEFERRED_HIDDEN"]
