@@ -87,6 +87,26 @@ struct FleetTests {
         #expect(try index.breakers(Self.query { $0.subject = "c" }).rows.map(\.subject) == ["c"])
     }
 
+    @Test("breakers: a report signed by a revoked key is counted as revoked while live, as stale once expired; with --include-revoked it counts")
+    func revokedBreakers() throws {
+        var f = FleetFixture()
+        let live = f.breaker("k2p5", .open, signer: "r@h9", hoursAgo: 2, resetsInHours: 5)
+        let expired = f.breaker("gpt", .open, signer: "r@h9", hoursAgo: 30, resetsInHours: -10)
+        let honest = f.breaker("gpt", .closed, signer: "a@h1", hoursAgo: 1)
+        let (dir, index) = try makeIndex([live, expired, honest])
+        defer { withExtendedLifetime(dir) {} }
+        var batch = IndexBatch()
+        batch.revokedPaths = [live.path, expired.path]
+        try index.apply(batch)
+        let view = try index.breakers(Self.query())
+        #expect(view.rows.map(\.subject) == ["gpt"])
+        #expect(view.omissions.first { $0.code == "REVOKED_HIDDEN" }?.count == 1)
+        #expect(view.omissions.first { $0.code == "STALE_HIDDEN" }?.count == 1)
+        let asked = try index.breakers(Self.query { $0.filters.includeRevoked = true })
+        #expect(asked.rows.map(\.subject).sorted() == ["gpt", "k2p5"])
+        #expect(asked.omissions.first { $0.code == "REVOKED_HIDDEN" } == nil)
+    }
+
     @Test("benchmarks: an observation left out for several reasons counts once, under the first of age, trip, withdrawn; the index counts the stale ones")
     func exclusionOrder() throws {
         var f = FleetFixture()

@@ -40,7 +40,7 @@ public final class ResidentCaches: @unchecked Sendable {
         }
         let device = UInt64(info.st_dev), inode = UInt64(info.st_ino)
         if let entry = lock.withLock({ entries[path] }), entry.device == device, entry.inode == inode { return entry.index }
-        guard let index = MemoryIndex.openForReading(path: path) else { return nil }
+        guard let index = MemoryIndex.openForReading(path: path, resident: true) else { return nil }
         lock.withLock {
             entries[path] = Entry(device: device, inode: inode, index: index)
             opened += 1
