@@ -64,6 +64,15 @@ public final class Federation: @unchecked Sendable {
         ]
     }
 
+    /// Points `member`'s store at another remote URL in its `config.yaml` (a listener that never
+    /// answers, a server under test).
+    public func pointRemote(of member: Member, at url: String) throws {
+        let config = member.home + "/config.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: #"remote: .*"#, with: "remote: \(url)", options: .regularExpression)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
     /// Runs sfgit as a member.
     @discardableResult
     public func run(_ member: Member, _ arguments: [String], environment extra: [String: String?] = [:], stdin: Data? = nil, timeout: TimeInterval = 120) throws -> ProcessResult {

@@ -129,11 +129,8 @@ struct DoctorTests {
         let federation = try Federation()
         try federation.initialise()
         let server = try federation.join("srv@server")
-        let config = server.home + "/config.yaml"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: #"remote: .*"#, with: "remote: ssh://git@127.0.0.1:2222/srv/remote.git", options: .regularExpression)
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
-        chmod(config, 0o600)
+        try federation.pointRemote(of: server, at: "ssh://git@127.0.0.1:2222/srv/remote.git")
+        chmod(server.home + "/config.yaml", 0o600)
         let knownHosts = server.userHome + "/.ssh/known_hosts"
         let keyscan = "ssh-keyscan -t ed25519 -p 2222 127.0.0.1 >> \(knownHosts)"
 

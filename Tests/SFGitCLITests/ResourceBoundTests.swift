@@ -160,10 +160,7 @@ struct ResourceBoundTests {
         let laptop = try federation.join("me@laptop")
         let server = try EndlessAdvertisementServer(in: federation.scratch.url("endless"), seconds: 90)
         defer { withExtendedLifetime(server) {} }
-        let config = laptop.home + "/config.yaml"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: #"remote: .*"#, with: "remote: \(server.url)", options: .regularExpression)
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try federation.pointRemote(of: laptop, at: "\(server.url)")
         #expect(try federation.run(laptop, ["remember", "note", "--title", "written while the remote floods"]).exitCode == 0)
 
         let started = Date()

@@ -361,10 +361,7 @@ struct TransportTests {
         let laptop = try federation.join("me@laptop")
         let listener = try LoopbackListener()
         defer { withExtendedLifetime(listener) {} }
-        let config = laptop.home + "/config.yaml"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: #"remote: .*"#, with: "remote: http://127.0.0.1:\(listener.port)/x.git", options: .regularExpression)
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try federation.pointRemote(of: laptop, at: "http://127.0.0.1:\(listener.port)/x.git")
         let sync = try ProcessRunner.spawn(PackagePaths.sfgitBinary, ["sync", "--timeout", "60s"], environment: federation.environment(laptop))
         // Wait (bounded) for the child that hangs on the listener.
         var child: pid_t?
@@ -395,10 +392,7 @@ struct TransportTests {
         let listener = try LoopbackListener()
         defer { withExtendedLifetime(listener) {} }
         for url in ["http://127.0.0.1:\(listener.port)/x.git", "ssh://git@127.0.0.1:\(listener.port)/x.git"] {
-            let config = laptop.home + "/config.yaml"
-            let text = try String(contentsOfFile: config, encoding: .utf8)
-                .replacingOccurrences(of: #"remote: .*"#, with: "remote: \(url)", options: .regularExpression)
-            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            try federation.pointRemote(of: laptop, at: "\(url)")
             #expect(try federation.run(laptop, ["remember", "note", "--title", "written while the remote hangs"]).exitCode == 0)
             let started = Date()
             let result = try federation.json(laptop, ["sync", "--timeout", "2s"])

@@ -247,7 +247,7 @@ struct FleetTests {
     /// A fleet: hosts reporting breakers and benchmarks on a few subjects, conflicting, some
     /// withdrawn by their own signer.
     static func fleet(seed: UInt64) -> [IndexedMemory] {
-        var rng = SeededRandom(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var f = FleetFixture()
         var records: [IndexedMemory] = []
         let subjects = ["kimi-coding/k2p5", "openai/gpt-4.1", "anthropic/sonnet", "local/llama"]
@@ -370,18 +370,5 @@ struct FleetTests {
             }
             #expect((row.byHost ?? []).reduce(0) { $0 + $1.estimate.n } == row.estimate.n)
         }
-    }
-}
-
-/// SplitMix64, seeded.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -14,7 +14,7 @@ struct TermStatisticsTests {
 
     /// Memories whose titles and bodies draw words from the vocabulary, the common ones often.
     static func corpus(_ count: Int, seed: UInt64, from start: Int = 0) -> [IndexedMemory] {
-        var generator = SplitMix(state: seed)
+        var generator = SeededGenerator(seed: seed)
         var fixture = Fixture(counter: UInt64(start))
         return (0..<count).map { _ in
             func words(_ n: Int) -> String {
@@ -73,17 +73,5 @@ struct TermStatisticsTests {
         let after = try Self.scores(reader, "provider outage")
         #expect(after.count > before.count)
         #expect(after.allSatisfy { $0.builtin == $0.ours }, "\(after.prefix(3))")
-    }
-}
-
-/// SplitMix64: a small deterministic generator.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

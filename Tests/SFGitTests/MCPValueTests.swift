@@ -1,4 +1,5 @@
 import Foundation
+import SFGitTestSupport
 @testable import sfgit
 import Testing
 
@@ -22,18 +23,5 @@ struct MCPValueTests {
             #expect(parsed["text"] as? String == text)
             #expect((parsed["list"] as? [Any])?.first as? String == text)
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so that a failure can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import SFGit
+import SFGitTestSupport
 import Testing
 
 /// A recall over several stores: their answers merged into one order.

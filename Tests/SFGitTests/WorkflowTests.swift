@@ -47,10 +47,7 @@ struct WorkflowTests {
         let laptop = try federation.join("me@laptop")
         let listener = try LoopbackListener()
         defer { withExtendedLifetime(listener) {} }
-        let config = laptop.home + "/config.yaml"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: #"remote: .*"#, with: "remote: http://127.0.0.1:\(listener.port)/x.git", options: .regularExpression)
-        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try federation.pointRemote(of: laptop, at: "http://127.0.0.1:\(listener.port)/x.git")
 
         let workspace = try Self.workspace(federation, laptop)
         guard case .childProcess(let helper) = workspace.transport else {
