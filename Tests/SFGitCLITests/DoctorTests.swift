@@ -27,7 +27,7 @@ struct DoctorTests {
         let (result, envelope) = try federation.json(federation.admin, ["doctor"])
         #expect(result.exitCode == 0, "\(result.stdout)")
         let checks = Self.checks(envelope)
-        for name in ["config", "identity", "signing key", "store shared: sync", "store shared: cache", "store shared: remote"] {
+        for name in ["network helper", "config", "identity", "signing key", "store shared: sync", "store shared: cache", "store shared: remote"] {
             #expect(checks[name]?["status"] as? String == "ok", "\(name): \(String(describing: checks[name]))")
         }
         #expect(checks["ssh-agent"]?["status"] as? String == "ok", "\(String(describing: checks["ssh-agent"]))")
@@ -52,6 +52,25 @@ struct DoctorTests {
         let sync = Self.checks(failed)["store shared: sync"]
         #expect(sync?["status"] as? String == "warning", "\(String(describing: sync))")
         #expect((sync?["detail"] as? String)?.contains("the last fetch FAILED") == true, "\(String(describing: sync))")
+    }
+
+    @Test("a network helper that is not there fails doctor with exit 2 and the fix; a push then fails saying so, and keeps the memory")
+    func missingHelper() throws {
+        let federation = try Federation()
+        try federation.initialise()
+        let missing: [String: String?] = ["SFGIT_NETWORK_HELPER": "/nonexistent/sfgit-network"]
+        let (result, envelope) = try federation.json(federation.admin, ["doctor"], environment: missing)
+        #expect(result.exitCode == 2, "\(result.stdout)")
+        let check = Self.checks(envelope)["network helper"]
+        #expect(check?["status"] as? String == "fail", "\(String(describing: check))")
+        #expect((check?["fix"] as? String)?.contains("SFGIT_NETWORK_HELPER") == true)
+        // A push runs in the helper: without it the sync degrades, naming it, and the memory waits.
+        #expect(try federation.run(federation.admin, ["remember", "note", "--title", "pushed later"]).exitCode == 0)
+        let (sync, synced) = try federation.json(federation.admin, ["sync"], environment: missing)
+        #expect(sync.exitCode == 3, "\(sync.stdout)")
+        #expect(sync.stdout.contains("sfgit-network") && sync.stdout.contains("PUSH_FAILED"), "\(sync.stdout)")
+        #expect((((synced["data"] as? [String: Any])?["stores"] as? [[String: Any]])?.first?["pending"] as? Int) == 1, "\(sync.stdout)")
+        #expect(try federation.run(federation.admin, ["sync"]).exitCode == 0)
     }
 
     @Test("the cache's age counts from the last write of memories, not from the last read: recall, status and doctor leave it alone")
