@@ -54,7 +54,7 @@ final class TermStatistics: @unchecked Sendable {  // @unchecked Sendable: used 
     static func prepare(_ db: Database) throws {
         guard let connection = db.sqliteConnection,
               let statistics = registry.withLock({ $0[UInt(bitPattern: connection)] }) else { return }
-        let dataVersion = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? -1
+        let dataVersion = try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? -1
         let changes = Int64(sqlite3_total_changes64(connection))
         if statistics.stamp != (dataVersion, changes) {
             statistics.documents.removeAll(keepingCapacity: true)

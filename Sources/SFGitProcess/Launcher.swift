@@ -214,7 +214,7 @@ public enum Launcher {
     public static func resolve(_ name: String, path: String? = nil) -> String? {
         if name.contains("/") { return name }
         let directories = (path ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-        return directories.map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
+        return directories.lazy.map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
     }
 
     private static func closeAll(_ descriptors: [Int32]) {

@@ -27,10 +27,7 @@ import SFGitProcess
 /// `safe.directory`; git's message says how.
 public enum LocalGitTransport {
     /// The `git` program on PATH, or nil (then libgit2's own local transport is used).
-    static let git: String? = {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/git" }.first { access($0, X_OK) == 0 }
-    }()
+    static let git: String? = Launcher.resolve("git")
 
     /// The most memory (`RLIMIT_DATA`) `upload-pack` and `receive-pack`, and what they start,
     /// may map for their data: the same bound as the network step's child process. A normal
