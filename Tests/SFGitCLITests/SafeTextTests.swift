@@ -1,6 +1,7 @@
 import Foundation
 import SFGit
 import SFGitMemory
+import SFGitTestSupport
 import Testing
 
 /// The one escaping renderer (`SafeText`).
@@ -62,5 +63,35 @@ struct SafeTextTests {
         #expect(try JSONDecoder().decode([String: String].self, from: safe)["title"] == value)
         let plain = try JSONEncoder().encode(["title": "plain é"])
         #expect(SafeText.escapeJSON(plain) == plain)
+    }
+
+    @Test("the byte scan decides as the scalar rule does, for random text of every kind of character")
+    func byteScanMatchesScalars() throws {
+        // Plain ASCII, controls, C1, bidi and format characters, other scripts, emoji, astral.
+        let alphabet: [Unicode.Scalar] = ["a", "Z", " ", "\t", "\n", "\r", "\u{0}", "\u{1B}", "\u{7F}", "\u{80}", "\u{9F}", "\u{A0}", "\u{AD}", "é",
+                                          "\u{61C}", "\u{600}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{200E}", "\u{2028}", "\u{202E}", "\u{2066}",
+                                          "\u{FEFF}", "\u{FFFD}", "\u{FFFE}", "日", "ע", "👩", "\u{E0041}", "\u{1D173}", "\"", "\\", "<", "&"]
+        var generator = SeededGenerator(seed: 42)
+        for _ in 0..<2_000 {
+            let length = Int(generator.next() % 24)
+            var text = String.UnicodeScalarView()
+            for _ in 0..<length { text.append(alphabet[Int(generator.next() % UInt64(alphabet.count))]) }
+            let string = String(text)
+            for context in [SafeText.Context.line, .lines] {
+                #expect(SafeText.needsEscaping(string, for: context) == string.unicodeScalars.contains { SafeText.needsEscape($0, in: context) })
+            }
+            // escapeJSON against the scalar-by-scalar rule it replaced.
+            let encoded = try JSONEncoder().encode([string])
+            var expected = ""
+            for scalar in String(decoding: encoded, as: UTF8.self).unicodeScalars {
+                guard scalar.value != 0x0A, SafeText.needsEscape(scalar, in: .lines) else { expected.unicodeScalars.append(scalar); continue }
+                for unit in String(scalar).utf16 { expected += String(format: "\\u%04x", unit) }
+            }
+            #expect(String(decoding: SafeText.escapeJSON(encoded), as: UTF8.self) == expected)
+            #expect(try JSONDecoder().decode([String].self, from: SafeText.escapeJSON(encoded)) == [string])
+        }
+        // Bytes that are not UTF-8 are left as they are.
+        let broken = Data([0x22, 0xC3, 0x22, 0xE2, 0x80, 0xAE, 0x22])
+        #expect(SafeText.escapeJSON(broken) == broken)
     }
 }

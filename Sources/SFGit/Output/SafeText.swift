@@ -43,15 +43,50 @@ public enum SafeText {
 
     /// Whether a text would be changed by `escape(_:for:)`.
     public static func needsEscaping(_ text: String, for context: Context = .line) -> Bool {
-        // Printable ASCII and tab (plus line feed where kept) need nothing: one pass over the bytes.
-        var onlyPlainASCII = true
-        for byte in text.utf8 where byte < 0x20 || byte >= 0x7F {
-            if byte == 0x09 || (byte == 0x0A && context == .lines) { continue }
-            onlyPlainASCII = false
-            break
+        var text = text
+        return text.withUTF8 { firstEscape(in: $0, from: 0, context: context) } != nil
+    }
+
+    /// The first character at or after byte `start` of valid UTF-8 `bytes` that is shown
+    /// escaped in `context`: its bytes and scalar. One pass over the bytes: printable ASCII is
+    /// decided byte by byte, and only the scalars of other bytes are decoded and looked up (a
+    /// whole answer through `sfgit mcp` is scanned this way, and most of it is ASCII).
+    /// `invalid` when the bytes are not UTF-8 there.
+    static func firstEscape(in bytes: UnsafeBufferPointer<UInt8>, from start: Int, context: Context) -> Found? {
+        var position = start
+        let end = bytes.count
+        while position < end {
+            let lead = bytes[position]
+            if lead < 0x80 {
+                if (lead >= 0x20 && lead != 0x7F) || lead == 0x09 || (lead == 0x0A && context == .lines) {
+                    position += 1
+                    continue
+                }
+                return .escape(position..<position + 1, Unicode.Scalar(lead))
+            }
+            // A multi-byte sequence: its length from the lead byte, its value from the rest.
+            let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0
+            guard length > 0, length <= end - position else { return .invalid }
+            var value = UInt32(lead) & (0x7F >> UInt32(length))
+            for offset in 1..<length {
+                let byte = bytes[position + offset]
+                guard byte & 0xC0 == 0x80 else { return .invalid }
+                value = value << 6 | UInt32(byte & 0x3F)
+            }
+            let shortest: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000
+            guard value >= shortest, let scalar = Unicode.Scalar(value) else { return .invalid }
+            if needsEscape(scalar, in: context) { return .escape(position..<position + length, scalar) }
+            position += length
         }
-        if onlyPlainASCII { return false }
-        return text.unicodeScalars.contains { needsEscape($0, in: context) }
+        return nil
+    }
+
+    /// What `firstEscape` found.
+    enum Found: Equatable {
+        /// A character shown escaped: its bytes and its scalar.
+        case escape(Range<Int>, Unicode.Scalar)
+        /// Bytes that are not UTF-8.
+        case invalid
     }
 
     /// Whether one character is shown escaped in `context`.
@@ -97,19 +132,30 @@ public enum SafeText {
     /// C0 controls, but not DEL, C1 or bidi controls. Outside strings JSON is ASCII, so every
     /// character replaced is inside a string.
     public static func escapeJSON(_ json: Data) -> Data {
-        guard let text = String(data: json, encoding: .utf8), needsEscaping(text, for: .lines) else { return json }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for scalar in text.unicodeScalars {
-            guard scalar.value != 0x0A, needsEscape(scalar, in: .lines) else {
-                out.unicodeScalars.append(scalar)
-                continue
-            }
-            for unit in String(scalar).utf16 {
-                let digits = String(unit, radix: 16, uppercase: false)
-                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+        json.withUnsafeBytes { raw -> Data in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            // JSON's own line feeds (pretty-printed output) stay: inside strings they are `\n`.
+            guard case .escape(var range, var scalar)? = firstEscape(in: bytes, from: 0, context: .lines) else { return json }
+            var out = Data()
+            out.reserveCapacity(bytes.count + 64)
+            var copied = 0
+            while true {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<range.lowerBound]))
+                for unit in String(scalar).utf16 {
+                    let digits = String(unit, radix: 16, uppercase: false)
+                    out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - digits.count) + digits).utf8)
+                }
+                copied = range.upperBound
+                switch firstEscape(in: bytes, from: copied, context: .lines) {
+                case .escape(let next, let nextScalar)?:
+                    range = next
+                    scalar = nextScalar
+                case .invalid?: return json  // not UTF-8 after all: as before, left as it is
+                case nil:
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<bytes.count]))
+                    return out
+                }
             }
         }
-        return Data(out.utf8)
     }
 }
