@@ -19,7 +19,6 @@ extension MemoryIndex {
     enum RankingColumn {
         static let rowid = 0, id = 1, kind = 2, recordedEpoch = 3, signer = 4
         static let expired = 5, deferred = 6, withdrawn = 7, revoked = 8
-        static let rank = 9, scored = 10
     }
 
     /// BM25 is computed over the newest matches only, this many: scoring every match of a very
@@ -107,61 +106,59 @@ extension MemoryIndex {
                 // any memory row is read; with filters, among the allowed rows. The order never
                 // depends on the page asked for: a later block or segment is read only when the
                 // places asked for are not known yet.
-                let sql = filtered
-                    ? """
-                        WITH newest AS (
-                            SELECT rowid, \(TermStatistics.functionName)(memory_fts, ?, 5.0, 1.0, 2.0) AS rank FROM memory_fts
-                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?
-                        )
-                        SELECT \(Self.rankingColumns), \(hiddenColumns), newest.rank AS rank, (SELECT count(*) FROM newest) AS scored
-                        FROM newest JOIN memory_head m ON m.rowid = newest.rowid
-                        WHERE \(whereClause) ORDER BY newest.rank, newest.rowid LIMIT ? OFFSET ?
-                        """
-                    : """
-                        WITH newest AS (
-                            SELECT rowid, \(TermStatistics.functionName)(memory_fts, ?, 5.0, 1.0, 2.0) AS rank FROM memory_fts
-                            WHERE memory_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?
-                        ), best AS (SELECT rowid, rank FROM newest ORDER BY rank, rowid LIMIT ? OFFSET ?)
-                        SELECT \(Self.rankingColumns), \(hiddenColumns), best.rank AS rank, (SELECT count(*) FROM newest) AS scored
-                        FROM best JOIN memory_head m ON m.rowid = best.rowid ORDER BY best.rank, best.rowid
-                        """
-                let statement = try db.cachedStatement(sql: sql)
                 let phraseList = Self.ftsPhrases(for: text).joined(separator: "\u{1F}")
                 let block = query.candidateBlock
-                /// One block of a segment (`limit` matches from the newest `skip`; -1: all).
-                func rows(segment: (skip: Int, limit: Int), block index: Int) throws -> [Row] {
-                    let values: [DatabaseValueConvertible?] = filtered
-                        ? [phraseList, pattern, segment.limit, segment.skip, query.now] + arguments + [block, index * block]
-                        : [phraseList, pattern, segment.limit, segment.skip, block, index * block, query.now]
-                    return try Row.fetchAll(statement, arguments: StatementArguments(values))
+                /// A segment's matches (`limit` from the newest `skip`; -1: all), best first.
+                func segment(skip: Int, limit: Int) throws -> [ScoredMatch] {
+                    try Self.scoredMatches(db, phrases: phraseList, pattern: pattern, skip: skip, limit: limit)
                 }
-                var segments: [(skip: Int, limit: Int)] = [(0, query.scoredWindow)]
-                var first = try rows(segment: segments[0], block: 0)
-                // A window that held every match already gave the full query's answer; one whose
-                // first block has too few candidates (or none) is replaced by all matches at once
-                // (a rule that does not depend on the page asked for, so neither does the order).
-                if let scored = first.first.map({ $0[RankingColumn.scored] as Int }), scored < query.scoredWindow {
-                    segments = [(0, -1)]
-                } else if first.count < block {
-                    segments = [(0, -1)]
-                    first = try rows(segment: segments[0], block: 0)
+                /// The ranking and hidden columns of `matches`, in their order; with filters, of
+                /// the allowed ones only.
+                func candidateRows(_ matches: ArraySlice<ScoredMatch>) throws -> [(row: Row, rank: Double)] {
+                    let sql = """
+                        SELECT \(Self.rankingColumns), \(hiddenColumns)
+                        FROM json_each(?) j JOIN memory_head m ON m.rowid = j.value
+                        \(filtered ? "WHERE " + whereClause : "")
+                        """
+                    let rowids = "[" + matches.map { String($0.rowid) }.joined(separator: ",") + "]"
+                    var found: [Int64: Row] = [:]
+                    let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments([query.now, rowids] + arguments))
+                    while let row = try cursor.next() { found[row[RankingColumn.rowid]] = row.copy() }
+                    return matches.compactMap { match in found[match.rowid].map { ($0, match.rank) } }
+                }
+                let window = try segment(skip: 0, limit: query.scoredWindow)
+                // A window that held every match is the whole answer. With filters, one that holds
+                // fewer than a block of allowed rows is replaced by all matches at once (a rule
+                // that does not depend on the page asked for, so neither does the order).
+                let allowedInWindow = filtered ? try candidateRows(window[...]) : nil
+                // Each segment's matches (nil: the older matches, read when reached) and, with
+                // filters, its allowed rows once known.
+                var segments: [(matches: [ScoredMatch]?, allowed: [(row: Row, rank: Double)]?)] = [(window, allowedInWindow)]
+                if window.count < query.scoredWindow {
+                    // The window held every match.
+                } else if let allowedInWindow, allowedInWindow.count < block {
+                    segments = [(try segment(skip: 0, limit: -1), nil)]
                 } else {
-                    segments.append((query.scoredWindow, -1))
+                    segments.append((nil, nil))
                 }
                 var best = 0.0
-                segmentLoop: for (number, segment) in segments.enumerated() {
+                segmentLoop: for number in segments.indices {
+                    let matches = try segments[number].matches ?? segment(skip: query.scoredWindow, limit: -1)
+                    let allowed = filtered ? try segments[number].allowed ?? candidateRows(matches[...]) : nil
+                    let available = allowed?.count ?? matches.count
                     var index = 0
                     while true {
-                        let found = number == 0 && index == 0 ? first : try rows(segment: segment, block: index)
-                        let lastBlock = found.count < block
+                        let range = min(index * block, available)..<min((index + 1) * block, available)
+                        let found = try allowed.map { Array($0[range]) } ?? candidateRows(matches[range])
+                        let lastBlock = range.count < block
                         // Relevance is BM25 over the best seen so far: the first block's best for
                         // the first page, as before blocks.
-                        best = min(best, found.map { $0[RankingColumn.rank] as Double }.min() ?? best)
+                        best = min(best, found.map(\.rank).min() ?? best)
                         var candidates: [RecallCandidate] = []
                         // Unfiltered blocks are chosen before the kind filter: withdrawals are
                         // shown only when asked for by kind.
-                        for row in found where (filtered || (row[RankingColumn.kind] as String) != MemoryKind.retraction.name) && hidden.admit(row, query) {
-                            candidates.append(Self.candidate(row, bm25: row[RankingColumn.rank], best: best, now: query.now, settings: settings))
+                        for (row, rank) in found where (filtered || (row[RankingColumn.kind] as String) != MemoryKind.retraction.name) && hidden.admit(row, query) {
+                            candidates.append(Self.candidate(row, bm25: rank, best: best, now: query.now, settings: settings))
                         }
                         candidates.sort { ($0.score, $0.id) > ($1.score, $1.id) }
                         let start = ranked.count
@@ -227,6 +224,29 @@ extension MemoryIndex {
             omissions += hidden.omissions(atLeast: !exhausted)
             return RecallPage(items: items, omissions: omissions)
         }
+    }
+
+    /// One match of a text query and its BM25 score (lower is better).
+    struct ScoredMatch {
+        var rowid: Int64
+        var rank: Double
+    }
+
+    /// The matches of `pattern`, `limit` of them from the newest `skip` (-1: all), scored by
+    /// `sfgit_bm25` and ordered best first (rank, then rowid). The order is made here rather
+    /// than by SQL's sorter, which cost more than the scoring it follows.
+    static func scoredMatches(_ db: Database, phrases: String, pattern: String, skip: Int, limit: Int) throws -> [ScoredMatch] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT f.rowid, \(TermStatistics.functionName)(memory_fts, ?, d.sz, 5.0, 1.0, 2.0)
+            FROM memory_fts f JOIN memory_fts_docsize d ON d.id = f.rowid
+            WHERE memory_fts MATCH ? ORDER BY f.rowid DESC LIMIT ? OFFSET ?
+            """)
+        var matches: [ScoredMatch] = []
+        matches.reserveCapacity(limit > 0 ? limit : 512)
+        let cursor = try Row.fetchCursor(statement, arguments: [phrases, pattern, limit, skip])
+        while let row = try cursor.next() { matches.append(ScoredMatch(rowid: row[0], rank: row[1])) }
+        matches.sort { ($0.rank, $0.rowid) < ($1.rank, $1.rowid) }
+        return matches
     }
 
     /// The SQL filters of a query other than its kinds, over `memory m`, with their arguments:

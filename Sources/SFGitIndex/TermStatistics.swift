@@ -3,8 +3,8 @@ import GRDB
 internal import GRDBSQLite
 import Synchronization
 
-/// `sfgit_bm25(memory_fts, phrases, w1, w2, …)`: FTS5's BM25, with the number of documents that
-/// hold each phrase remembered per connection.
+/// `sfgit_bm25(memory_fts, phrases, sizes, w1, w2, …)`: FTS5's BM25, with the number of documents
+/// that hold each phrase remembered per connection, and each row's length read by the query.
 ///
 /// Why: FTS5's own `bm25()` counts those documents (for the inverse document frequency) by
 /// walking each phrase's whole doclist, once per query. For a word most memories hold, that walk
@@ -16,6 +16,10 @@ import Synchronization
 /// ln((N − n + 0.5) / (n + 0.5)) floored at 1e-6, per-column weights from the trailing
 /// arguments, the row's length in tokens over the average; negated, so that lower is better.
 /// `phrases` names the query's phrases in order, separated by U+001F: the cache's keys.
+/// `sizes` is the row's `sz` from FTS5's own `memory_fts_docsize` table (joined by the query), or
+/// NULL. Why: FTS5 looks that row up through a statement of its own for every row scored
+/// (`xColumnSize`), which was more than half of scoring the newest 500 matches; a join reads the
+/// same record for a third of that. The lengths are the same numbers, so the score is too.
 ///
 /// Exactness: the counts are valid for one state of the database only. `TermStatistics.prepare`
 /// runs in the read transaction before each ranking query and empties the connection's counts
@@ -127,12 +131,16 @@ final class TermStatistics: @unchecked Sendable {  // @unchecked Sendable: used 
         for instance in 0..<instances {
             var phrase: Int32 = 0, column: Int32 = 0, offset: Int32 = 0
             guard api.pointee.xInst(fts, instance, &phrase, &column, &offset) == SQLITE_OK else { sqlite3_result_error_code(context, SQLITE_ERROR); return }
-            // Weights follow the phrase list (argument 0): column c's weight is argument c + 1.
-            let weight = count > column + 1 ? sqlite3_value_double(values![Int(column + 1)]) : 1.0
+            // Weights follow the phrase list and the sizes (arguments 0 and 1): column c's weight is argument c + 2.
+            let weight = count > column + 2 ? sqlite3_value_double(values![Int(column + 2)]) : 1.0
             constants.frequencies[Int(phrase)] += weight
         }
         var tokens: Int32 = 0
-        guard api.pointee.xColumnSize(fts, -1, &tokens) == SQLITE_OK else { sqlite3_result_error_code(context, SQLITE_ERROR); return }
+        if count > 1, let sizes = values?[1], let length = rowLength(sizes, columns: api.pointee.xColumnCount(fts)) {
+            tokens = length
+        } else {
+            guard api.pointee.xColumnSize(fts, -1, &tokens) == SQLITE_OK else { sqlite3_result_error_code(context, SQLITE_ERROR); return }
+        }
         let k1 = 1.2, b = 0.75
         let length = Double(tokens)
         var score = 0.0
@@ -140,6 +148,38 @@ final class TermStatistics: @unchecked Sendable {  // @unchecked Sendable: used 
             score += constants.inverseFrequencies[phrase] * ((frequency * (k1 + 1.0)) / (frequency + k1 * (1 - b + b * length / constants.averageLength)))
         }
         sqlite3_result_double(context, -1.0 * score)
+    }
+
+    /// A row's length in tokens from its `memory_fts_docsize.sz` record: one SQLite varint per
+    /// column, summed as `xColumnSize(-1)` sums them. Nil when the value is not such a record
+    /// (NULL, or damaged): the caller asks FTS5 instead.
+    static func rowLength(_ sizes: OpaquePointer, columns: Int32) -> Int32? {
+        guard sqlite3_value_type(sizes) == SQLITE_BLOB, let blob = sqlite3_value_blob(sizes) else { return nil }
+        return rowLength(UnsafeBufferPointer(start: blob.assumingMemoryBound(to: UInt8.self), count: Int(sqlite3_value_bytes(sizes))), columns: columns)
+    }
+
+    /// A row's length from the bytes of its docsize record (`rowLength(_:columns:)`).
+    static func rowLength(_ bytes: UnsafeBufferPointer<UInt8>, columns: Int32) -> Int32? {
+        var position = 0
+        var total: Int64 = 0
+        for _ in 0..<columns {
+            // A varint: seven bits a byte, most significant first, while the high bit is set (a
+            // column's token count never needs the nine-byte form).
+            var value: Int64 = 0
+            var length = 0
+            while true {
+                guard position < bytes.count, length < 5 else { return nil }
+                let byte = bytes[position]
+                position += 1
+                length += 1
+                value = value << 7 | Int64(byte & 0x7F)
+                if byte & 0x80 == 0 { break }
+            }
+            total += value
+        }
+        // FTS5 reads the record the same way and calls one with bytes left over damaged.
+        guard position == bytes.count, total <= Int64(Int32.max) else { return nil }
+        return Int32(total)
     }
 
     /// The query's IDFs and average row length, from the remembered counts where there are some.

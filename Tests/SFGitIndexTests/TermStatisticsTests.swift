@@ -25,17 +25,22 @@ struct TermStatisticsTests {
         }
     }
 
-    /// Every match's score by both functions, in one read (the counts prepared first, as recall does).
+    /// Every match's score by both functions, in one read (the counts prepared first, as recall
+    /// does): ours with each row's length from the joined `memory_fts_docsize` record (as recall
+    /// scores), and with none (FTS5's `xColumnSize`), which must agree too.
     static func scores(_ index: MemoryIndex, _ text: String) throws -> [(builtin: Double, ours: Double)] {
         let pattern = try #require(MemoryIndex.ftsPattern(for: text))
         let phrases = MemoryIndex.ftsPhrases(for: text).joined(separator: "\u{1F}")
         return try index.read { db in
             _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM memory")
             try TermStatistics.prepare(db)
-            return try Row.fetchAll(db, sql: """
-                SELECT bm25(memory_fts, 5.0, 1.0, 2.0) AS builtin, sfgit_bm25(memory_fts, ?, 5.0, 1.0, 2.0) AS ours
-                FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rowid
-                """, arguments: [phrases, pattern]).map { ($0["builtin"], $0["ours"]) }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT bm25(memory_fts, 5.0, 1.0, 2.0) AS builtin, sfgit_bm25(memory_fts, ?, d.sz, 5.0, 1.0, 2.0) AS ours,
+                    sfgit_bm25(memory_fts, ?, NULL, 5.0, 1.0, 2.0) AS asked
+                FROM memory_fts JOIN memory_fts_docsize d ON d.id = memory_fts.rowid WHERE memory_fts MATCH ? ORDER BY rowid
+                """, arguments: [phrases, phrases, pattern])
+            #expect(rows.allSatisfy { ($0["ours"] as Double) == ($0["asked"] as Double) }, "\(text): the stored lengths and FTS5's differ")
+            return rows.map { ($0["builtin"], $0["ours"]) }
         }
     }
 
@@ -57,6 +62,18 @@ struct TermStatisticsTests {
             var batch = IndexBatch()
             batch.upserts = Self.corpus(150, seed: seed &+ 99, from: 10_000)
             try index.apply(batch)
+        }
+    }
+
+    @Test("a row length is read from its docsize record as FTS5 reads it; a record that is not one is refused")
+    func rowLengths() {
+        // Records as FTS5 writes them (one SQLite varint per column), and damaged ones.
+        let cases: [(bytes: [UInt8], length: Int32?)] = [
+            ([3, 0, 5], 8), ([0x81, 0x00, 1, 2], 131), ([0x81, 0x80, 0x00, 0, 0], 16_384), ([0, 0, 0], 0),
+            ([1, 2], nil), ([1, 2, 3, 4], nil), ([0x80], nil), ([], nil), ([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0, 0], nil),
+        ]
+        for (bytes, length) in cases {
+            #expect(bytes.withUnsafeBufferPointer { TermStatistics.rowLength($0, columns: 3) } == length, "\(bytes)")
         }
     }
 
