@@ -37,7 +37,7 @@ struct TermStatisticsTests {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT bm25(memory_fts, 5.0, 1.0, 2.0) AS builtin, sfgit_bm25(memory_fts, ?, d.sz, 5.0, 1.0, 2.0) AS ours,
                     sfgit_bm25(memory_fts, ?, NULL, 5.0, 1.0, 2.0) AS asked
-                FROM memory_fts JOIN memory_fts_docsize d ON d.id = memory_fts.rowid WHERE memory_fts MATCH ? ORDER BY rowid
+                FROM memory_fts JOIN memory_fts_docsize d ON d.id = memory_fts.rowid WHERE memory_fts MATCH ? ORDER BY memory_fts.rowid
                 """, arguments: [phrases, phrases, pattern])
             #expect(rows.allSatisfy { ($0["ours"] as Double) == ($0["asked"] as Double) }, "\(text): the stored lengths and FTS5's differ")
             return rows.map { ($0["builtin"], $0["ours"]) }
