@@ -24,3 +24,7 @@ public typealias FleetBreaker = SFGitIndex.FleetBreaker
 public typealias FleetBenchmark = SFGitIndex.FleetBenchmark
 /// A recency-weighted estimate.
 public typealias FleetEstimate = SFGitIndex.FleetEstimate
+/// JSON text read by hand (`sfgit mcp` reads its requests with it).
+public typealias JSONText = SFGitMemory.JSONText
+/// JSON text written by hand, as JSONEncoder writes it with sfgit's settings.
+public typealias JSONWriter = SFGitMemory.JSONWriter
