@@ -489,6 +489,63 @@ public struct RecallItem: Sendable, Hashable, Encodable {
     }
 }
 
+extension RecallItem {
+    /// The item as JSON, byte for byte what `JSONEncoder` writes for it with sfgit's settings
+    /// (sorted keys, explicit nulls where `@Nullable` says so; `RecallItemJSONTests` compares
+    /// them over random items), by hand: the recall answers of `sfgit mcp` and `--json` are
+    /// written this way, at a tenth of the cost.
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("agent"); writer.string(agent)
+        writer.key("author"); writer.string(author)
+        writer.key("body"); writer.string(body)
+        writer.key("commit"); writer.string(commit)
+        writer.key("deferred"); writer.bool(deferred)
+        writer.key("expires_at"); writer.string(expiresAt)
+        writer.key("explain")
+        writer.beginObject()
+        writer.key("age_days"); writer.number(explanation.ageDays)
+        if let bm25 = explanation.bm25 { writer.key("bm25"); writer.number(bm25) }
+        writer.key("half_life_days"); writer.number(explanation.halfLifeDays)
+        writer.key("recency"); writer.number(explanation.recency)
+        writer.key("relevance"); writer.number(explanation.relevance)
+        writer.endObject()
+        writer.key("fields"); writer.value(fields)
+        writer.key("host"); writer.string(host)
+        writer.key("id"); writer.string(id)
+        writer.key("instance"); writer.string(instance)
+        writer.key("key"); writer.string(key)
+        writer.key("kind"); writer.string(kind)
+        writer.key("path"); writer.string(path)
+        writer.key("recorded_at"); writer.string(recordedAt)
+        writer.key("retracted"); writer.bool(retracted)
+        writer.key("score"); writer.number(score)
+        writer.key("signer"); writer.string(signer)
+        writer.key("signer_status"); writer.string(signerStatus.rawValue)
+        writer.key("stale"); writer.bool(stale)
+        writer.key("store"); writer.string(store)
+        writer.key("superseded_by"); writer.strings(supersededBy)
+        writer.key("supersedes"); writer.strings(supersedes)
+        writer.key("tags"); writer.strings(tags)
+        writer.key("tier"); writer.string(tier.rawValue)
+        writer.key("title"); writer.string(title)
+        writer.key("withdrawals")
+        writer.beginArray()
+        for withdrawal in withdrawals {
+            writer.beginObject()
+            writer.key("authority"); writer.string(withdrawal.authority.rawValue)
+            writer.key("id"); writer.string(withdrawal.id)
+            writer.key("kind"); writer.string(withdrawal.kind)
+            if let reason = withdrawal.reason { writer.key("reason"); writer.string(reason) }
+            writer.key("recorded_at"); writer.string(withdrawal.recordedAt)
+            writer.key("signer"); writer.string(withdrawal.signer)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.endObject()
+    }
+}
+
 /// The result of looking a memory up by id or prefix.
 public enum ShowResult: Sendable {
     case found(RecallItem)

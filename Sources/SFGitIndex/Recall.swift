@@ -198,13 +198,13 @@ extension MemoryIndex {
             let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare, blocks: blocks)
             let pageRange = min(query.offset, order.positions.count)..<min(need, order.positions.count)
             let page = order.positions[pageRange]
-            let current = try Self.currentPrincipals(db).flatMap { try? JSONDecoder().decode(Set<String>.self, from: Data($0.utf8)) }
+            let current = try Self.currentPrincipals(db).map { Set(Self.strings($0)) }
             var items: [RecallItem] = []
             for position in page {
                 let candidate = ranked[position]
                 // Only the answers are read whole (bodies, fields): a cold process pays for every
                 // page it touches, and ranking needs none of them.
-                let whole = try db.cachedStatement(sql: "SELECT * FROM memory WHERE rowid = ?")
+                let whole = try db.cachedStatement(sql: "SELECT \(Self.itemColumns) FROM memory WHERE rowid = ?")
                 guard let row = try Row.fetchOne(whole, arguments: [candidate.rowid]) else { continue }
                 var item = try Self.item(row, score: candidate.score, explanation: candidate.explanation, now: query.now, db)
                 item.signerStatus = Self.signerStatus(item, current: current)
@@ -341,12 +341,21 @@ extension MemoryIndex {
     /// The verified tip's policy settings the cache recorded (defaults where none were recorded).
     static func storeSettings(_ db: Database) throws -> StoreSettings {
         var settings = StoreSettings()
-        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM store_state WHERE key IN (?, ?)", arguments: [Self.halfLivesKey, Self.benchmarkMaxAgeKey])
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM store_state WHERE key IN (?, ?)"),
+                                    arguments: [Self.halfLivesKey, Self.benchmarkMaxAgeKey])
         for row in rows {
-            let value: String = row["value"]
-            switch row["key"] as String {
+            let value: String = row[1]
+            switch row[0] as String {
             case Self.halfLivesKey:
-                settings.halfLives = (try? JSONDecoder().decode([String: Double].self, from: Data(value.utf8)))?.filter { $0.value > 0 } ?? [:]
+                // A JSON object, kind → days; anything else in it is ignored.
+                guard case .object(let pairs)? = try? JSONText.parse(value) else { break }
+                for (kind, days) in pairs {
+                    switch days {
+                    case .integer(let whole) where whole > 0: settings.halfLives[kind] = Double(whole)
+                    case .number(let fraction) where fraction > 0: settings.halfLives[kind] = fraction
+                    default: continue
+                    }
+                }
             default:
                 if let seconds = Double(value), seconds > 0 { settings.benchmarkMaxAge = seconds }
             }
@@ -370,7 +379,7 @@ extension MemoryIndex {
 
     /// The principals the verified tip's policy lists, as stored JSON; nil when not recorded.
     static func currentPrincipals(_ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT value FROM store_state WHERE key = ?", arguments: [Self.principalsKey])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM store_state WHERE key = ?"), arguments: [Self.principalsKey])
     }
 
     /// `retired` when the signer is no longer in the current policy (own memories are active).
@@ -417,77 +426,75 @@ extension MemoryIndex {
         let prefix = idOrPrefix.uppercased()
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber }) else { return .notFound }
         return try read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM memory WHERE id >= ? AND id < ? ORDER BY id LIMIT 20",
+            let rows = try Row.fetchAll(db, sql: "SELECT \(Self.itemColumns) FROM memory WHERE id >= ? AND id < ? ORDER BY id LIMIT 20",
                                         arguments: [prefix, prefix + "\u{7F}"])
             if rows.isEmpty { return .notFound }
-            if let exact = rows.first(where: { ($0["id"] as String) == prefix }) ?? (rows.count == 1 ? rows.first : nil) {
-                let halfLife = try Self.storeSettings(db).halfLifeDays(of: exact["kind"])
-                let ageDays = max(0, now - (exact["recorded_epoch"] as Double)) / 86_400
+            if let exact = rows.first(where: { ($0[ItemColumn.id] as String) == prefix }) ?? (rows.count == 1 ? rows.first : nil) {
+                let halfLife = try Self.storeSettings(db).halfLifeDays(of: exact[ItemColumn.kind])
+                let ageDays = max(0, now - (exact[ItemColumn.recordedEpoch] as Double)) / 86_400
                 let recency = pow(0.5, ageDays / halfLife)
                 var item = try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil, ageDays: ageDays), now: now, db)
-                item.signerStatus = Self.signerStatus(item, current: try Self.currentPrincipals(db).flatMap { try? JSONDecoder().decode(Set<String>.self, from: Data($0.utf8)) })
+                item.signerStatus = Self.signerStatus(item, current: try Self.currentPrincipals(db).map { Set(Self.strings($0)) })
                 return .found(item)
             }
-            return .ambiguous(rows.map { $0["id"] })
+            return .ambiguous(rows.map { $0[ItemColumn.id] })
         }
     }
 
+    /// The columns `item` reads, in the order of `ItemColumn`: by position, since a by-name
+    /// lookup lowercases the name for every column of every row.
+    static let itemColumns = """
+        id, kind, title, body, tags, fields, author, host, instance, agent, recorded_at, expires_at, supersedes, path, commit_id,
+        signer, key, revoked, tier, expiry_epoch, deferred, recorded_epoch
+        """
+
+    /// The positions of `itemColumns`.
+    enum ItemColumn {
+        static let id = 0, kind = 1, title = 2, body = 3, tags = 4, fields = 5, author = 6, host = 7, instance = 8, agent = 9
+        static let recordedAt = 10, expiresAt = 11, supersedes = 12, path = 13, commit = 14, signer = 15, key = 16, revoked = 17
+        static let tier = 18, expiryEpoch = 19, deferred = 20, recordedEpoch = 21
+    }
+
+    /// One answer from a row of `itemColumns`, with who withdrew it.
     private static func item(_ row: Row, score: Double, explanation: RecallItem.Explanation, now: Double, _ db: Database) throws -> RecallItem {
-        let id: String = row["id"]
-        let signer: String = row["signer"]
-        let kind: String = row["kind"]
+        typealias Column = ItemColumn
+        let id: String = row[Column.id]
+        let signer: String = row[Column.signer]
+        let kind: String = row[Column.kind]
         let linkers = kind == MemoryKind.retraction.name ? [] : try Row.fetchAll(db.cachedStatement(sql: """
             SELECT s.id, l.kind, s.signer, s.recorded_at, json_extract(s.fields, '$.reason') AS reason
             FROM link l JOIN memory s ON s.rowid = l.from_rowid
             WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND \(withdrawingSource("s", targetSigner: "?")) ORDER BY s.id
             """), arguments: [id, signer])
-        let expiry: Double? = row["expiry_epoch"]
+        let expiry: Double? = row[Column.expiryEpoch]
         return RecallItem(
-            id: id, kind: kind, title: row["title"], body: row["body"],
-            tags: decode([String].self, row["tags"]) ?? [],
-            fields: (try? JSONDecoder().decode(AnyJSON.self, from: Data((row["fields"] as String).utf8)).value) ?? .object([]),
-            author: row["author"], host: row["host"], instance: row["instance"], agent: row["agent"],
-            recordedAt: row["recorded_at"], expiresAt: row["expires_at"],
-            supersedes: decode([String].self, row["supersedes"]) ?? [],
-            path: row["path"], commit: row["commit_id"], signer: signer, key: row["key"],
-            tier: (row["revoked"] as Int) != 0 ? .revoked : Tier(rawValue: row["tier"]) ?? .authenticated,
+            id: id, kind: kind, title: row[Column.title], body: row[Column.body],
+            tags: strings(row[Column.tags]),
+            fields: (try? JSONText.parse(row[Column.fields] as String)) ?? .object([]),
+            author: row[Column.author], host: row[Column.host], instance: row[Column.instance], agent: row[Column.agent],
+            recordedAt: row[Column.recordedAt], expiresAt: row[Column.expiresAt],
+            supersedes: strings(row[Column.supersedes]),
+            path: row[Column.path], commit: row[Column.commit], signer: signer, key: row[Column.key],
+            tier: (row[Column.revoked] as Int) != 0 ? .revoked : Tier(rawValue: row[Column.tier]) ?? .authenticated,
             stale: expiry.map { $0 <= now } ?? false,
-            supersededBy: linkers.filter { ($0["kind"] as String) == "supersedes" }.map { $0["id"] },
-            retracted: linkers.contains { ($0["kind"] as String) == "retracts" },
+            supersededBy: linkers.filter { ($0[1] as String) == "supersedes" }.map { $0[0] },
+            retracted: linkers.contains { ($0[1] as String) == "retracts" },
             withdrawals: linkers.map {
-                RecallItem.Withdrawal(id: $0["id"], kind: $0["kind"], signer: $0["signer"], recordedAt: $0["recorded_at"], reason: $0["reason"],
-                                      authority: ($0["signer"] as String) == signer ? .signer : .role)
+                RecallItem.Withdrawal(id: $0[0], kind: $0[1], signer: $0[2], recordedAt: $0[3], reason: $0[4],
+                                      authority: ($0[2] as String) == signer ? .signer : .role)
             },
-            deferred: (row["deferred"] as Int) != 0,
+            deferred: (row[Column.deferred] as Int) != 0,
             score: (score * 10_000).rounded() / 10_000,
             explanation: explanation)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    /// A JSON array of strings the cache stored (tags, supersedes); empty if it is not one.
+    static func strings(_ json: String) -> [String] {
+        guard case .array(let items)? = try? JSONText.parse(json) else { return [] }
+        return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
     }
 
     private static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
-    }
-}
-
-/// Decodes the stored `fields` JSON back into a `JSONValue` (object keys come back sorted, as
-/// every JSON output of sfgit prints them).
-private struct AnyJSON: Decodable {
-    let value: JSONValue
-
-    init(from decoder: Decoder) throws {
-        let data = try decoder.singleValueContainer()
-        // Most fields are strings, then integers: each failed attempt throws, which costs more
-        // than the decoding, so the likely ones go first. (A JSON `true` is never an integer.)
-        if data.decodeNil() { value = .null; return }
-        if let string = try? data.decode(String.self) { value = .string(string); return }
-        if let int = try? data.decode(Int64.self) { value = .integer(int); return }
-        if let double = try? data.decode(Double.self) { value = .number(double); return }
-        if let bool = try? data.decode(Bool.self) { value = .bool(bool); return }
-        if let array = try? data.decode([AnyJSON].self) { value = .array(array.map(\.value)); return }
-        let object = try data.decode([String: AnyJSON].self)
-        value = .object(object.sorted { $0.key < $1.key }.map { ($0.key, $0.value.value) })
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import SFGitIndex
+import SFGitMemory
 
 /// The `sfgit.v1` envelope (docs/COMMANDS.md § The JSON envelope): what `--json` prints (one object per command run) and
 /// what the MCP server returns as a tool's `structuredContent`. One type and one serializer, so
@@ -69,6 +71,42 @@ public struct Envelope<Payload: Encodable>: Encodable {
     /// U+2028/U+2029 and other invisible format characters). Escaped strings never hold a raw
     /// line feed, so the line is also a valid newline-delimited JSON-RPC fragment.
     public func encoded() -> Data {
+        // Answers that write their own JSON (recall's items) skip JSONEncoder: the same bytes.
+        if let payload = data as? any HandWrittenJSON {
+            var writer = JSONWriter(capacity: 16_384)
+            writer.beginObject()
+            writer.key("command"); writer.string(command)
+            writer.key("data"); payload.write(to: &writer)
+            writer.key("error")
+            if let error {
+                writer.beginObject()
+                writer.key("code"); writer.string(error.code)
+                writer.key("message"); writer.string(error.message)
+                writer.endObject()
+            } else {
+                writer.null()
+            }
+            writer.key("exit_code"); writer.integer(Int64(exitCode))
+            writer.key("schema"); writer.string(schema)
+            writer.key("status"); writer.string(status)
+            writer.key("warnings")
+            writer.beginArray()
+            for warning in warnings {
+                writer.beginObject()
+                writer.key("code"); writer.string(warning.code)
+                writer.key("message"); writer.string(warning.message)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.endObject()
+            if !writer.failed { return SafeText.escapeJSON(Data(writer.bytes)) }
+        }
+        return encodedByFoundation()
+    }
+
+    /// The envelope through `JSONEncoder`: every payload but those that write their own JSON,
+    /// and the reference those are tested against.
+    func encodedByFoundation() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         guard let bytes = try? encoder.encode(NullPreserving(self)) else {
@@ -76,6 +114,24 @@ public struct Envelope<Payload: Encodable>: Encodable {
             return Data(#"{"command":"\#(command)","data":null,"error":{"code":"INTERNAL","message":"cannot encode the result"},"exit_code":1,"schema":"sfgit.v1","status":"error","warnings":[]}"#.utf8)
         }
         return SafeText.escapeJSON(bytes)
+    }
+}
+
+/// A payload that writes its own JSON, byte for byte what `JSONEncoder` would write for it with
+/// sfgit's settings (`RecallItem`, and arrays of such payloads).
+public protocol HandWrittenJSON {
+    /// Writes the value as one JSON value.
+    func write(to writer: inout JSONWriter)
+}
+
+extension RecallItem: HandWrittenJSON {}
+
+extension Array: HandWrittenJSON where Element: HandWrittenJSON {
+    /// The elements as a JSON array.
+    public func write(to writer: inout JSONWriter) {
+        writer.beginArray()
+        for element in self { element.write(to: &writer) }
+        writer.endArray()
     }
 }
 

@@ -4,7 +4,7 @@ import SFGit
 /// A JSON value as the MCP loop reads and writes it: object keys keep their order (tool
 /// definitions read better that way), and `raw` splices bytes that are already JSON (an
 /// `sfgit.v1` envelope from `Envelope.encoded()`) without decoding them again.
-indirect enum MCPValue: Decodable, Sendable {
+indirect enum MCPValue: Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -14,16 +14,24 @@ indirect enum MCPValue: Decodable, Sendable {
     case object([(String, MCPValue)])
     case raw(Data)
 
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null; return }
-        if let value = try? container.decode(Bool.self) { self = .bool(value); return }
-        if let value = try? container.decode(Int64.self) { self = .integer(value); return }
-        if let value = try? container.decode(Double.self) { self = .number(value); return }
-        if let value = try? container.decode(String.self) { self = .string(value); return }
-        if let value = try? container.decode([MCPValue].self) { self = .array(value); return }
-        let object = try container.decode([String: MCPValue].self)
-        self = .object(object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    /// One message read from its bytes (`JSONText`: strict JSON, object keys sorted, the first
+    /// of equal keys kept); nil when it is not JSON.
+    init?(parsing bytes: Data) {
+        guard let value = bytes.withUnsafeBytes({ raw in try? JSONText.parse(raw.bindMemory(to: UInt8.self)) }) else { return nil }
+        self.init(value)
+    }
+
+    /// The same value as read by `JSONText`.
+    init(_ value: JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .integer(let integer): self = .integer(integer)
+        case .number(let double): self = .number(double)
+        case .string(let text): self = .string(text)
+        case .array(let items): self = .array(items.map(MCPValue.init))
+        case .object(let pairs): self = .object(pairs.map { ($0.0, MCPValue($0.1)) })
+        }
     }
 
     /// A member of an object, or nil.

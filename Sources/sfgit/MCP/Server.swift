@@ -103,7 +103,7 @@ final class MCPServer: @unchecked Sendable {
 
     private func handleLine(_ line: Data) {
         guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
-        guard let message = try? JSONDecoder().decode(MCPValue.self, from: line) else {
+        guard let message = MCPValue(parsing: line) else {
             send(RPCMessage.error(id: .null, code: RPCError.parse, message: "parse error: not JSON"))
             return
         }
