@@ -313,12 +313,11 @@ struct RecallHidden {
     var expired = 0, withdrawn = 0, deferred = 0, revoked = 0
 
     /// Whether a candidate row may be answered; counts it when it is set aside.
-    mutating func admit(_ row: Row, _ query: RecallQuery) -> Bool {
-        typealias Column = MemoryIndex.RankingColumn
-        if !query.includeStale, (row[Column.expired] as Bool) { expired += 1; return false }
-        if !query.includeSuperseded, (row[Column.withdrawn] as Bool) { withdrawn += 1; return false }
-        if !query.includeDeferred, (row[Column.deferred] as Bool) { deferred += 1; return false }
-        if !query.includeRevoked, (row[Column.revoked] as Bool) { revoked += 1; return false }
+    mutating func admit(_ row: MemoryIndex.RankingRow, _ query: RecallQuery) -> Bool {
+        if !query.includeStale, row.expired { expired += 1; return false }
+        if !query.includeSuperseded, row.withdrawn { withdrawn += 1; return false }
+        if !query.includeDeferred, row.deferred { deferred += 1; return false }
+        if !query.includeRevoked, row.revoked { revoked += 1; return false }
         return true
     }
 

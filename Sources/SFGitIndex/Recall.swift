@@ -12,13 +12,34 @@ extension MemoryIndex {
     static let candidateLimit = 100
     /// What ranking reads of each candidate, then what may set it aside (`RecallHidden`), then,
     /// with a query, its BM25 rank and how many matches were scored. Read by position
-    /// (`RankingColumn`): a by-name lookup lowercases the name, for every row.
+    /// (`RankingRow`): a by-name lookup lowercases the name, for every row.
     static let rankingColumns = "m.rowid AS rowid, m.id AS id, m.kind AS kind, m.recorded_epoch AS recorded_epoch, m.signer AS signer"
 
-    /// The positions of the ranking query's columns.
-    enum RankingColumn {
-        static let rowid = 0, id = 1, kind = 2, recordedEpoch = 3, signer = 4
-        static let expired = 5, deferred = 6, withdrawn = 7, revoked = 8
+    /// What ranking read of one candidate: `rankingColumns`, then the columns of what may set it
+    /// aside, by position, copied out of the statement's row (a copied `Row` also copies every
+    /// column's name).
+    struct RankingRow {
+        var rowid: Int64
+        var id: String
+        var kind: String
+        var recordedEpoch: Double
+        var signer: String
+        var expired: Bool
+        var deferred: Bool
+        var withdrawn: Bool
+        var revoked: Bool
+
+        init(_ row: Row) {
+            rowid = row[0]
+            id = row[1]
+            kind = row[2]
+            recordedEpoch = row[3]
+            signer = row[4]
+            expired = row[5]
+            deferred = row[6]
+            withdrawn = row[7]
+            revoked = row[8]
+        }
     }
 
     /// BM25 is computed over the newest matches only, this many: scoring every match of a very
@@ -114,16 +135,20 @@ extension MemoryIndex {
                 }
                 /// The ranking and hidden columns of `matches`, in their order; with filters, of
                 /// the allowed ones only.
-                func candidateRows(_ matches: ArraySlice<ScoredMatch>) throws -> [(row: Row, rank: Double)] {
+                func candidateRows(_ matches: ArraySlice<ScoredMatch>) throws -> [(row: RankingRow, rank: Double)] {
                     let sql = """
                         SELECT \(Self.rankingColumns), \(hiddenColumns)
                         FROM json_each(?) j JOIN memory_head m ON m.rowid = j.value
                         \(filtered ? "WHERE " + whereClause : "")
                         """
                     let rowids = "[" + matches.map { String($0.rowid) }.joined(separator: ",") + "]"
-                    var found: [Int64: Row] = [:]
+                    var found: [Int64: RankingRow] = [:]
+                    found.reserveCapacity(matches.count)
                     let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments([query.now, rowids] + arguments))
-                    while let row = try cursor.next() { found[row[RankingColumn.rowid]] = row.copy() }
+                    while let row = try cursor.next() {
+                        let candidate = RankingRow(row)
+                        found[candidate.rowid] = candidate
+                    }
                     return matches.compactMap { match in found[match.rowid].map { ($0, match.rank) } }
                 }
                 let window = try segment(skip: 0, limit: query.scoredWindow)
@@ -133,7 +158,7 @@ extension MemoryIndex {
                 let allowedInWindow = filtered ? try candidateRows(window[...]) : nil
                 // Each segment's matches (nil: the older matches, read when reached) and, with
                 // filters, its allowed rows once known.
-                var segments: [(matches: [ScoredMatch]?, allowed: [(row: Row, rank: Double)]?)] = [(window, allowedInWindow)]
+                var segments: [(matches: [ScoredMatch]?, allowed: [(row: RankingRow, rank: Double)]?)] = [(window, allowedInWindow)]
                 if window.count < query.scoredWindow {
                     // The window held every match.
                 } else if let allowedInWindow, allowedInWindow.count < block {
@@ -157,7 +182,7 @@ extension MemoryIndex {
                         var candidates: [RecallCandidate] = []
                         // Unfiltered blocks are chosen before the kind filter: withdrawals are
                         // shown only when asked for by kind.
-                        for (row, rank) in found where (filtered || (row[RankingColumn.kind] as String) != MemoryKind.retraction.name) && hidden.admit(row, query) {
+                        for (row, rank) in found where (filtered || row.kind != MemoryKind.retraction.name) && hidden.admit(row, query) {
                             candidates.append(Self.candidate(row, bm25: rank, best: best, now: query.now, settings: settings))
                         }
                         candidates.sort { ($0.score, $0.id) > ($1.score, $1.id) }
@@ -181,7 +206,7 @@ extension MemoryIndex {
                     """
                 let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments([query.now] + arguments))
                 var start = 0
-                while let row = try cursor.next() {
+                while let row = try cursor.next().map(RankingRow.init) {
                     guard hidden.admit(row, query) else { continue }
                     ranked.append(Self.candidate(row, bm25: nil, best: -1, now: query.now, settings: settings))
                     if ranked.count - start == query.candidateBlock {
@@ -397,14 +422,13 @@ extension MemoryIndex {
         var explanation: RecallItem.Explanation
     }
 
-    private static func candidate(_ row: Row, bm25: Double?, best: Double, now: Double, settings: StoreSettings) -> RecallCandidate {
-        let kind: String = row[RankingColumn.kind]
-        let halfLife = settings.halfLifeDays(of: kind)
-        let ageDays = max(0, now - (row[RankingColumn.recordedEpoch] as Double)) / 86_400
+    private static func candidate(_ row: RankingRow, bm25: Double?, best: Double, now: Double, settings: StoreSettings) -> RecallCandidate {
+        let halfLife = settings.halfLifeDays(of: row.kind)
+        let ageDays = max(0, now - row.recordedEpoch) / 86_400
         let recency = pow(0.5, ageDays / halfLife)
         let relevance = bm25.map { best < 0 ? $0 / best : 0 } ?? 0  // bm25 is negative: best is the most negative
         let score = bm25 == nil ? recency : 0.7 * relevance + 0.3 * recency
-        return RecallCandidate(rowid: row[RankingColumn.rowid], id: row[RankingColumn.id], signer: row[RankingColumn.signer], score: score,
+        return RecallCandidate(rowid: row.rowid, id: row.id, signer: row.signer, score: score,
                                explanation: .init(relevance: relevance, recency: recency, halfLifeDays: halfLife, bm25: bm25, ageDays: ageDays))
     }
 
@@ -455,17 +479,20 @@ extension MemoryIndex {
         static let tier = 18, expiryEpoch = 19, deferred = 20, recordedEpoch = 21
     }
 
+    /// The memories that withdraw memory `?` (id) signed by `?`: id, kind, signer, recorded_at, reason.
+    static let withdrawalsSQL = """
+        SELECT s.id, l.kind, s.signer, s.recorded_at, json_extract(s.fields, '$.reason') AS reason
+        FROM link l JOIN memory s ON s.rowid = l.from_rowid
+        WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND \(withdrawingSource("s", targetSigner: "?")) ORDER BY s.id
+        """
+
     /// One answer from a row of `itemColumns`, with who withdrew it.
     private static func item(_ row: Row, score: Double, explanation: RecallItem.Explanation, now: Double, _ db: Database) throws -> RecallItem {
         typealias Column = ItemColumn
         let id: String = row[Column.id]
         let signer: String = row[Column.signer]
         let kind: String = row[Column.kind]
-        let linkers = kind == MemoryKind.retraction.name ? [] : try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT s.id, l.kind, s.signer, s.recorded_at, json_extract(s.fields, '$.reason') AS reason
-            FROM link l JOIN memory s ON s.rowid = l.from_rowid
-            WHERE l.kind IN ('supersedes', 'retracts') AND l.to_id = ? AND \(withdrawingSource("s", targetSigner: "?")) ORDER BY s.id
-            """), arguments: [id, signer])
+        let linkers = kind == MemoryKind.retraction.name ? [] : try Row.fetchAll(db.cachedStatement(sql: withdrawalsSQL), arguments: [id, signer])
         let expiry: Double? = row[Column.expiryEpoch]
         return RecallItem(
             id: id, kind: kind, title: row[Column.title], body: row[Column.body],

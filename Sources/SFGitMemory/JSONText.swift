@@ -303,15 +303,18 @@ public enum JSONText {
 
     /// An object's members in key order, the first of equal keys kept (as `JSONDecoder`).
     static func sortedFirstWins(_ pairs: [(String, JSONValue)]) -> [(String, JSONValue)] {
-        var seen = Set<String>()
+        // Sorted stably, equal keys stay in their order: the first of each run is kept.
+        let sorted = pairs.enumerated().sorted { $0.element.0 < $1.element.0 || ($0.element.0 == $1.element.0 && $0.offset < $1.offset) }
         var kept: [(String, JSONValue)] = []
-        kept.reserveCapacity(pairs.count)
-        for pair in pairs where seen.insert(pair.0).inserted { kept.append(pair) }
-        return kept.sorted { $0.0 < $1.0 }
+        kept.reserveCapacity(sorted.count)
+        for (_, pair) in sorted where kept.last?.0 != pair.0 { kept.append(pair) }
+        return kept
     }
 
     /// Bytes validated as UTF-8 (a string of JSON is never anything else).
     static func utf8String(_ bytes: UnsafeBufferPointer<UInt8>, offset: Int) throws(Malformed) -> String {
+        // ASCII, the common case, needs no validation.
+        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw Malformed(reason: "bytes that are not UTF-8 inside a string", offset: offset) }
         return text
     }

@@ -52,20 +52,20 @@ public enum MemoryFence {
         var clippedItem: (id: String, bodyCharacters: Int)?
         for item in items {
             let whole = block(item, bodyLimit: nil)
-            if whole.count <= remaining {
+            if characters(whole) <= remaining {
                 blocks.append(whole)
-                remaining -= whole.count
+                remaining -= characters(whole)
                 continue
             }
             truncated = true
             // Clip this item's body to what is left, if its provenance and a little text fit.
             let bare = block(item, bodyLimit: 0)
-            if bare.count + 40 <= remaining {
-                let clipped = block(item, bodyLimit: remaining - bare.count)
-                if clipped.count <= remaining {
-                    clippedItem = (item.id, max(0, remaining - bare.count - 30))
+            if characters(bare) + 40 <= remaining {
+                let clipped = block(item, bodyLimit: remaining - characters(bare))
+                if characters(clipped) <= remaining {
+                    clippedItem = (item.id, max(0, remaining - characters(bare) - 30))
                     blocks.append(clipped)
-                    remaining -= clipped.count
+                    remaining -= characters(clipped)
                 }
             }
             break
@@ -105,19 +105,19 @@ public enum MemoryFence {
         var truncated = false
         for row in rows {
             let whole = element(row, children: row.children.count)
-            if whole.count <= remaining {
+            if characters(whole) <= remaining {
                 blocks.append(whole)
-                remaining -= whole.count
+                remaining -= characters(whole)
                 continue
             }
             truncated = true
             var kept = row.children.count
             var part = whole
-            while kept > 0 && part.count > remaining {
+            while kept > 0 && characters(part) > remaining {
                 kept -= 1
                 part = element(row, children: kept)
             }
-            if part.count <= remaining { blocks.append(part) }
+            if characters(part) <= remaining { blocks.append(part) }
             break
         }
         return Rendering(text: frame.text(blocks, truncated: truncated), shown: blocks.count, truncated: truncated, clipped: nil)
@@ -142,7 +142,7 @@ public enum MemoryFence {
             self.tag = tag
             self.attributes = attributes
             self.preamble = preamble
-            itemBudget = budget - (opening(count: count, truncated: true).count + preamble.count + 1 + closing.count)
+            itemBudget = budget - (MemoryFence.characters(opening(count: count, truncated: true)) + MemoryFence.characters(preamble) + 1 + MemoryFence.characters(closing))
         }
 
         func opening(count: Int, truncated: Bool) -> String {
@@ -190,7 +190,7 @@ public enum MemoryFence {
             for (key, value) in pairs { rest += attributeText(key) + ": " + textBlock(value.fenceText) + "\n" }
         }
         var clipped = false
-        if let bodyLimit, rest.count > bodyLimit {
+        if let bodyLimit, characters(rest) > bodyLimit {
             // Clip at a character boundary; never inside an entity.
             var cut = String(rest.prefix(max(0, bodyLimit - 30)))
             if let amp = cut.lastIndex(of: "&"), !cut[amp...].contains(";") { cut = String(cut[..<amp]) }
@@ -200,6 +200,38 @@ public enum MemoryFence {
         if clipped { attributes.append(("truncated", "true")) }
         let head = "<memory " + attributes.map { "\($0.0)=\"\(attributeText($0.1))\"" }.joined(separator: " ") + ">\n"
         return head + content + rest + "</memory>\n"
+    }
+
+    /// How many characters a text holds (what `maxCharacters` counts): its bytes when they are
+    /// ASCII without a carriage return (a CR LF pair is one character), as they nearly always
+    /// are after escaping; counting grapheme clusters otherwise.
+    static func characters(_ text: String) -> Int {
+        containsByte(text, [0x0D], orNonASCII: true) ? text.count : text.utf8.count
+    }
+
+    /// Whether the text's UTF-8 holds one of `bytes` (ASCII), or, with `orNonASCII`, any byte
+    /// above 0x7F: eight bytes at a time (answers are tens of kilobytes, scanned several times).
+    static func containsByte(_ text: String, _ bytes: [UInt8], orNonASCII: Bool) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+            var position = 0
+            while utf8.count - position >= 8 {
+                let word = UnsafeRawPointer(utf8.baseAddress! + position).loadUnaligned(as: UInt64.self)
+                var found = orNonASCII ? word & high : 0
+                for byte in bytes {
+                    let spread = word ^ (UInt64(byte) &* ones)  // a zero byte where the word holds `byte`
+                    found |= (spread &- ones) & ~spread & high
+                }
+                if found != 0 { return true }
+                position += 8
+            }
+            while position < utf8.count {
+                if bytes.contains(utf8[position]) || (orNonASCII && utf8[position] >= 0x80) { return true }
+                position += 1
+            }
+            return false
+        }
     }
 
     /// One-line text: SafeText's one-line escaping, then the markup characters as entities.
@@ -212,13 +244,12 @@ public enum MemoryFence {
         markup(SafeText.escape(text, for: .lines))
     }
 
+    private static let markupBytes: [UInt8] = [UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\"")]
+
     private static func markup(_ text: String) -> String {
         // Byte by byte: the four characters are ASCII, and UTF-8 never uses ASCII bytes inside
         // another character.
-        func isMarkup(_ byte: UInt8) -> Bool {
-            byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "\"")
-        }
-        guard text.utf8.contains(where: isMarkup) else { return text }
+        guard containsByte(text, Self.markupBytes, orNonASCII: false) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 32)
         for byte in text.utf8 {

@@ -56,6 +56,18 @@ public enum SafeText {
         var position = start
         let end = bytes.count
         while position < end {
+            // Eight bytes at a time while they are all printable ASCII: no byte with the high bit
+            // set, none below 0x20, none equal to 0x7F (the usual bit tricks on one word).
+            if end - position >= 8 {
+                let word = UnsafeRawPointer(bytes.baseAddress! + position).loadUnaligned(as: UInt64.self)
+                let high: UInt64 = 0x8080_8080_8080_8080
+                let below = (word &- 0x2020_2020_2020_2020) & ~word & high
+                let delete = ((word ^ 0x7F7F_7F7F_7F7F_7F7F) &- 0x0101_0101_0101_0101) & ~(word ^ 0x7F7F_7F7F_7F7F_7F7F) & high
+                if (word & high) | below | delete == 0 {
+                    position += 8
+                    continue
+                }
+            }
             let lead = bytes[position]
             if lead < 0x80 {
                 if (lead >= 0x20 && lead != 0x7F) || lead == 0x09 || (lead == 0x0A && context == .lines) {

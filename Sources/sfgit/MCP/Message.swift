@@ -45,21 +45,30 @@ indirect enum MCPValue: Sendable {
     /// Whether this is a JSON object.
     var isObject: Bool { if case .object = self { return true } else { return false } }
 
-    /// Compact JSON. Strings escape `"`, `\` and every C0 control, so the text never holds a raw
-    /// line feed (one message per line).
+    /// Compact JSON on one line. Strings escape `"`, `\` and every C0 control (so the text never
+    /// holds a raw line feed: one message per line), and what a terminal must not see raw (DEL,
+    /// C1 and bidi controls, U+2028/U+2029, invisible format characters) as `\uXXXX`, as
+    /// `SafeText.escapeJSON` writes them: a JSON reader gets the same values. `raw` bytes are
+    /// spliced as they are: they come from `Envelope.encoded()`, escaped the same way already.
     func serialized() -> Data {
-        var out = Data()
+        Data(bytes())
+    }
+
+    /// `serialized()` as bytes.
+    func bytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32_768)
         write(to: &out)
         return out
     }
 
-    private func write(to out: inout Data) {
+    private func write(to out: inout [UInt8]) {
         switch self {
-        case .null: out.append(contentsOf: "null".utf8)
-        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
-        case .integer(let value): out.append(contentsOf: String(value).utf8)
+        case .null: out += "null".utf8
+        case .bool(let value): out += (value ? "true" : "false").utf8
+        case .integer(let value): out += String(value).utf8
         case .number(let value):
-            out.append(contentsOf: (value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)") : "null").utf8)
+            out += (value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)") : "null").utf8
         case .string(let value): Self.writeString(value, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -77,32 +86,37 @@ indirect enum MCPValue: Sendable {
                 pair.1.write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
-        case .raw(let bytes): out.append(bytes)
+        case .raw(let bytes): out += bytes
         }
     }
 
-    private static func writeString(_ text: String, to out: inout Data) {
+    private static func writeString(_ text: String, to out: inout [UInt8]) {
+        let start = out.count
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
-            // Runs of bytes that need no escape are appended whole (byte by byte, Data's append
-            // was a few percent of a recall through the server).
+            // Runs of bytes that need no escape are appended whole.
             var runStart = 0
             for (position, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
                 runStart = position + 1
                 switch byte {
-                case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-                case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-                case 0x0A: out.append(contentsOf: "\\n".utf8)
-                case 0x0D: out.append(contentsOf: "\\r".utf8)
-                case 0x09: out.append(contentsOf: "\\t".utf8)
-                default: out.append(contentsOf: String(format: "\\u%04x", byte).utf8)
+                case UInt8(ascii: "\""): out += "\\\"".utf8
+                case UInt8(ascii: "\\"): out += "\\\\".utf8
+                case 0x0A: out += "\\n".utf8
+                case 0x0D: out += "\\r".utf8
+                case 0x09: out += "\\t".utf8
+                default: out += String(format: "\\u%04x", byte).utf8
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         }
         out.append(UInt8(ascii: "\""))
+        // Rare: the string holds what a terminal must not see raw. Escaped as the envelope is.
+        if SafeText.needsEscaping(text, for: .lines) {
+            let escaped = SafeText.escapeJSON(Data(out[start...]))
+            out.replaceSubrange(start..., with: escaped)
+        }
     }
 }
 

@@ -195,9 +195,9 @@ final class MCPServer: @unchecked Sendable {
 
     /// Writes one message and a line feed to stdout, whole, under the lock.
     private func send(_ message: MCPValue) {
-        // The bytes a JSON reader gets are unchanged; DEL, C1 and bidi controls and U+2028/U+2029
-        // are written as \u escapes, so that no raw control reaches a terminal or a line splitter.
-        var bytes = SafeText.escapeJSON(message.serialized())
+        // DEL, C1 and bidi controls and U+2028/U+2029 are written as \u escapes (`serialized`), so
+        // that no raw control reaches a terminal or a line splitter.
+        var bytes = message.bytes()
         bytes.append(0x0A)
         writeLock.withLock {
             bytes.withUnsafeBytes { raw in
