@@ -183,4 +183,25 @@ struct HookWiringTests {
         #expect(discover?["code"] as? Int == -32601)
         #expect(replies.contains { (($0["error"] as? [String: Any])?["code"] as? Int) == -32600 })
     }
+
+    @Test("mcp over a pipe: a line that is not strict JSON gets a -32700 error with a null id, and the server goes on")
+    func parseErrors() throws {
+        var input = Data()
+        let bad: [Data] = [
+            Data(#"{"jsonrpc":"2.0","id":1,"method":"ping",}"#.utf8),  // trailing comma
+            Data("not json".utf8),
+            Data([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D]),  // {"a":"<0xFF>"}
+            Data((String(repeating: "[", count: 600) + String(repeating: "]", count: 600)).utf8),
+            Data(#"{"jsonrpc":"2.0","id":"\ud800","method":"ping"}"#.utf8),  // a lone surrogate
+        ]
+        for line in bad { input.append(line); input.append(0x0A) }
+        input.append(Data(#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#.utf8 + [0x0A]))
+        let scratch = try TemporaryDirectory(prefix: "sfgit-mcp")
+        let result = try PackagePaths.runSFGit(["mcp"], environment: ["SFGIT_HOME": scratch.url("home")], stdin: input, timeout: 30)
+        #expect(result.exitCode == 0)
+        let replies = result.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let parseErrors = replies.filter { (($0["error"] as? [String: Any])?["code"] as? Int) == -32700 && $0["id"] is NSNull }
+        #expect(parseErrors.count == bad.count, "\(result.stdout)")
+        #expect(replies.last?["id"] as? Int == 2, "\(result.stdout)")
+    }
 }

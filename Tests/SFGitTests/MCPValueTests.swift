@@ -1,4 +1,5 @@
 import Foundation
+import SFGit
 import SFGitTestSupport
 @testable import sfgit
 import Testing
@@ -19,6 +20,9 @@ struct MCPValueTests {
             let value = MCPValue.object([("text", .string(text)), ("list", .array([.string(text), .integer(7)]))])
             let data = value.serialized()
             #expect(!data.contains(0x0A) && !data.contains(0x0D), "a raw line break in \(String(decoding: data, as: UTF8.self))")
+            // Nothing a terminal must not see raw (DEL, C1, bidi, U+2028): the reply is not scanned again.
+            #expect(!String(decoding: data, as: UTF8.self).unicodeScalars.contains { SafeText.needsEscape($0, in: .line) },
+                    "a raw control in \(String(decoding: data, as: UTF8.self))")
             let parsed = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect(parsed["text"] as? String == text)
             #expect((parsed["list"] as? [Any])?.first as? String == text)
