@@ -417,9 +417,15 @@ public struct JSONWriter: Sendable {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
-    /// A string in quotes: `"` and `\` escaped, controls as `JSONEncoder` writes them; runs of
-    /// other bytes copied whole.
+    /// A string in quotes (`JSONWriter.appendQuoted`).
     private mutating func writeString(_ text: String) {
+        JSONWriter.appendQuoted(text, to: &bytes)
+    }
+
+    /// Appends a string in quotes: `"` and `\` escaped, controls as `JSONEncoder` writes them
+    /// (`\b \t \n \f \r`, else `\u00xx`); runs of other bytes copied whole. The MCP loop
+    /// writes its strings with it too.
+    public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in

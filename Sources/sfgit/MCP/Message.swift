@@ -92,26 +92,7 @@ indirect enum MCPValue: Sendable {
 
     private static func writeString(_ text: String, to out: inout [UInt8]) {
         let start = out.count
-        out.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { bytes in
-            // Runs of bytes that need no escape are appended whole.
-            var runStart = 0
-            for (position, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
-                runStart = position + 1
-                switch byte {
-                case UInt8(ascii: "\""): out += "\\\"".utf8
-                case UInt8(ascii: "\\"): out += "\\\\".utf8
-                case 0x0A: out += "\\n".utf8
-                case 0x0D: out += "\\r".utf8
-                case 0x09: out += "\\t".utf8
-                default: out += String(format: "\\u%04x", byte).utf8
-                }
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-        }
-        out.append(UInt8(ascii: "\""))
+        JSONWriter.appendQuoted(text, to: &out)
         // Rare: the string holds what a terminal must not see raw. Escaped as the envelope is.
         if SafeText.needsEscaping(text, for: .lines) {
             let escaped = SafeText.escapeJSON(Data(out[start...]))
