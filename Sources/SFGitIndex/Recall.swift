@@ -10,9 +10,9 @@ extension MemoryIndex {
 
     /// How many BM25 candidates are re-ranked by recency.
     static let candidateLimit = 100
-    /// What ranking reads of each candidate, then what may set it aside (`RecallHidden`), then,
-    /// with a query, its BM25 rank and how many matches were scored. Read by position
-    /// (`RankingRow`): a by-name lookup lowercases the name, for every row.
+    /// What ranking reads of each candidate; the columns of what may set it aside
+    /// (`RecallHidden`) follow it. Read by position (`RankingRow`): a by-name lookup lowercases
+    /// the name, for every row.
     static let rankingColumns = "m.rowid AS rowid, m.id AS id, m.kind AS kind, m.recorded_epoch AS recorded_epoch, m.signer AS signer"
 
     /// What ranking read of one candidate: `rankingColumns`, then the columns of what may set it
@@ -223,7 +223,7 @@ extension MemoryIndex {
             let order = RecallOrder(ranked.map(\.signer), share: query.effectiveShare, blocks: blocks)
             let pageRange = min(query.offset, order.positions.count)..<min(need, order.positions.count)
             let page = order.positions[pageRange]
-            let current = try Self.currentPrincipals(db).map { Set(Self.strings($0)) }
+            let current = try Self.currentPrincipalSet(db)
             var items: [RecallItem] = []
             for position in page {
                 let candidate = ranked[position]
@@ -407,6 +407,18 @@ extension MemoryIndex {
         try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM store_state WHERE key = ?"), arguments: [Self.principalsKey])
     }
 
+    /// The principals the verified tip's policy lists; nil when not recorded or not a JSON array
+    /// of strings (then nobody is called retired: "can't tell" is not "retired").
+    static func currentPrincipalSet(_ db: Database) throws -> Set<String>? {
+        guard let stored = try currentPrincipals(db), case .array(let items)? = try? JSONText.parse(stored) else { return nil }
+        var principals = Set<String>()
+        for item in items {
+            guard case .string(let principal) = item else { return nil }
+            principals.insert(principal)
+        }
+        return principals
+    }
+
     /// `retired` when the signer is no longer in the current policy (own memories are active).
     static func signerStatus(_ item: RecallItem, current: Set<String>?) -> RecallItem.SignerStatus {
         guard item.tier != .own, let current else { return .active }
@@ -458,7 +470,7 @@ extension MemoryIndex {
                 let ageDays = max(0, now - (exact[ItemColumn.recordedEpoch] as Double)) / 86_400
                 let recency = pow(0.5, ageDays / halfLife)
                 var item = try Self.item(exact, score: recency, explanation: .init(relevance: 0, recency: recency, halfLifeDays: halfLife, bm25: nil, ageDays: ageDays), now: now, db)
-                item.signerStatus = Self.signerStatus(item, current: try Self.currentPrincipals(db).map { Set(Self.strings($0)) })
+                item.signerStatus = Self.signerStatus(item, current: try Self.currentPrincipalSet(db))
                 return .found(item)
             }
             return .ambiguous(rows.map { $0[ItemColumn.id] })

@@ -19,7 +19,7 @@ enum ByteChecks {
                 i += 1
                 continue
             }
-            guard let (scalar, length) = decodeMultiByte(bytes, at: i) else {
+            guard let (scalar, length) = UTF8Bytes.decodeMultiByte(bytes, at: i) else {
                 return MemoryProblem(.invalidUTF8, at: position(of: i, in: bytes))
             }
             // C1 controls, bidi controls, …; a byte order mark anywhere but the start is refused the same way.
@@ -29,28 +29,6 @@ enum ByteChecks {
             i += length
         }
         return nil
-    }
-
-    /// Strict UTF-8 decoding of a multi-byte sequence: no overlong forms, no surrogates, at most U+10FFFF.
-    private static func decodeMultiByte(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int) -> (UInt32, Int)? {
-        let b0 = bytes[i]
-        let length: Int
-        let minimum: UInt32
-        var scalar: UInt32
-        switch b0 {
-        case 0xC2...0xDF: length = 2; minimum = 0x80; scalar = UInt32(b0 & 0x1F)
-        case 0xE0...0xEF: length = 3; minimum = 0x800; scalar = UInt32(b0 & 0x0F)
-        case 0xF0...0xF4: length = 4; minimum = 0x10000; scalar = UInt32(b0 & 0x07)
-        default: return nil
-        }
-        guard i + length <= bytes.count else { return nil }
-        for k in 1..<length {
-            let b = bytes[i + k]
-            guard b & 0xC0 == 0x80 else { return nil }
-            scalar = (scalar << 6) | UInt32(b & 0x3F)
-        }
-        guard scalar >= minimum, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
-        return (scalar, length)
     }
 
     /// Lines (1-based) whose leading whitespace contains a tab, each with the tab's column.

@@ -314,7 +314,7 @@ public enum JSONText {
     /// Bytes validated as UTF-8 (a string of JSON is never anything else).
     static func utf8String(_ bytes: UnsafeBufferPointer<UInt8>, offset: Int) throws(Malformed) -> String {
         // ASCII, the common case, needs no validation.
-        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        if !UTF8Bytes.contains(bytes, anyOf: [], orNonASCII: true) { return String(decoding: bytes, as: UTF8.self) }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw Malformed(reason: "bytes that are not UTF-8 inside a string", offset: offset) }
         return text
     }

@@ -56,6 +56,24 @@ func recall(_ index: MemoryIndex, _ text: String?, configure: (inout RecallQuery
 
 @Suite("Index and recall")
 struct IndexTests {
+    @Test("signer status: retired only when the recorded principals leave the signer out; unreadable principals retire nobody")
+    func signerStatusFromPrincipals() throws {
+        var f = Fixture()
+        let (dir, index) = try makeIndex([f.memory(title: "quota alarm", signer: "a@h"), f.memory(title: "quota alarm again", signer: "b@h")])
+        defer { withExtendedLifetime(dir) {} }
+        func statuses(_ principals: String?) throws -> [String: RecallItem.SignerStatus] {
+            var batch = IndexBatch()
+            batch.state[MemoryIndex.principalsKey] = principals ?? ""
+            try index.apply(batch)
+            return Dictionary(uniqueKeysWithValues: try recall(index, "quota").map { ($0.signer, $0.signerStatus) })
+        }
+        #expect(try statuses(#"["a@h"]"#) == ["a@h": .active, "b@h": .retired])
+        #expect(try statuses(#"["a@h","b@h"]"#) == ["a@h": .active, "b@h": .active])
+        // Not a list of principals: "can't tell", so nobody is called retired.
+        #expect(try statuses("not json") == ["a@h": .active, "b@h": .active])
+        #expect(try statuses(#"["a@h", 7]"#) == ["a@h": .active, "b@h": .active])
+    }
+
     @Test("identifiers are found by their own spelling and by their parts")
     func identifiers() throws {
         var f = Fixture()

@@ -1,5 +1,6 @@
 import Foundation
 import SFGitIndex
+import SFGitMemory
 
 /// Memories as text for an agent's context (MCP tool results and the session-start hook): one
 /// fenced block that labels its content as reference data, with provenance (signer, key, tier,
@@ -52,20 +53,22 @@ public enum MemoryFence {
         var clippedItem: (id: String, bodyCharacters: Int)?
         for item in items {
             let whole = block(item, bodyLimit: nil)
-            if characters(whole) <= remaining {
+            let wholeLength = characters(whole)
+            if wholeLength <= remaining {
                 blocks.append(whole)
-                remaining -= characters(whole)
+                remaining -= wholeLength
                 continue
             }
             truncated = true
             // Clip this item's body to what is left, if its provenance and a little text fit.
-            let bare = block(item, bodyLimit: 0)
-            if characters(bare) + 40 <= remaining {
-                let clipped = block(item, bodyLimit: remaining - characters(bare))
-                if characters(clipped) <= remaining {
-                    clippedItem = (item.id, max(0, remaining - characters(bare) - 30))
+            let bareLength = characters(block(item, bodyLimit: 0))
+            if bareLength + 40 <= remaining {
+                let clipped = block(item, bodyLimit: remaining - bareLength)
+                let clippedLength = characters(clipped)
+                if clippedLength <= remaining {
+                    clippedItem = (item.id, max(0, remaining - bareLength - 30))
                     blocks.append(clipped)
-                    remaining -= characters(clipped)
+                    remaining -= clippedLength
                 }
             }
             break
@@ -105,9 +108,10 @@ public enum MemoryFence {
         var truncated = false
         for row in rows {
             let whole = element(row, children: row.children.count)
-            if characters(whole) <= remaining {
+            let wholeLength = characters(whole)
+            if wholeLength <= remaining {
                 blocks.append(whole)
-                remaining -= characters(whole)
+                remaining -= wholeLength
                 continue
             }
             truncated = true
@@ -206,32 +210,7 @@ public enum MemoryFence {
     /// ASCII without a carriage return (a CR LF pair is one character), as they nearly always
     /// are after escaping; counting grapheme clusters otherwise.
     static func characters(_ text: String) -> Int {
-        containsByte(text, [0x0D], orNonASCII: true) ? text.count : text.utf8.count
-    }
-
-    /// Whether the text's UTF-8 holds one of `bytes` (ASCII), or, with `orNonASCII`, any byte
-    /// above 0x7F: eight bytes at a time (answers are tens of kilobytes, scanned several times).
-    static func containsByte(_ text: String, _ bytes: [UInt8], orNonASCII: Bool) -> Bool {
-        var text = text
-        return text.withUTF8 { utf8 in
-            let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
-            var position = 0
-            while utf8.count - position >= 8 {
-                let word = UnsafeRawPointer(utf8.baseAddress! + position).loadUnaligned(as: UInt64.self)
-                var found = orNonASCII ? word & high : 0
-                for byte in bytes {
-                    let spread = word ^ (UInt64(byte) &* ones)  // a zero byte where the word holds `byte`
-                    found |= (spread &- ones) & ~spread & high
-                }
-                if found != 0 { return true }
-                position += 8
-            }
-            while position < utf8.count {
-                if bytes.contains(utf8[position]) || (orNonASCII && utf8[position] >= 0x80) { return true }
-                position += 1
-            }
-            return false
-        }
+        UTF8Bytes.contains(text, anyOf: [0x0D], orNonASCII: true) ? text.count : text.utf8.count
     }
 
     /// One-line text: SafeText's one-line escaping, then the markup characters as entities.
@@ -249,7 +228,7 @@ public enum MemoryFence {
     private static func markup(_ text: String) -> String {
         // Byte by byte: the four characters are ASCII, and UTF-8 never uses ASCII bytes inside
         // another character.
-        guard containsByte(text, Self.markupBytes, orNonASCII: false) else { return text }
+        guard UTF8Bytes.contains(text, anyOf: Self.markupBytes, orNonASCII: false) else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 32)
         for byte in text.utf8 {

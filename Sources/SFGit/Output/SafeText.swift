@@ -56,17 +56,10 @@ public enum SafeText {
         var position = start
         let end = bytes.count
         while position < end {
-            // Eight bytes at a time while they are all printable ASCII: no byte with the high bit
-            // set, none below 0x20, none equal to 0x7F (the usual bit tricks on one word).
-            if end - position >= 8 {
-                let word = UnsafeRawPointer(bytes.baseAddress! + position).loadUnaligned(as: UInt64.self)
-                let high: UInt64 = 0x8080_8080_8080_8080
-                let below = (word &- 0x2020_2020_2020_2020) & ~word & high
-                let delete = ((word ^ 0x7F7F_7F7F_7F7F_7F7F) &- 0x0101_0101_0101_0101) & ~(word ^ 0x7F7F_7F7F_7F7F_7F7F) & high
-                if (word & high) | below | delete == 0 {
-                    position += 8
-                    continue
-                }
+            // Eight bytes at a time while they are all printable ASCII.
+            if end - position >= 8, UTF8Bytes.eightPrintable(bytes, at: position) {
+                position += 8
+                continue
             }
             let lead = bytes[position]
             if lead < 0x80 {
@@ -76,17 +69,7 @@ public enum SafeText {
                 }
                 return .escape(position..<position + 1, Unicode.Scalar(lead))
             }
-            // A multi-byte sequence: its length from the lead byte, its value from the rest.
-            let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0
-            guard length > 0, length <= end - position else { return .invalid }
-            var value = UInt32(lead) & (0x7F >> UInt32(length))
-            for offset in 1..<length {
-                let byte = bytes[position + offset]
-                guard byte & 0xC0 == 0x80 else { return .invalid }
-                value = value << 6 | UInt32(byte & 0x3F)
-            }
-            let shortest: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000
-            guard value >= shortest, let scalar = Unicode.Scalar(value) else { return .invalid }
+            guard let (value, length) = UTF8Bytes.decodeMultiByte(bytes, at: position), let scalar = Unicode.Scalar(value) else { return .invalid }
             if needsEscape(scalar, in: context) { return .escape(position..<position + length, scalar) }
             position += length
         }
